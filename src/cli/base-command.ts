@@ -1,0 +1,92 @@
+// What every command shares: --json and --config, one Fleet per run closed at the end, and
+// one way of turning any failure into a hinted message and a documented exit code.
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { StorageError, isStorageError } from '../engine/errors.js';
+import { Fleet } from '../engine/fleet.js';
+import { redact } from '../engine/redact.js';
+import { color, renderJson, writeErr, writeOut } from '../ui/output.js';
+
+export abstract class StorageCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'Config file (default: $STORAGE_CONFIG, ./storage.config.yaml, then the user config dir).',
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  private fleetInstance?: Fleet;
+
+  protected fleet(configPath: string | undefined): Fleet {
+    this.fleetInstance ??= Fleet.load({ configPath });
+    return this.fleetInstance;
+  }
+
+  /** Prints a human result on stdout (never in --json mode, where the returned value is printed). */
+  protected print(text: string): void {
+    if (!this.jsonEnabled()) writeOut(text);
+  }
+
+  /** A warning on stderr: the run still succeeds. */
+  protected warning(text: string): void {
+    writeErr(`${color.yellow('Warning:')} ${text}`);
+  }
+
+  /** Ends the run with this failure's exit code after the result was printed. */
+  protected failWith(error: StorageError | undefined): void {
+    if (!error) return;
+    process.exitCode = error.exitCode;
+    if (!this.jsonEnabled()) writeErr(formatError(error));
+  }
+
+  override logJson(json: unknown): void {
+    writeOut(renderJson(json));
+  }
+
+  protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
+    const failure = toStorageError(error);
+    process.exitCode = failure.exitCode;
+    if (this.jsonEnabled())
+      this.logJson({
+        error: {
+          code: failure.code,
+          message: redact(failure.message),
+          hint: failure.hint,
+          exitCode: failure.exitCode,
+          ...(failure.details ? { details: failure.details } : {}),
+        },
+      });
+    else writeErr(formatError(failure));
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    await this.fleetInstance?.close();
+    await super.finally(error);
+  }
+}
+
+export type StorageFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof StorageCommand)['baseFlags'] & T['flags']>;
+
+export function formatError(error: StorageError): string {
+  const lines = [`${color.red('Error:')} ${error.message}`];
+  if (error.hint) lines.push(`${color.dim('Hint:')} ${error.hint}`);
+  return lines.join('\n');
+}
+
+/** Any thrown value as a StorageError: parse errors are usage errors (64), the rest keep their code. */
+export function toStorageError(error: unknown): StorageError {
+  if (isStorageError(error)) return error;
+  if (error instanceof Errors.CLIError && ('parse' in error || /flag|argument|Missing|Unexpected|Expected/i.test(error.message))) {
+    return new StorageError('USAGE', redact(error.message.split('\n')[0]), {
+      hint: `${redact(error.message.split('\n').slice(1).join(' ').trim()) || 'Check the command line'}; see --help for the flags this command takes.`.replace(
+        /^; /,
+        '',
+      ),
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageError('FAILED', redact(message), {
+    hint: 'This is unexpected; re-run with DEBUG=storage* for details and report it if it persists.',
+  });
+}

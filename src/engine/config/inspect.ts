@@ -1,0 +1,84 @@
+// The configuration as an operator may see it (secrets masked), and the problems worth a warning.
+import fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { MASK, maskUrl } from '../redact.js';
+import { secretName } from './secrets.js';
+import type { LoadedConfig } from './load.js';
+
+export interface ConfigView {
+  source: LoadedConfig['source'];
+  stores: Record<string, Record<string, unknown>>;
+  backup: unknown;
+  tenancy: unknown;
+  vault: unknown;
+}
+
+export function describeConfig(config: LoadedConfig): ConfigView {
+  const stores: Record<string, Record<string, unknown>> = {};
+  for (const store of config.stores.values()) {
+    const { config: raw } = store;
+    const view: Record<string, unknown> = { ...raw };
+    if (raw.engine !== 'sqlite') {
+      view.url = maskUrl(raw.url);
+      if (raw.password) view.password = secretName(raw.password) !== undefined ? raw.password : MASK;
+      if (raw.engine === 'postgres' && raw.standbys) view.standbys = raw.standbys.map((standby) => ({ ...standby, url: maskUrl(standby.url) }));
+    }
+    view.connectTimeoutMs = store.connectTimeoutMs;
+    view.statementTimeoutMs = store.statementTimeoutMs;
+    view.poolSize = store.poolSize;
+    if (store.embedded) view.embedded = true;
+    stores[store.name] = view;
+  }
+  const backup = config.file.backup;
+  const encryption =
+    backup?.encryption && 'passphrase' in backup.encryption && secretName(backup.encryption.passphrase) === undefined
+      ? { passphrase: MASK }
+      : backup?.encryption;
+  return {
+    source: config.source,
+    stores,
+    backup: backup ? { ...backup, encryption } : null,
+    tenancy: config.file.tenancy ?? null,
+    vault: config.file.vault ?? null,
+  };
+}
+
+export interface ConfigWarning {
+  path: string;
+  message: string;
+}
+
+/** Things that are valid but unwise: plaintext passwords in the file, secrets not yet resolvable. */
+export function configWarnings(config: LoadedConfig): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  let fileStores: Record<string, { password?: string; url?: string }> = {};
+  if (config.source.path) {
+    try {
+      const text = fs.readFileSync(config.source.path, 'utf8');
+      const raw = (config.source.path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as { stores?: typeof fileStores };
+      fileStores = raw?.stores ?? {};
+    } catch {
+      fileStores = {};
+    }
+  }
+  for (const [name, raw] of Object.entries(fileStores)) {
+    if (raw.password && secretName(raw.password) === undefined) {
+      warnings.push({ path: `stores.${name}.password`, message: 'is a plaintext password in the config file; use a secret: reference or the environment' });
+    }
+    try {
+      if (raw.url && new URL(raw.url).password)
+        warnings.push({ path: `stores.${name}.url`, message: 'carries a plaintext password; move it to a secret: reference or the environment' });
+    } catch {
+      // The schema reports bad URLs.
+    }
+  }
+  for (const store of config.stores.values()) {
+    const name = store.config.engine === 'sqlite' ? undefined : secretName(store.config.password);
+    if (name !== undefined)
+      warnings.push({
+        path: `stores.${store.name}.password`,
+        message: `refers to secret "${name}", which cannot be resolved until the secrets vault exists; set the store's password in the environment meanwhile`,
+      });
+  }
+  return warnings;
+}

@@ -1,0 +1,33 @@
+// Resolves `secret:NAME` references at connect time, never earlier. Until the vault exists, a
+// reference that cannot be resolved is a configuration error that names the secret.
+import { StorageError } from '../errors.js';
+import { registerSecret } from '../redact.js';
+import { envPrefix, type ResolvedStore } from './load.js';
+
+export const SECRET_PREFIX = 'secret:';
+
+/** Looks a secret up by name; returns undefined when it does not exist. */
+export type SecretResolver = (name: string) => string | undefined;
+
+const noVault: SecretResolver = () => undefined;
+
+export function secretName(value: string | undefined): string | undefined {
+  return value?.startsWith(SECRET_PREFIX) ? value.slice(SECRET_PREFIX.length) : undefined;
+}
+
+/** The password to connect with, or undefined when the URL carries it (or none is needed). */
+export function resolvePassword(store: ResolvedStore, resolver: SecretResolver = noVault): string | undefined {
+  if (store.config.engine === 'sqlite') return undefined;
+  const value = store.config.password;
+  const name = secretName(value);
+  if (name === undefined) return value;
+  const resolved = resolver(name);
+  if (resolved === undefined) {
+    throw new StorageError('SECRET_UNRESOLVED', `Store "${store.name}" takes its password from secret "${name}", which cannot be resolved.`, {
+      hint: `Add the secret to the vault, or set ${envPrefix(store.name)}PASSWORD to override it.`,
+      details: { store: store.name, secret: name },
+    });
+  }
+  registerSecret(resolved);
+  return resolved;
+}

@@ -1,0 +1,72 @@
+// The stores this process administers: the loaded configuration plus one provider (and so one
+// connection pool) per store, opened lazily and closed together.
+import { getStore, loadConfig, selectStores, type LoadedConfig, type LoadOptions, type ResolvedStore } from './config/load.js';
+import type { SecretResolver } from './config/secrets.js';
+import { StorageError } from './errors.js';
+import type { Provider } from './providers/types.js';
+
+export interface FleetOptions extends LoadOptions {
+  secrets?: SecretResolver;
+}
+
+export class Fleet {
+  private readonly providers = new Map<string, Promise<Provider>>();
+
+  constructor(
+    readonly config: LoadedConfig,
+    private readonly secrets?: SecretResolver,
+  ) {}
+
+  static load(options: FleetOptions = {}): Fleet {
+    return new Fleet(loadConfig(options), options.secrets);
+  }
+
+  store(name: string): ResolvedStore {
+    return getStore(this.config, name);
+  }
+
+  /** The store to use when none is named: only allowed when exactly one is configured. */
+  onlyStore(): ResolvedStore {
+    const stores = [...this.config.stores.values()];
+    if (stores.length === 1) return stores[0];
+    const known = stores.map((store) => store.name).join(', ');
+    throw new StorageError('USAGE', `Name a store: ${stores.length} are configured (${known}).`, { hint: `For example: storage db info ${stores[0].name}` });
+  }
+
+  select(names: string[]): ResolvedStore[] {
+    return selectStores(this.config, names);
+  }
+
+  provider(store: ResolvedStore): Promise<Provider> {
+    let provider = this.providers.get(store.name);
+    if (!provider) {
+      provider = openProvider(store, this.secrets);
+      this.providers.set(store.name, provider);
+    }
+    return provider;
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.providers.values()];
+    this.providers.clear();
+    await Promise.all(open.map(async (provider) => (await provider).close().catch(() => undefined)));
+  }
+}
+
+/** Loads only the driver the store's engine needs. */
+async function openProvider(store: ResolvedStore, secrets?: SecretResolver): Promise<Provider> {
+  switch (store.engine) {
+    case 'postgres': {
+      const { PostgresProvider } = await import('./providers/postgres.js');
+      return new PostgresProvider(store, secrets);
+    }
+    case 'mongodb': {
+      const { MongoProvider } = await import('./providers/mongodb.js');
+      return new MongoProvider(store, secrets);
+    }
+    case 'sqlite': {
+      const { SqliteProvider } = await import('./providers/sqlite.js');
+      return new SqliteProvider(store);
+    }
+  }
+}

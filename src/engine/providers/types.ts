@@ -1,0 +1,70 @@
+// The one interface every engine's provider implements, and the shapes it reports.
+import type { Engine } from '../config/schema.js';
+import type { ResolvedStore } from '../config/load.js';
+
+export type StoreRole = 'primary' | 'standby' | 'standalone';
+
+/** What a successful health probe learned. */
+export interface HealthProbe {
+  latencyMs: number;
+  serverVersion: string;
+  role: StoreRole;
+  readOnly: boolean;
+}
+
+export interface DatabaseInfo {
+  name: string;
+  sizeBytes: number | null;
+  /** Object counts by kind (tables, views, indexes, collections, documents...); null when not readable. */
+  objects: Record<string, number> | null;
+  /** True for the database the store's URL or path points at. */
+  current: boolean;
+}
+
+export interface StoreInfo {
+  store: string;
+  engine: Engine;
+  target: string;
+  serverVersion: string;
+  sizeBytes: number;
+  databases: DatabaseInfo[];
+  /** Engine-specific facts worth showing (journal mode, max connections, ...). */
+  details: Record<string, string | number | boolean | null>;
+}
+
+export interface PoolStats {
+  store: string;
+  engine: Engine;
+  client: { total: number; idle: number; waiting: number; max: number };
+  /** Server-side connections by state (PostgreSQL states, MongoDB current/available, SQLite handles). */
+  server: Record<string, number>;
+  details: Record<string, string | number | boolean | null>;
+}
+
+export interface Session {
+  id: string;
+  user: string | null;
+  application: string | null;
+  client: string | null;
+  state: string | null;
+}
+
+export interface DropResult {
+  database: string;
+  dropped: boolean;
+  terminatedSessions: number;
+  reason?: 'absent';
+}
+
+export interface Provider {
+  readonly store: ResolvedStore;
+  health(): Promise<HealthProbe>;
+  info(): Promise<StoreInfo>;
+  poolStats(): Promise<PoolStats>;
+  listDatabases(): Promise<string[]>;
+  /** Other sessions connected to a database (excluding this tool's own). */
+  sessions(database: string): Promise<Session[]>;
+  createDatabase(name: string): Promise<void>;
+  dropDatabase(name: string, options: { force: boolean }): Promise<DropResult>;
+  close(): Promise<void>;
+}

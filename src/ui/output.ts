@@ -1,0 +1,42 @@
+// The few ways results are printed: tables for people, CSV and JSON for programs. Everything
+// passes through redaction on its way out.
+import Table from 'cli-table3';
+import { redact, redactDeep } from '../engine/redact.js';
+import { cell } from './format.js';
+import { colorEnabled } from './terminal.js';
+
+export type Row = unknown[];
+
+const ESC = String.fromCharCode(27);
+const paint = (code: number) => (text: string) => (colorEnabled() ? `${ESC}[${code}m${text}${ESC}[0m` : text);
+export const color = { green: paint(32), red: paint(31), yellow: paint(33), dim: paint(2), bold: paint(1) };
+
+export function writeOut(text: string): void {
+  process.stdout.write(redact(text.endsWith('\n') ? text : `${text}\n`));
+}
+
+export function writeErr(text: string): void {
+  process.stderr.write(redact(text.endsWith('\n') ? text : `${text}\n`));
+}
+
+export function renderTable(headers: string[], rows: Row[]): string {
+  const table = new Table({
+    head: headers,
+    style: { head: colorEnabled() ? ['cyan'] : [], border: colorEnabled() ? ['grey'] : [] },
+  });
+  for (const row of rows) table.push(row.map(cell));
+  return table.toString();
+}
+
+function csvField(value: unknown): string {
+  const text = cell(value === null || value === undefined ? '' : value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function renderCsv(headers: string[], rows: Row[]): string {
+  return [headers, ...rows].map((row) => row.map(csvField).join(',')).join('\n');
+}
+
+export function renderJson(value: unknown): string {
+  return JSON.stringify(redactDeep(value), null, 2);
+}
