@@ -1,7 +1,7 @@
 // Runs a poll on an interval and redraws its view until the person presses q or Ctrl-C.
 // Live views draw on stderr, so stdout stays for results.
 import { Text, render, useApp, useInput } from 'ink';
-import { useEffect, useState, type ReactElement } from 'react';
+import { useEffect, useRef, useState, type ReactElement } from 'react';
 
 export interface LiveViewProps<T> {
   poll: () => Promise<T>;
@@ -11,6 +11,9 @@ export interface LiveViewProps<T> {
 
 export function LiveView<T>({ poll, intervalMs, view }: LiveViewProps<T>) {
   const [snapshot, setSnapshot] = useState<T>();
+  // The latest poll function, so a parent re-render does not restart the timer.
+  const pollRef = useRef(poll);
+  pollRef.current = poll;
   const { exit } = useApp();
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) exit();
@@ -19,9 +22,13 @@ export function LiveView<T>({ poll, intervalMs, view }: LiveViewProps<T>) {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const tick = async () => {
-      const next = await poll();
+      try {
+        const next = await pollRef.current();
+        if (!stopped) setSnapshot(next);
+      } catch {
+        // A failed poll keeps the last frame; the next tick tries again.
+      }
       if (stopped) return;
-      setSnapshot(next);
       timer = setTimeout(tick, intervalMs);
     };
     void tick();
@@ -29,7 +36,7 @@ export function LiveView<T>({ poll, intervalMs, view }: LiveViewProps<T>) {
       stopped = true;
       if (timer) clearTimeout(timer);
     };
-  }, [poll, intervalMs]);
+  }, [intervalMs]);
   return snapshot === undefined ? <Text dimColor>Probing…</Text> : view(snapshot);
 }
 

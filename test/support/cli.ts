@@ -1,0 +1,67 @@
+// Runs the built `storage` binary as a user would: a subprocess with no TTY and no stdin.
+// Every output is also saved for the suite-wide secret scan.
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { BIN, OUTPUT_LOG_DIR } from './paths.js';
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+  json<T = any>(): T; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface Sandbox {
+  dir: string;
+  env: Record<string, string>;
+  writeConfig(config: unknown, name?: string): string;
+  run(args: string[], options?: { env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult>;
+}
+
+let counter = 0;
+
+export async function runCli(args: string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
+  const started = performance.now();
+  const result = await execa(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.cwd, LANG: 'C.UTF-8', ...options.env },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  const durationMs = performance.now() - started;
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
+  fs.mkdirSync(OUTPUT_LOG_DIR, { recursive: true });
+  fs.writeFileSync(path.join(OUTPUT_LOG_DIR, `${process.pid}-${++counter}.log`), `$ storage ${args.join(' ')}\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n`);
+  return {
+    stdout,
+    stderr,
+    exitCode: result.exitCode ?? -1,
+    durationMs,
+    json: () => JSON.parse(stdout),
+  };
+}
+
+/** A temporary working directory with its own user config and data dirs. */
+export function makeSandbox(): Sandbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
+  const env = { XDG_CONFIG_HOME: path.join(dir, 'xdg-config'), XDG_DATA_HOME: path.join(dir, 'xdg-data') };
+  return {
+    dir,
+    env,
+    writeConfig(config, name = 'storage.config.yaml') {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, name.endsWith('.json') ? JSON.stringify(config) : typeof config === 'string' ? config : stringify(config));
+      return file;
+    },
+    run(args, options = {}) {
+      return runCli(args, { cwd: dir, env: { ...env, ...options.env }, timeoutMs: options.timeoutMs });
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { discoverConfig, getStore, loadConfig } from '../../src/engine/config/load.js';
+import { resolvePassword } from '../../src/engine/config/secrets.js';
+import { StorageError } from '../../src/engine/errors.js';
+import { redact } from '../../src/engine/redact.js';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'storage-config-'));
+}
+
+function write(dir: string, name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+function loadError(options: Parameters<typeof loadConfig>[0]): StorageError {
+  try {
+    loadConfig(options);
+  } catch (error) {
+    return error as StorageError;
+  }
+  throw new Error('expected loadConfig to fail');
+}
+
+describe('configuration', () => {
+  it('works with no file at all: one embedded SQLite store named local', () => {
+    const dir = tempDir();
+    const config = loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'c') } });
+    expect(config.source.kind).toBe('default');
+    expect([...config.stores.keys()]).toEqual(['local']);
+    const local = getStore(config, 'local');
+    expect(local.engine).toBe('sqlite');
+    expect(local.embedded).toBe(true);
+  });
+
+  it('finds files in the documented order: --config, STORAGE_CONFIG, ./storage.config.*', () => {
+    const dir = tempDir();
+    const flagFile = write(dir, 'flag.yaml', 'stores: {}\n');
+    const envFile = write(dir, 'env.json', '{}');
+    write(dir, 'storage.config.yml', 'stores: {}\n');
+    expect(discoverConfig({ cwd: dir, configPath: flagFile, env: { STORAGE_CONFIG: envFile } })).toEqual({ kind: 'flag', path: flagFile });
+    expect(discoverConfig({ cwd: dir, env: { STORAGE_CONFIG: envFile } })).toEqual({ kind: 'env', path: envFile });
+    expect(discoverConfig({ cwd: dir, env: {} })).toEqual({ kind: 'cwd', path: path.join(dir, 'storage.config.yml') });
+  });
+
+  it('reports every bad field with its path (exit 78)', () => {
+    const dir = tempDir();
+    const file = write(
+      dir,
+      'bad.yaml',
+      [
+        'stores:',
+        '  main: { engine: postgres, url: "http://nope", poolSize: 0 }',
+        '  ev: { engine: mongodb }',
+        '  lite: { engine: sqlite, path: x.db, colour: red }',
+        'backup: { rpo: soon }',
+      ].join('\n'),
+    );
+    const error = loadError({ configPath: file, cwd: dir, env: {} });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.exitCode).toBe(78);
+    const paths = (error.details?.issues as { path: string }[]).map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(['stores.main.url', 'stores.main.poolSize', 'stores.ev.url', 'stores.lite', 'backup.rpo']));
+    expect(error.message).toContain('stores.main.url');
+  });
+
+  it('reports a YAML syntax error as a config error, not a crash', () => {
+    const dir = tempDir();
+    const file = write(dir, 'broken.yaml', 'stores:\n  main: { engine: postgres\n');
+    const error = loadError({ configPath: file, cwd: dir, env: {} });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('not valid YAML');
+  });
+
+  it('says clearly when the named config file does not exist', () => {
+    const error = loadError({ configPath: '/nonexistent/storage.yaml', env: {} });
+    expect(error.code).toBe('CONFIG_NOT_FOUND');
+    expect(error.exitCode).toBe(78);
+  });
+
+  it('applies STORAGE_STORE_<NAME>_URL and _PASSWORD over the file', () => {
+    const dir = tempDir();
+    const file = write(dir, 'c.yaml', 'stores:\n  main-db: { engine: postgres, url: "postgres://a@h1/db" }\n');
+    const config = loadConfig({
+      configPath: file,
+      env: { STORAGE_STORE_MAIN_DB_URL: 'postgres://b@h2:6543/other', STORAGE_STORE_MAIN_DB_PASSWORD: 'envPw-123456' },
+    });
+    const store = getStore(config, 'main-db');
+    expect(store.config.engine === 'postgres' && store.config.url).toBe('postgres://b@h2:6543/other');
+    expect(resolvePassword(store)).toBe('envPw-123456');
+    // The password is now known to redaction.
+    expect(redact('failed with envPw-123456')).not.toContain('envPw-123456');
+  });
+
+  it('rejects an environment override that is not a valid URL, naming the variable', () => {
+    const dir = tempDir();
+    const file = write(dir, 'c.yaml', 'stores:\n  main: { engine: postgres, url: "postgres://a@h1/db" }\n');
+    const error = loadError({ configPath: file, env: { STORAGE_STORE_MAIN_URL: 'not a url' } });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('STORAGE_STORE_MAIN_URL');
+  });
+
+  it('resolves SQLite paths relative to the config file, not the working directory', () => {
+    const dir = tempDir();
+    const file = write(dir, 'c.yaml', 'stores:\n  lite: { engine: sqlite, path: data/app.db }\n');
+    const store = getStore(loadConfig({ configPath: file, cwd: '/', env: {} }), 'lite');
+    expect(store.config.engine === 'sqlite' && store.config.path).toBe(path.join(dir, 'data/app.db'));
+  });
+
+  it('keeps secret: references unresolved until connect, then names the missing secret', () => {
+    const dir = tempDir();
+    const file = write(dir, 'c.yaml', 'stores:\n  main: { engine: postgres, url: "postgres://a@h/db", password: "secret:main-pg" }\n');
+    const store = getStore(loadConfig({ configPath: file, env: {} }), 'main');
+    expect(store.config.engine === 'postgres' && store.config.password).toBe('secret:main-pg');
+    let error: StorageError | undefined;
+    try {
+      resolvePassword(store);
+    } catch (caught) {
+      error = caught as StorageError;
+    }
+    expect(error?.code).toBe('SECRET_UNRESOLVED');
+    expect(error?.exitCode).toBe(78);
+    expect(error?.message).toContain('main-pg');
+    expect(error?.hint).toContain('STORAGE_STORE_MAIN_PASSWORD');
+    expect(resolvePassword(store, (name) => (name === 'main-pg' ? 'fromVault-99' : undefined))).toBe('fromVault-99');
+  });
+
+  it('answers an unknown store name with the list of known ones', () => {
+    const dir = tempDir();
+    const file = write(dir, 'c.yaml', 'stores:\n  main: { engine: sqlite, path: a.db }\n  events: { engine: sqlite, path: b.db }\n');
+    const config = loadConfig({ configPath: file, env: {} });
+    expect(() => getStore(config, 'mian')).toThrow(/Known stores: main, events/);
+    try {
+      getStore(config, 'mian');
+    } catch (error) {
+      expect((error as StorageError).exitCode).toBe(64);
+    }
+  });
+});
