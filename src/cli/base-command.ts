@@ -78,12 +78,12 @@ export function formatError(error: StorageError): string {
 export function toStorageError(error: unknown): StorageError {
   if (isStorageError(error)) return error;
   if (error instanceof Errors.CLIError && ('parse' in error || /flag|argument|Missing|Unexpected|Expected/i.test(error.message))) {
-    return new StorageError('USAGE', redact(error.message.split('\n')[0]), {
-      hint: `${redact(error.message.split('\n').slice(1).join(' ').trim()) || 'Check the command line'}; see --help for the flags this command takes.`.replace(
-        /^; /,
-        '',
-      ),
-    });
+    const message = error.message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !/^The following errors? occurred:?$/.test(line) && !/^See more help with --help$/.test(line))
+      .join(' ');
+    return new StorageError('USAGE', redact(message), { hint: 'See --help for the arguments and flags this command takes.' });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new StorageError('FAILED', redact(message), {
