@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeSandbox } from '../support/cli.js';
 
-const ANSI = /\u001b\[/;
+const ANSI = new RegExp(String.fromCharCode(27) + '\\[');
 
 describe('storage with no configuration', () => {
   const sandbox = makeSandbox();
