@@ -18,8 +18,8 @@ export abstract class StorageCommand extends Command {
 
   private fleetInstance?: Fleet;
 
-  protected fleet(configPath: string | undefined): Fleet {
-    this.fleetInstance ??= Fleet.load({ configPath });
+  protected async fleet(configPath: string | undefined): Promise<Fleet> {
+    this.fleetInstance ??= await Fleet.load({ configPath });
     return this.fleetInstance;
   }
 

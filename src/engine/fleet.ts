@@ -17,8 +17,8 @@ export class Fleet {
     private readonly secrets?: SecretResolver,
   ) {}
 
-  static load(options: FleetOptions = {}): Fleet {
-    return new Fleet(loadConfig(options), options.secrets);
+  static async load(options: FleetOptions = {}): Promise<Fleet> {
+    return new Fleet(await loadConfig(options), options.secrets);
   }
 
   store(name: string): ResolvedStore {

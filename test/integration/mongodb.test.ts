@@ -29,7 +29,7 @@ describe('MongoDB provider (real MongoDB-wire server)', () => {
     ]);
     await db.collection('orders').createIndex({ n: 1 }, { unique: true });
     await db.collection('audit').insertOne({ ok: true });
-    fleet = fleetFor({ stores: { events: { engine: 'mongodb', url: mongoUrlFor(database) } } });
+    fleet = await fleetFor({ stores: { events: { engine: 'mongodb', url: mongoUrlFor(database) } } });
   });
 
   afterAll(async () => {
@@ -79,7 +79,7 @@ describe('MongoDB provider (real MongoDB-wire server)', () => {
   });
 
   it('reports a store nobody listens on as unreachable within the connect timeout', async () => {
-    const dead = fleetFor({ stores: { gone: { engine: 'mongodb', url: 'mongodb://127.0.0.1:1/x', connectTimeout: '1s' } } });
+    const dead = await fleetFor({ stores: { gone: { engine: 'mongodb', url: 'mongodb://127.0.0.1:1/x', connectTimeout: '1s' } } });
     try {
       const [health] = await checkHealth(dead, dead.select(['gone']));
       expect(health.status).toBe('down');

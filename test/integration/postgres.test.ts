@@ -21,7 +21,7 @@ describe('PostgreSQL provider (real server)', () => {
         'create schema app; create table app.orders (id serial primary key, note text); create index on app.orders (note); create view app.v as select 1',
       );
     }, pgUrlFor(database));
-    fleet = fleetFor({ stores: { main: { engine: 'postgres', url: pgUrlFor(database) } } });
+    fleet = await fleetFor({ stores: { main: { engine: 'postgres', url: pgUrlFor(database) } } });
   });
 
   afterAll(async () => {
@@ -113,7 +113,7 @@ describe('PostgreSQL provider (real server)', () => {
   it('fails a wrong password at once with AUTH_FAILED: one connection, no retries', async () => {
     const auth = new URL(servers().pgAuthUrl);
     const proxy = await startCountingProxy(Number(auth.port), 'forward');
-    const wrong = fleetFor({
+    const wrong = await fleetFor({
       stores: { secure: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, password: WRONG_PASSWORD } },
     });
     try {
@@ -130,7 +130,9 @@ describe('PostgreSQL provider (real server)', () => {
 
   it('retries a server that drops connections, then reports it unreachable (exit 69) naming the host', async () => {
     const proxy = await startCountingProxy(1, 'reset');
-    const flaky = fleetFor({ stores: { flaky: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, connectTimeout: '3s' } } });
+    const flaky = await fleetFor({
+      stores: { flaky: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, connectTimeout: '3s' } },
+    });
     try {
       const [health] = await checkHealth(flaky, flaky.select(['flaky']));
       expect(health.status).toBe('down');

@@ -15,7 +15,7 @@ describe('SQLite provider (real files)', () => {
   const file = path.join(dir, 'app.db');
   let fleet: Fleet;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const db = new Sqlite(file);
     db.pragma('journal_mode = WAL');
     db.exec(
@@ -23,8 +23,7 @@ describe('SQLite provider (real files)', () => {
     );
     db.close();
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'this is not a database, just some text that is long enough to have a header '.repeat(10));
-    fleetFor({});
-    fleet = fleetFor({
+    fleet = await fleetFor({
       stores: {
         lite: { engine: 'sqlite', path: file },
         missing: { engine: 'sqlite', path: path.join(dir, 'nope.db') },

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { Fleet } from '../../src/engine/fleet.js';
 
-export function fleetFor(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Fleet {
+export function fleetFor(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Fleet> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-fleet-'));
   const file = path.join(dir, 'storage.config.yaml');
   fs.writeFileSync(file, stringify(config));

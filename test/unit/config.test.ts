@@ -17,9 +17,9 @@ function write(dir: string, name: string, text: string): string {
   return file;
 }
 
-function loadError(options: Parameters<typeof loadConfig>[0]): StorageError {
+async function loadError(options: Parameters<typeof loadConfig>[0]): Promise<StorageError> {
   try {
-    loadConfig(options);
+    await loadConfig(options);
   } catch (error) {
     return error as StorageError;
   }
@@ -27,9 +27,9 @@ function loadError(options: Parameters<typeof loadConfig>[0]): StorageError {
 }
 
 describe('configuration', () => {
-  it('works with no file at all: one embedded SQLite store named local', () => {
+  it('works with no file at all: one embedded SQLite store named local', async () => {
     const dir = tempDir();
-    const config = loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'c') } });
+    const config = await loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'c') } });
     expect(config.source.kind).toBe('default');
     expect([...config.stores.keys()]).toEqual(['local']);
     const local = getStore(config, 'local');
@@ -37,7 +37,7 @@ describe('configuration', () => {
     expect(local.embedded).toBe(true);
   });
 
-  it('finds files in the documented order: --config, STORAGE_CONFIG, ./storage.config.*', () => {
+  it('finds files in the documented order: --config, STORAGE_CONFIG, ./storage.config.*', async () => {
     const dir = tempDir();
     const flagFile = write(dir, 'flag.yaml', 'stores: {}\n');
     const envFile = write(dir, 'env.json', '{}');
@@ -47,7 +47,7 @@ describe('configuration', () => {
     expect(discoverConfig({ cwd: dir, env: {} })).toEqual({ kind: 'cwd', path: path.join(dir, 'storage.config.yml') });
   });
 
-  it('reports every bad field with its path (exit 78)', () => {
+  it('reports every bad field with its path (exit 78)', async () => {
     const dir = tempDir();
     const file = write(
       dir,
@@ -60,7 +60,7 @@ describe('configuration', () => {
         'backup: { rpo: soon }',
       ].join('\n'),
     );
-    const error = loadError({ configPath: file, cwd: dir, env: {} });
+    const error = await loadError({ configPath: file, cwd: dir, env: {} });
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.exitCode).toBe(78);
     const paths = (error.details?.issues as { path: string }[]).map((issue) => issue.path);
@@ -68,24 +68,24 @@ describe('configuration', () => {
     expect(error.message).toContain('stores.main.url');
   });
 
-  it('reports a YAML syntax error as a config error, not a crash', () => {
+  it('reports a YAML syntax error as a config error, not a crash', async () => {
     const dir = tempDir();
     const file = write(dir, 'broken.yaml', 'stores:\n  main: { engine: postgres\n');
-    const error = loadError({ configPath: file, cwd: dir, env: {} });
+    const error = await loadError({ configPath: file, cwd: dir, env: {} });
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('not valid YAML');
   });
 
-  it('says clearly when the named config file does not exist', () => {
-    const error = loadError({ configPath: '/nonexistent/storage.yaml', env: {} });
+  it('says clearly when the named config file does not exist', async () => {
+    const error = await loadError({ configPath: '/nonexistent/storage.yaml', env: {} });
     expect(error.code).toBe('CONFIG_NOT_FOUND');
     expect(error.exitCode).toBe(78);
   });
 
-  it('applies STORAGE_STORE_<NAME>_URL and _PASSWORD over the file', () => {
+  it('applies STORAGE_STORE_<NAME>_URL and _PASSWORD over the file', async () => {
     const dir = tempDir();
     const file = write(dir, 'c.yaml', 'stores:\n  main-db: { engine: postgres, url: "postgres://a@h1/db" }\n');
-    const config = loadConfig({
+    const config = await loadConfig({
       configPath: file,
       env: { STORAGE_STORE_MAIN_DB_URL: 'postgres://b@h2:6543/other', STORAGE_STORE_MAIN_DB_PASSWORD: 'envPw-123456' },
     });
@@ -96,25 +96,25 @@ describe('configuration', () => {
     expect(redact('failed with envPw-123456')).not.toContain('envPw-123456');
   });
 
-  it('rejects an environment override that is not a valid URL, naming the variable', () => {
+  it('rejects an environment override that is not a valid URL, naming the variable', async () => {
     const dir = tempDir();
     const file = write(dir, 'c.yaml', 'stores:\n  main: { engine: postgres, url: "postgres://a@h1/db" }\n');
-    const error = loadError({ configPath: file, env: { STORAGE_STORE_MAIN_URL: 'not a url' } });
+    const error = await loadError({ configPath: file, env: { STORAGE_STORE_MAIN_URL: 'not a url' } });
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('STORAGE_STORE_MAIN_URL');
   });
 
-  it('resolves SQLite paths relative to the config file, not the working directory', () => {
+  it('resolves SQLite paths relative to the config file, not the working directory', async () => {
     const dir = tempDir();
     const file = write(dir, 'c.yaml', 'stores:\n  lite: { engine: sqlite, path: data/app.db }\n');
-    const store = getStore(loadConfig({ configPath: file, cwd: '/', env: {} }), 'lite');
+    const store = getStore(await loadConfig({ configPath: file, cwd: '/', env: {} }), 'lite');
     expect(store.config.engine === 'sqlite' && store.config.path).toBe(path.join(dir, 'data/app.db'));
   });
 
-  it('keeps secret: references unresolved until connect, then names the missing secret', () => {
+  it('keeps secret: references unresolved until connect, then names the missing secret', async () => {
     const dir = tempDir();
     const file = write(dir, 'c.yaml', 'stores:\n  main: { engine: postgres, url: "postgres://a@h/db", password: "secret:main-pg" }\n');
-    const store = getStore(loadConfig({ configPath: file, env: {} }), 'main');
+    const store = getStore(await loadConfig({ configPath: file, env: {} }), 'main');
     expect(store.config.engine === 'postgres' && store.config.password).toBe('secret:main-pg');
     let error: StorageError | undefined;
     try {
@@ -129,10 +129,10 @@ describe('configuration', () => {
     expect(resolvePassword(store, (name) => (name === 'main-pg' ? 'fromVault-99' : undefined))).toBe('fromVault-99');
   });
 
-  it('answers an unknown store name with the list of known ones', () => {
+  it('answers an unknown store name with the list of known ones', async () => {
     const dir = tempDir();
     const file = write(dir, 'c.yaml', 'stores:\n  main: { engine: sqlite, path: a.db }\n  events: { engine: sqlite, path: b.db }\n');
-    const config = loadConfig({ configPath: file, env: {} });
+    const config = await loadConfig({ configPath: file, env: {} });
     expect(() => getStore(config, 'mian')).toThrow(/Known stores: main, events/);
     try {
       getStore(config, 'mian');

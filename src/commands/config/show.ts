@@ -8,7 +8,7 @@ export default class ConfigShow extends StorageCommand {
 
   async run(): Promise<ConfigView> {
     const { flags } = await this.parse(ConfigShow);
-    const view = describeConfig(this.fleet(flags.config).config);
+    const view = describeConfig((await this.fleet(flags.config)).config);
     const from = view.source.path ? `${view.source.path} (${view.source.kind})` : 'no file: built-in defaults';
     this.print(`# configuration from ${from}\n${stringify({ stores: view.stores, backup: view.backup, tenancy: view.tenancy, vault: view.vault })}`);
     return view;

@@ -8,7 +8,7 @@ export default class ConfigValidate extends StorageCommand {
 
   async run(): Promise<{ valid: true; source: ConfigSource; stores: string[]; warnings: ConfigWarning[] }> {
     const { flags } = await this.parse(ConfigValidate);
-    const { config } = this.fleet(flags.config);
+    const { config } = await this.fleet(flags.config);
     const warnings = configWarnings(config);
     for (const warning of warnings) this.warning(`${warning.path} ${warning.message}`);
     this.print(

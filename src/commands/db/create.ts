@@ -12,7 +12,7 @@ export default class DbCreate extends StorageCommand {
 
   async run(): Promise<{ store: string; database: string; created: true }> {
     const { args, flags } = await this.parse(DbCreate);
-    const result = await createDatabase(this.fleet(flags.config), args.store, args.name);
+    const result = await createDatabase(await this.fleet(flags.config), args.store, args.name);
     this.print(`Created database "${result.database}" on store "${result.store}".`);
     return result;
   }

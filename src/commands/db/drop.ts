@@ -21,7 +21,7 @@ export default class DbDrop extends StorageCommand {
 
   async run(): Promise<DropResult & { store: string }> {
     const { args, flags } = await this.parse(DbDrop);
-    const fleet = this.fleet(flags.config);
+    const fleet = await this.fleet(flags.config);
     fleet.store(args.store);
     let confirm = flags.confirm;
     if (confirm === undefined && canPrompt() && !this.jsonEnabled()) {

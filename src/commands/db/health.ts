@@ -20,7 +20,7 @@ export default class DbHealth extends StorageCommand {
 
   async run(): Promise<{ stores: StoreHealth[] } | undefined> {
     const { argv, flags } = await this.parse(DbHealth);
-    const fleet = this.fleet(flags.config);
+    const fleet = await this.fleet(flags.config);
     const stores = fleet.select(argv as string[]);
     if (wantsLiveView({ ...flags, json: this.jsonEnabled() })) {
       const { watchHealth } = await import('../../ui/live/index.js');

@@ -17,7 +17,7 @@ export default class DbList extends StorageCommand {
 
   async run(): Promise<{ stores: StoreListing[] }> {
     const { flags } = await this.parse(DbList);
-    const stores = await listStores(this.fleet(flags.config), { probe: flags.probe });
+    const stores = await listStores(await this.fleet(flags.config), { probe: flags.probe });
     const reachable = (entry: StoreListing, plain: boolean) =>
       entry.reachable === null ? null : plain ? entry.reachable : entry.reachable ? color.green('yes') : color.red('no');
     const rows = stores.map((entry) => [

@@ -23,7 +23,7 @@ export default class DbPools extends StorageCommand {
 
   async run(): Promise<{ stores: PoolReport[] } | undefined> {
     const { argv, flags } = await this.parse(DbPools);
-    const fleet = this.fleet(flags.config);
+    const fleet = await this.fleet(flags.config);
     const stores = fleet.select(argv as string[]);
     if (wantsLiveView({ ...flags, json: this.jsonEnabled() })) {
       const { watchPools } = await import('../../ui/live/index.js');

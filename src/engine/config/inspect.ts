@@ -1,6 +1,4 @@
 // The configuration as an operator may see it (secrets masked), and the problems worth a warning.
-import fs from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { MASK, maskUrl } from '../redact.js';
 import { secretName } from './secrets.js';
 import type { LoadedConfig } from './load.js';
@@ -51,16 +49,10 @@ export interface ConfigWarning {
 /** Things that are valid but unwise: plaintext passwords in the file, secrets not yet resolvable. */
 export function configWarnings(config: LoadedConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
-  let fileStores: Record<string, { password?: string; url?: string }> = {};
-  if (config.source.path) {
-    try {
-      const text = fs.readFileSync(config.source.path, 'utf8');
-      const raw = (config.source.path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as { stores?: typeof fileStores };
-      fileStores = raw?.stores ?? {};
-    } catch {
-      fileStores = {};
-    }
-  }
+  const fileStores = ((config.raw as { stores?: Record<string, { password?: string; url?: string }> } | undefined)?.stores ?? {}) as Record<
+    string,
+    { password?: string; url?: string }
+  >;
   for (const [name, raw] of Object.entries(fileStores)) {
     if (raw.password && secretName(raw.password) === undefined) {
       warnings.push({ path: `stores.${name}.password`, message: 'is a plaintext password in the config file; use a secret: reference or the environment' });

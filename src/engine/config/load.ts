@@ -2,12 +2,13 @@
 // With no file anywhere, the tool still works on an embedded SQLite store named `local`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { StorageError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { parseDuration } from './duration.js';
 import { userPaths } from './paths.js';
-import { ConfigSchema, StoreSchema, type ConfigFile, type Engine, type StoreConfig } from './schema.js';
+// The schema (zod) and the YAML parser load only when there is a file to read: start-up with
+// the built-in defaults stays fast.
+import type { ConfigFile, Engine, StoreConfig } from './schema.js';
 
 export const DEFAULT_STORE = 'local';
 const CONFIG_NAMES = ['storage.config.yaml', 'storage.config.yml', 'storage.config.json'];
@@ -34,6 +35,8 @@ export interface ResolvedStore {
 export interface LoadedConfig {
   source: ConfigSource;
   file: ConfigFile;
+  /** The file as parsed, before validation and defaults (for warnings about what it says). */
+  raw: unknown;
   stores: Map<string, ResolvedStore>;
 }
 
@@ -66,7 +69,7 @@ export function discoverConfig(options: LoadOptions = {}): ConfigSource {
   return { kind: 'default' };
 }
 
-function readConfigFile(file: string): unknown {
+async function readConfigFile(file: string): Promise<unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -77,7 +80,9 @@ function readConfigFile(file: string): unknown {
     });
   }
   try {
-    return file.endsWith('.json') ? JSON.parse(text) : (parseYaml(text) ?? {});
+    if (file.endsWith('.json')) return JSON.parse(text);
+    const { parse } = await import('yaml');
+    return parse(text) ?? {};
   } catch (error) {
     throw new StorageError(
       'CONFIG_INVALID',
@@ -107,8 +112,9 @@ export function envPrefix(store: string): string {
   return `STORAGE_STORE_${store.toUpperCase().replace(/-/g, '_')}_`;
 }
 
-function applyEnvOverrides(name: string, store: StoreConfig, env: NodeJS.ProcessEnv): { store: StoreConfig; issues: ConfigIssue[] } {
+async function applyEnvOverrides(name: string, store: StoreConfig, env: NodeJS.ProcessEnv): Promise<{ store: StoreConfig; issues: ConfigIssue[] }> {
   const prefix = envPrefix(name);
+  if (!['URL', 'PASSWORD', 'PATH'].some((key) => env[`${prefix}${key}`])) return { store, issues: [] };
   const next: Record<string, unknown> = { ...store };
   if (store.engine === 'sqlite') {
     if (env[`${prefix}PATH`]) next.path = env[`${prefix}PATH`];
@@ -116,6 +122,7 @@ function applyEnvOverrides(name: string, store: StoreConfig, env: NodeJS.Process
     if (env[`${prefix}URL`]) next.url = env[`${prefix}URL`];
     if (env[`${prefix}PASSWORD`]) next.password = env[`${prefix}PASSWORD`];
   }
+  const { StoreSchema } = await import('./schema.js');
   const parsed = StoreSchema.safeParse(next);
   if (parsed.success) return { store: parsed.data, issues: [] };
   return {
@@ -145,7 +152,8 @@ function ms(value: string | undefined, fallback: number): number {
 }
 
 /** Validates a parsed config object; returns the issues instead of throwing. */
-export function checkConfig(raw: unknown): { file?: ConfigFile; issues: ConfigIssue[] } {
+export async function checkConfig(raw: unknown): Promise<{ file?: ConfigFile; issues: ConfigIssue[] }> {
+  const { ConfigSchema } = await import('./schema.js');
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     return { issues: parsed.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message })) };
@@ -162,12 +170,16 @@ export function defaultLocalStore(): StoreConfig {
   return { engine: 'sqlite', path: path.join(userPaths().data, 'local.db') };
 }
 
-export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
   const source = discoverConfig(options);
-  const raw = source.path ? readConfigFile(source.path) : {};
-  const { file, issues } = checkConfig(raw);
-  if (!file || issues.length > 0) throw invalid(source.path, issues);
+  const raw = source.path ? await readConfigFile(source.path) : undefined;
+  let file: ConfigFile = {};
+  if (source.path) {
+    const checked = await checkConfig(raw);
+    if (!checked.file || checked.issues.length > 0) throw invalid(source.path, checked.issues);
+    file = checked.file;
+  }
 
   const baseDir = source.path ? path.dirname(source.path) : (options.cwd ?? process.cwd());
   const embedded = !file.stores || Object.keys(file.stores).length === 0;
@@ -176,7 +188,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const stores = new Map<string, ResolvedStore>();
   const envIssues: ConfigIssue[] = [];
   for (const [name, declaredStore] of Object.entries(declared)) {
-    const { store, issues: storeIssues } = applyEnvOverrides(name, declaredStore, env);
+    const { store, issues: storeIssues } = await applyEnvOverrides(name, declaredStore, env);
     envIssues.push(...storeIssues);
     const config: StoreConfig = store.engine === 'sqlite' ? { ...store, path: path.resolve(baseDir, store.path) } : store;
     registerStoreSecrets(config);
@@ -191,7 +203,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     });
   }
   if (envIssues.length > 0) throw invalid(source.path, envIssues);
-  return { source, file, stores };
+  return { source, file, raw, stores };
 }
 
 /** Looks a store up by name; an unknown name lists the known ones. */
