@@ -5,6 +5,7 @@ import { wantsLiveView } from '../../cli/live.js';
 import { poolReports, type PoolReport } from '../../engine/db/inspect.js';
 import { StorageError } from '../../engine/errors.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
+import { problemLines } from '../../ui/views/problems.js';
 
 const HEADERS = ['store', 'engine', 'client total', 'client idle', 'client waiting', 'client max', 'server connections', 'details'];
 
@@ -33,7 +34,7 @@ export default class DbPools extends StorageCommand {
     const reports = await poolReports(fleet, stores);
     const rows = reports.map((report) =>
       'error' in report
-        ? [report.store, report.engine, null, null, null, null, null, `${report.error.code}: ${report.error.message}`]
+        ? [report.store, report.engine, null, null, null, null, null, flags.csv ? `${report.error.code}: ${report.error.message}` : report.error.code]
         : [
             report.store,
             report.engine,
@@ -45,13 +46,16 @@ export default class DbPools extends StorageCommand {
             flat(report.details),
           ],
     );
-    this.print(flags.csv ? renderCsv(HEADERS, rows) : renderTable(HEADERS, rows));
+    const problems = problemLines(reports.map((report) => ({ store: report.store, error: 'error' in report ? report.error : null })));
+    this.print(flags.csv ? renderCsv(HEADERS, rows) : renderTable(HEADERS, rows) + (problems ? `\n${problems}` : ''));
     const failed = reports.filter((report) => 'error' in report);
     if (failed.length > 0) {
       const first = (failed[0] as Extract<PoolReport, { error: unknown }>).error;
       this.failWith(
         failed.length < reports.length
-          ? new StorageError('PARTIAL', `${failed.length} of ${reports.length} stores could not report their pools.`, { hint: first.hint })
+          ? new StorageError('PARTIAL', `${failed.length} of ${reports.length} stores could not report their pools.`, {
+              hint: 'Each failed store is listed above with its own hint.',
+            })
           : new StorageError(first.code as StorageError['code'], first.message, { hint: first.hint }),
       );
     }

@@ -63,7 +63,9 @@ export function healthOutcome(results: StoreHealth[]): StorageError | undefined 
   const names = down.map((result) => result.store).join(', ');
   const first = down[0].error!;
   if (down.length < results.length) {
-    return new StorageError('PARTIAL', `${down.length} of ${results.length} stores are down: ${names}.`, { hint: first.hint });
+    return new StorageError('PARTIAL', `${down.length} of ${results.length} stores are down: ${names}.`, {
+      hint: 'Each store that is down is listed with its reason and hint.',
+    });
   }
   const message = down.length === 1 ? first.message : `All ${down.length} stores are down: ${names}. First: ${first.message}`;
   return new StorageError(first.code as ErrorCode, message, { hint: first.hint });

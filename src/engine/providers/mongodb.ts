@@ -89,7 +89,9 @@ export class MongoProvider implements Provider {
       const hello = await admin.command({ hello: 1 });
       const latencyMs = performance.now() - started;
       const build = await admin.command({ buildInfo: 1 });
-      const version = String(build.version ?? 'unknown') + (build.ferretdbVersion ? ` (FerretDB ${build.ferretdbVersion})` : '');
+      const ferret =
+        build.ferretdbVersion && build.ferretdbVersion !== 'unknown' ? ` (FerretDB ${build.ferretdbVersion})` : build.ferretdbVersion ? ' (FerretDB)' : '';
+      const version = String(build.version ?? 'unknown') + ferret;
       const inSet = typeof hello.setName === 'string';
       const role = !inSet ? 'standalone' : hello.isWritablePrimary ? 'primary' : 'standby';
       return { latencyMs, serverVersion: version, role, readOnly: Boolean(hello.readOnly) || (inSet && !hello.isWritablePrimary) };

@@ -2,6 +2,7 @@
 import type { StoreHealth } from '../../engine/db/health.js';
 import { formatLatency } from '../format.js';
 import { color, renderCsv, renderTable } from '../output.js';
+import { problemLines } from './problems.js';
 
 export const HEALTH_HEADERS = ['store', 'engine', 'status', 'latency', 'version', 'role', 'read-only', 'problem'];
 
@@ -15,14 +16,17 @@ function row(entry: StoreHealth, forCsv: boolean): unknown[] {
     entry.serverVersion,
     entry.role,
     entry.readOnly,
-    entry.error ? `${entry.error.code}: ${entry.error.message}` : '',
+    entry.error ? (forCsv ? `${entry.error.code}: ${entry.error.message}` : entry.error.code) : '',
   ];
 }
 
 export function healthTable(entries: StoreHealth[]): string {
-  return renderTable(
-    HEALTH_HEADERS,
-    entries.map((entry) => row(entry, false)),
+  const problems = problemLines(entries);
+  return (
+    renderTable(
+      HEALTH_HEADERS,
+      entries.map((entry) => row(entry, false)),
+    ) + (problems ? `\n${problems}` : '')
   );
 }
 
