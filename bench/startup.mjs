@@ -2,7 +2,7 @@
 // Start-up benchmark: median wall time of `storage --version`, `storage --help` and
 // `storage db health` (embedded SQLite default, no config) against `node -e ''` in the same run,
 // printed as ratios. Bars (issue 2): --version ≤ 2×, --help ≤ 3×, db health ≤ 4×.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,5 +46,39 @@ for (const c of cases) {
   if (c.bar !== undefined && ratio > c.bar) failed = true;
   console.log(`${c.name.padEnd(20)} ${ms.toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}×  ${verdict}`);
 }
+// Concurrency bar: three stores, one of them a hung server (accepts, never answers), with a 2 s
+// connect timeout. Concurrent probing returns in about one timeout, not the sum.
+const net = await import('node:net');
+const hung = net.createServer(() => undefined);
+await new Promise((resolve) => hung.listen(0, '127.0.0.1', resolve));
+const config = path.join(home, 'three.yaml');
+fs.writeFileSync(
+  config,
+  [
+    'stores:',
+    '  a: { engine: sqlite, path: a.db }',
+    '  b: { engine: sqlite, path: b.db }',
+    `  hung: { engine: postgres, url: "postgres://x@127.0.0.1:${hung.address().port}/x", connectTimeout: 2s }`,
+  ].join('\n'),
+);
+for (const name of ['a.db', 'b.db']) fs.writeFileSync(path.join(home, name), '');
+const started = process.hrtime.bigint();
+const probe = await new Promise((resolve) => {
+  const child = spawn(process.execPath, [bin, 'db', 'health', '--config', config, '--json'], { cwd: home, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.on('close', (code) => resolve({ code, out }));
+});
+const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+hung.close();
+const down = JSON.parse(probe.out)
+  .stores.filter((s) => s.status === 'down')
+  .map((s) => `${s.store} ${s.error.code}`);
+const within = elapsed < 2000 * 1.5 + 1000;
+if (!within) failed = true;
+console.log(
+  `db health, 3 stores, 1 hung (connect timeout 2 s): ${elapsed.toFixed(0)} ms, exit ${probe.code}, down: ${down.join(', ')}  ${within ? 'ok (about one timeout)' : 'OVER: looks sequential'}`,
+);
+
 fs.rmSync(home, { recursive: true, force: true });
 process.exitCode = failed ? 1 : 0;

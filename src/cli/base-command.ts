@@ -87,6 +87,6 @@ export function toStorageError(error: unknown): StorageError {
   }
   const message = error instanceof Error ? error.message : String(error);
   return new StorageError('FAILED', redact(message), {
-    hint: 'This is unexpected; re-run with DEBUG=storage* for details and report it if it persists.',
+    hint: 'This is unexpected: please report it with the command you ran and this message.',
   });
 }
