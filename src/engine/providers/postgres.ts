@@ -51,6 +51,15 @@ export class PostgresProvider implements Provider {
     this.config = store.config as PostgresStoreConfig;
   }
 
+  /** What an external tool (pg_dump, pg_restore) needs: a URL without the password, and the password for PGPASSWORD. */
+  toolConnection(database?: string): { url: string; password?: string } {
+    const password = resolvePassword(this.store, this.secrets);
+    const url = new URL(withUrlParts(this.config.url, { database }));
+    const inUrl = url.password ? decodeURIComponent(url.password) : undefined;
+    url.password = '';
+    return { url: url.toString(), password: password ?? inUrl };
+  }
+
   private clientConfig(database?: string): ClientConfig {
     const password = resolvePassword(this.store, this.secrets);
     return {
@@ -125,7 +134,7 @@ export class PostgresProvider implements Provider {
     }
   }
 
-  private async maintenanceDatabase(): Promise<string> {
+  async maintenanceDatabase(): Promise<string> {
     return this.withClient(async (client) => {
       const result = await client.query<{ datname: string }>(
         "select datname from pg_database where datname in ('postgres','template1') and datallowconn order by datname = 'postgres' desc limit 1",
@@ -289,7 +298,7 @@ export class PostgresProvider implements Provider {
     });
   }
 
-  private async closePool(): Promise<void> {
+  async closePool(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
     await pool?.end().catch(() => undefined);

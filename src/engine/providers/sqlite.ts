@@ -152,7 +152,8 @@ export class SqliteProvider implements Provider {
     });
   }
 
-  private fileFor(name: string): string {
+  /** The file behind a database name of this store: NAME.db beside the store's file. */
+  fileFor(name: string): string {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/.test(name)) {
       throw new StorageError('USAGE', `"${name}" is not a valid SQLite database name.`, {
         hint: "Use letters, digits, - and _ (no paths): the database is created as NAME.db beside the store's file.",

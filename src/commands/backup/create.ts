@@ -1,0 +1,81 @@
+import { Args, Flags } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { StorageError } from '../../engine/errors.js';
+import { createBackups, openRepository, policyFromConfig, pruneBackups, verifyBackup, type StoreOutcome } from '../../engine/backup/service.js';
+import { formatBytes } from '../../ui/format.js';
+import { renderTable } from '../../ui/output.js';
+import { lineProgress, quietProgress } from '../../ui/progress.js';
+
+export default class BackupCreate extends StorageCommand {
+  static override summary = 'Take an encrypted, checksummed backup of stores (the nightly cron job).';
+  static override description =
+    'With no store and no config, backs up the embedded default store. A backup counts as complete only once its manifest is written. Exit 2 when some stores failed and others succeeded.';
+  static override strict = false;
+  static override args = { store: Args.string({ description: 'Stores to back up (default: the only store).' }) };
+  static override flags = {
+    all: Flags.boolean({ description: 'Back up every configured store.' }),
+    tag: Flags.string({ description: 'A tag to record on the backup (repeatable).', multiple: true, default: [] }),
+    verify: Flags.boolean({ description: 'Read the new backup back (decrypt and re-hash every byte) before reporting success.' }),
+    prune: Flags.boolean({ description: 'Apply the retention policy after a successful backup.' }),
+    parallel: Flags.integer({ description: 'Stores backed up at once with --all.', default: 2, min: 1 }),
+    quiet: Flags.boolean({ char: 'q', description: 'No progress lines, only the result and warnings.' }),
+  };
+  static override examples = [
+    '<%= config.bin %> backup create',
+    '<%= config.bin %> backup create main --verify',
+    '<%= config.bin %> backup create --all --prune --json',
+  ];
+
+  async run(): Promise<{ stores: StoreOutcome[] }> {
+    const { argv, flags } = await this.parse(BackupCreate);
+    const fleet = await this.fleet(flags.config);
+    const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
+    const progressFor = (store: string) => (flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(stores.length > 1 ? store : ''));
+    const repo = await openRepository(fleet, progressFor(''));
+    const outcomes = await createBackups(
+      fleet,
+      repo,
+      stores,
+      { tags: flags.tag, parallel: flags.parallel, command: `storage backup create ${stores.map((s) => s.name).join(' ')}` },
+      progressFor,
+    );
+    if (flags.verify) {
+      for (const outcome of outcomes.filter((o) => o.ok)) {
+        const result = await verifyBackup(fleet, repo, outcome.backup!.id, { readData: true }, progressFor(outcome.store));
+        if (!result.ok)
+          Object.assign(outcome, {
+            ok: false,
+            error: { code: 'BAD_DATA', message: `Verification of ${outcome.backup!.id} failed: ${result.problems.join('; ')}` },
+          });
+      }
+    }
+    if (flags.prune && outcomes.every((o) => o.ok)) pruneBackups(repo, policyFromConfig(fleet), { dryRun: false });
+    else if (flags.prune) this.warning('Not pruning: a backup failed, and a failed backup must not cost an old one.');
+    this.print(
+      renderTable(
+        ['store', 'backup', 'status', 'size (stored / original)', 'took'],
+        outcomes.map((o) => [
+          o.store,
+          o.backup?.id ?? '-',
+          o.ok ? 'complete' : `FAILED: ${o.error?.code}`,
+          o.backup ? `${formatBytes(o.backup.storedBytes)} / ${formatBytes(o.backup.originalBytes)}` : '-',
+          o.backup ? `${(o.backup.durationMs / 1000).toFixed(1)}s` : '-',
+        ]),
+      ),
+    );
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length > 0) {
+      const first = failed[0].error!;
+      this.failWith(
+        failed.length < outcomes.length
+          ? new StorageError(
+              'PARTIAL',
+              `${failed.length} of ${outcomes.length} backups failed: ${failed.map((o) => `${o.store} (${o.error?.message})`).join('; ')}`,
+              { hint: first.hint },
+            )
+          : new StorageError(first.code as StorageError['code'], first.message, { hint: first.hint }),
+      );
+    }
+    return { stores: outcomes };
+  }
+}

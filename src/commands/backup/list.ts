@@ -1,0 +1,42 @@
+import { Flags } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { csvFlag } from '../../cli/flags.js';
+import { listBackups, openRepository } from '../../engine/backup/service.js';
+import type { BackupEntry } from '../../engine/backup/repository.js';
+import { formatBytes } from '../../ui/format.js';
+import { renderCsv, renderTable } from '../../ui/output.js';
+import { quietProgress } from '../../ui/progress.js';
+
+const HEADERS = ['id', 'store', 'engine', 'started', 'duration', 'stored', 'original', 'status', 'encrypted', 'verified', 'tags'];
+
+export default class BackupList extends StorageCommand {
+  static override summary = 'List backups: complete, running (with bytes so far) and incomplete leftovers.';
+  static override flags = { store: Flags.string({ description: 'Only this store.' }), csv: csvFlag };
+  static override examples = ['<%= config.bin %> backup list', '<%= config.bin %> backup list --store main --csv'];
+
+  async run(): Promise<{ repository: string; backups: BackupEntry[] }> {
+    const { flags } = await this.parse(BackupList);
+    const repo = await openRepository(await this.fleet(flags.config), quietProgress);
+    const entries = listBackups(repo, flags.store);
+    const rows = entries.map((entry) => {
+      const m = entry.manifest;
+      const verified = entry.verification ? `${entry.verification.ok ? 'ok' : 'FAILED'} ${entry.verification.level} ${entry.verification.at}` : null;
+      return [
+        entry.id,
+        m?.store ?? entry.id.split('-').slice(1, -1).join('-'),
+        m?.engine,
+        m?.startedAt ?? entry.createdAt,
+        m ? `${(m.durationMs / 1000).toFixed(1)}s` : null,
+        flags.csv ? (m?.storedBytes ?? entry.progressBytes) : formatBytes(m?.storedBytes ?? entry.progressBytes),
+        flags.csv ? m?.originalBytes : formatBytes(m?.originalBytes),
+        entry.status === 'running' ? `running (${formatBytes(entry.progressBytes)} so far)` : entry.status,
+        m ? m.cipher !== 'none' : null,
+        verified,
+        m?.tags.join(' '),
+      ];
+    });
+    this.print(flags.csv ? renderCsv(HEADERS, rows) : rows.length ? renderTable(HEADERS, rows) : `No backups in ${repo.root} yet.`);
+    if (!repo.encrypted) this.warning(`The repository ${repo.root} is NOT encrypted.`);
+    return { repository: repo.root, backups: entries };
+  }
+}

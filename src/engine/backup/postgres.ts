@@ -1,0 +1,170 @@
+// PostgreSQL backups: `pg_dump -Fc` streamed straight into the repository (its archive is
+// already compressed, so it is only encrypted), with row counts taken in the same snapshot.
+// Restores decrypt and check the whole archive first, then `pg_restore` it into a new database,
+// so a corrupt backup or wrong key writes nothing to the target.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { StorageError } from '../errors.js';
+import type { PostgresProvider } from '../providers/postgres.js';
+import { quoteIdent } from '../providers/postgres.js';
+import type { Provider } from '../providers/types.js';
+import { redact } from '../redact.js';
+import type { EngineBackup } from './engine.js';
+import { readPayload, writePayload } from './payload.js';
+
+const PAYLOAD = 'payload.pgdump.enc';
+
+const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
+ order by 1`;
+
+function pg(provider: Provider): PostgresProvider {
+  return provider as PostgresProvider;
+}
+
+/** The pg_dump/pg_restore to use: $STORAGE_PG_BIN, the server's major version's Debian directory, or PATH. */
+export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): string {
+  if (process.env.STORAGE_PG_BIN) return path.join(process.env.STORAGE_PG_BIN, name);
+  const versioned = `/usr/lib/postgresql/${serverMajor}/bin/${name}`;
+  return fs.existsSync(versioned) ? versioned : name;
+}
+
+async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
+  try {
+    const { stdout } = await execa(tool, ['--version']);
+    const match = /(\d+)(?:\.(\d+))?/.exec(stdout);
+    return { major: Number(match?.[1] ?? 0), version: stdout.trim() };
+  } catch {
+    throw new StorageError('FAILED', `${tool} is not installed or cannot run.`, {
+      hint: "Install the PostgreSQL client tools of the server's major version (Debian: postgresql-client), or set STORAGE_PG_BIN to their directory.",
+    });
+  }
+}
+
+function toolFailure(tool: string, error: { exitCode?: number; signal?: string; stderr?: unknown }): StorageError {
+  const stderr = redact(String(error.stderr ?? '').trim())
+    .split('\n')
+    .slice(-5)
+    .join('\n');
+  const how = error.signal ? `was killed by ${error.signal}` : `exited with ${error.exitCode}`;
+  return new StorageError('FAILED', `${tool} ${how}${stderr ? `: ${stderr}` : ''}`, {
+    hint: "The message above is the tool's own; nothing of this run was kept as complete.",
+  });
+}
+
+async function countTables(query: (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>): Promise<Record<string, number>> {
+  const tables = (await query(TABLES_SQL)).rows.map((row) => String(row.name));
+  const counts: Record<string, number> = {};
+  for (const table of tables) counts[table] = Number((await query(`select count(*)::bigint as n from ${table}`)).rows[0].n);
+  return counts;
+}
+
+export const postgresBackup: EngineBackup = {
+  async dump({ provider, backupId, dir, key, progress }) {
+    const postgres = pg(provider);
+    let done = progress.step('connect and check pg_dump');
+    return postgres.withClient(async (client) => {
+      const meta = (
+        await client.query<{ db: string; version: string; num: string }>(
+          "select current_database() as db, current_setting('server_version') as version, current_setting('server_version_num') as num",
+        )
+      ).rows[0];
+      const serverMajor = Math.floor(Number(meta.num) / 10000);
+      const tool = pgTool('pg_dump', serverMajor);
+      const { major, version: toolVersion } = await toolMajor(tool);
+      if (major < serverMajor) {
+        throw new StorageError('FAILED', `${tool} is version ${major}, older than the server (${serverMajor}); it cannot dump this server.`, {
+          hint: `Install pg_dump ${serverMajor} or newer (Debian: postgresql-client-${serverMajor}), or set STORAGE_PG_BIN.`,
+        });
+      }
+      done(toolVersion);
+      // Count rows in the very snapshot pg_dump will use, so a restore test can compare exactly.
+      await client.query('begin isolation level repeatable read read only');
+      try {
+        const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
+        done = progress.step('pg_dump -Fc | encrypt | write');
+        const { url, password } = postgres.toolConnection();
+        const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, '--dbname', url], {
+          env: password === undefined ? {} : { PGPASSWORD: password },
+          stdout: 'pipe',
+          stderr: 'pipe',
+          buffer: { stdout: false, stderr: true },
+        });
+        const written = writePayload(child.stdout!, dir, PAYLOAD, { compress: false, key, context: `${backupId}/${PAYLOAD}` });
+        const counting = countTables((sql) => client.query(sql));
+        const [file, result] = await Promise.all([written, child.catch((error) => error)]);
+        if (result instanceof Error || (result as { exitCode?: number }).exitCode !== 0) throw toolFailure('pg_dump', result as never);
+        if (file.plainBytes === 0)
+          throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
+        const counts = await counting;
+        done(`${Object.keys(counts).length} tables`);
+        return { database: meta.db, payloadFormat: 'pg_dump-custom' as const, files: [file], counts, serverVersion: meta.version, dumpTool: toolVersion };
+      } finally {
+        await client.query('rollback').catch(() => undefined);
+      }
+    });
+  },
+
+  async restore({ manifest, dir, key, provider, database, replace, scratch, progress, parallel }) {
+    const postgres = pg(provider);
+    const archive = path.join(scratch, 'restore.dump');
+    let done = progress.step('read, check and decrypt the archive');
+    await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(archive, { mode: 0o600 }));
+    done();
+    const existing = await postgres.listDatabases();
+    const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    const into = existing.includes(database) ? `${database}__restoring_${stamp}` : database;
+    if (into !== database && !replace) throw new StorageError('CONFIRMATION_REQUIRED', `Database "${database}" exists; replacing it needs confirmation.`);
+    done = progress.step(`create database "${into}" and pg_restore into it`);
+    await postgres.createDatabase(into);
+    try {
+      const serverMajor =
+        Number((await postgres.withClient((client) => client.query<{ n: string }>("select current_setting('server_version_num') as n"))).rows[0].n) / 10000;
+      const { url, password } = postgres.toolConnection(into);
+      const jobs = Math.max(1, parallel ?? 2);
+      const result = await execa(
+        pgTool('pg_restore', Math.floor(serverMajor)),
+        ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, '--dbname', url, archive],
+        {
+          env: password === undefined ? {} : { PGPASSWORD: password },
+          reject: false,
+        },
+      );
+      if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+      done();
+    } catch (error) {
+      // Never leave a half-restored database looking like a finished one.
+      await postgres.dropDatabase(into, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    if (into === database) return { database };
+    done = progress.step(`swap "${into}" in for "${database}"`);
+    const previous = `${database}__pre_restore_${stamp}`;
+    const maintenance = await postgres.maintenanceDatabase();
+    await postgres.closePool();
+    await postgres.withDatabase(maintenance, async (client) => {
+      await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+      await client.query(`alter database ${quoteIdent(database)} rename to ${quoteIdent(previous)}`);
+      await client.query(`alter database ${quoteIdent(into)} rename to ${quoteIdent(database)}`);
+    });
+    done(`the replaced database is kept as "${previous}"`);
+    return { database, previous };
+  },
+
+  async targetState(provider, database) {
+    const postgres = pg(provider);
+    if (!(await postgres.listDatabases()).includes(database)) return 'absent';
+    const tables = await postgres.withDatabase(database, (client) => client.query(TABLES_SQL));
+    return tables.rows.length === 0 ? 'empty' : 'non-empty';
+  },
+
+  async count(provider, database) {
+    return pg(provider).withDatabase(database, (client) => countTables((sql) => client.query(sql)));
+  },
+
+  async drop(provider, database) {
+    await provider.dropDatabase(database, { force: true });
+  },
+};

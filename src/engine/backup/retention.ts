@@ -1,0 +1,87 @@
+// Which backups a retention policy keeps. Only complete backups count; the newest complete
+// backup of each store is always kept; an empty policy is refused. Pure, so `--dry-run` and a
+// real run compute exactly the same set.
+import { StorageError } from '../errors.js';
+
+export interface RetentionPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  /** Keep every backup this many ms younger than the store's newest one. */
+  keepWithinMs?: number;
+}
+
+export interface RetentionCandidate {
+  id: string;
+  store: string;
+  startedAt: string;
+}
+
+export interface RetentionDecision {
+  keep: Array<{ id: string; store: string; reasons: string[] }>;
+  remove: Array<{ id: string; store: string }>;
+}
+
+export function isEmptyPolicy(policy: RetentionPolicy): boolean {
+  return !Object.values(policy).some((value) => typeof value === 'number' && value > 0);
+}
+
+function bucket(date: Date, unit: 'hour' | 'day' | 'week' | 'month'): string {
+  const iso = date.toISOString();
+  if (unit === 'hour') return iso.slice(0, 13);
+  if (unit === 'day') return iso.slice(0, 10);
+  if (unit === 'month') return iso.slice(0, 7);
+  // ISO week: the Thursday of the date's week decides the year.
+  const day = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
+  return `${day.getUTCFullYear()}-W${Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7)}`;
+}
+
+export function applyRetention(candidates: RetentionCandidate[], policy: RetentionPolicy): RetentionDecision {
+  if (isEmptyPolicy(policy)) {
+    throw new StorageError('USAGE', 'The retention policy is empty: it would keep nothing.', {
+      hint: 'Give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-within, or set backup.retention in the config.',
+    });
+  }
+  const decision: RetentionDecision = { keep: [], remove: [] };
+  const byStore = new Map<string, RetentionCandidate[]>();
+  for (const candidate of candidates) byStore.set(candidate.store, [...(byStore.get(candidate.store) ?? []), candidate]);
+  for (const [store, list] of byStore) {
+    const sorted = [...list].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.id.localeCompare(a.id));
+    const reasons = new Map<string, string[]>(sorted.map((candidate) => [candidate.id, []]));
+    const add = (id: string, reason: string) => reasons.get(id)!.push(reason);
+    add(sorted[0].id, 'newest');
+    sorted.slice(0, policy.keepLast ?? 0).forEach((candidate) => add(candidate.id, 'last'));
+    const units = [
+      ['hour', policy.keepHourly],
+      ['day', policy.keepDaily],
+      ['week', policy.keepWeekly],
+      ['month', policy.keepMonthly],
+    ] as const;
+    for (const [unit, count] of units) {
+      if (!count) continue;
+      const seen = new Set<string>();
+      for (const candidate of sorted) {
+        const key = bucket(new Date(candidate.startedAt), unit);
+        if (seen.has(key)) continue;
+        if (seen.size >= count) break;
+        seen.add(key);
+        add(candidate.id, `${unit}ly`.replace('dayly', 'daily'));
+      }
+    }
+    if (policy.keepWithinMs) {
+      const newest = Date.parse(sorted[0].startedAt);
+      for (const candidate of sorted) if (newest - Date.parse(candidate.startedAt) <= policy.keepWithinMs) add(candidate.id, 'within');
+    }
+    for (const candidate of sorted) {
+      const why = reasons.get(candidate.id)!;
+      if (why.length > 0) decision.keep.push({ id: candidate.id, store, reasons: [...new Set(why)] });
+      else decision.remove.push({ id: candidate.id, store });
+    }
+  }
+  return decision;
+}

@@ -1,0 +1,333 @@
+// Backup operations as the CLI and cron use them: create, list, verify, restore, prune.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ResolvedStore } from '../config/load.js';
+import { parseDuration } from '../config/duration.js';
+import { userPaths } from '../config/paths.js';
+import { StorageError } from '../errors.js';
+import type { Fleet } from '../fleet.js';
+import { describeFailure } from '../providers/failures.js';
+import { storeTarget } from '../providers/target.js';
+import { engineBackup, silentProgress, type Progress } from './engine.js';
+import { fsyncDir } from './files.js';
+import { resolveKeySource } from './keys.js';
+import { StoreLock } from './lock.js';
+import type { BackupManifest, SealedManifest } from './manifest.js';
+import { discard, readPayload } from './payload.js';
+import { BackupRepository, type BackupEntry, type VerificationRecord } from './repository.js';
+import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
+
+export const TOOL = { name: 'storage', version: '0.1.0' };
+const DAY_MS = 86_400_000;
+
+export function repositoryPath(fleet: Fleet): string {
+  const configured = fleet.config.file.backup?.repository;
+  if (!configured) return path.join(userPaths().data, 'backups');
+  const base = fleet.config.source.path ? path.dirname(fleet.config.source.path) : process.cwd();
+  return path.resolve(base, configured);
+}
+
+export async function openRepository(fleet: Fleet, progress: Progress = silentProgress, env: NodeJS.ProcessEnv = process.env): Promise<BackupRepository> {
+  return BackupRepository.open(repositoryPath(fleet), resolveKeySource(fleet.config, env), (message) => progress.warn(message));
+}
+
+export interface CreateOptions {
+  tags?: string[];
+  command?: string;
+}
+
+/** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
+function sweepIncomplete(repo: BackupRepository, store: string, progress: Progress): void {
+  for (const entry of repo.list(new Set())) {
+    if (entry.status === 'incomplete' && entry.id.split('-').slice(1, -1).join('-') === store) {
+      fs.rmSync(repo.backupDir(entry.id), { recursive: true, force: true });
+      progress.warn(`Removed ${entry.id}: an interrupted earlier run left it incomplete.`);
+    }
+  }
+}
+
+export async function createBackup(
+  fleet: Fleet,
+  repo: BackupRepository,
+  storeName: string,
+  options: CreateOptions = {},
+  progress: Progress = silentProgress,
+): Promise<SealedManifest> {
+  const store = fleet.store(storeName);
+  const lock = StoreLock.acquire(repo.locksDir, store.name, options.command ?? 'storage backup create', (message) => progress.warn(message));
+  const id = repo.newBackupId(store.name);
+  const dir = repo.backupDir(id);
+  let scratch: string | undefined;
+  try {
+    repo.sweepScratch();
+    sweepIncomplete(repo, store.name, progress);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    scratch = repo.scratch(id);
+    const started = new Date();
+    const dataKey = repo.newDataKey(id);
+    const engine = await engineBackup(store.engine);
+    const provider = await fleet.provider(store);
+    const result = await engine.dump({ store, provider, backupId: id, dir, scratch, key: dataKey?.key, progress });
+    const finished = new Date();
+    const manifest: BackupManifest = {
+      format: 1,
+      id,
+      store: store.name,
+      engine: store.engine,
+      database: result.database,
+      payloadFormat: result.payloadFormat,
+      tags: options.tags ?? [],
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      tool: TOOL,
+      server: { version: result.serverVersion, ...(result.dumpTool ? { dumpTool: result.dumpTool } : {}) },
+      source: storeTarget(store),
+      cipher: dataKey ? 'aes-256-gcm-chunked' : 'none',
+      ...(dataKey ? { chunkSize: 1024 * 1024, dataKey: dataKey.wrapped } : {}),
+      files: result.files,
+      originalBytes: result.files.reduce((sum, file) => sum + file.plainBytes, 0),
+      storedBytes: result.files.reduce((sum, file) => sum + file.bytes, 0),
+      counts: result.counts,
+    };
+    fsyncDir(dir);
+    const done = progress.step('write the manifest');
+    const sealed = repo.writeManifest(manifest);
+    done();
+    return sealed;
+  } catch (error) {
+    // Nothing partial may look finished: the directory has no manifest; remove it too.
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw describeFailure(store, error);
+  } finally {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    lock.release();
+  }
+}
+
+export interface StoreOutcome {
+  store: string;
+  ok: boolean;
+  backup?: SealedManifest;
+  error?: { code: string; message: string; hint?: string };
+}
+
+/** Backs up several stores with bounded concurrency; one store's failure does not stop the others. */
+export async function createBackups(
+  fleet: Fleet,
+  repo: BackupRepository,
+  stores: ResolvedStore[],
+  options: CreateOptions & { parallel?: number },
+  progressFor: (store: string) => Progress,
+): Promise<StoreOutcome[]> {
+  const queue = [...stores];
+  const outcomes = new Map<string, StoreOutcome>();
+  const worker = async () => {
+    for (let store = queue.shift(); store; store = queue.shift()) {
+      try {
+        outcomes.set(store.name, { store: store.name, ok: true, backup: await createBackup(fleet, repo, store.name, options, progressFor(store.name)) });
+      } catch (error) {
+        const failure = describeFailure(store, error);
+        outcomes.set(store.name, { store: store.name, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 2, stores.length)) }, worker));
+  return stores.map((store) => outcomes.get(store.name)!);
+}
+
+export function listBackups(repo: BackupRepository, store?: string): BackupEntry[] {
+  return repo.list().filter((entry) => !store || entry.manifest?.store === store || (!entry.manifest && entry.id.split('-').slice(1, -1).join('-') === store));
+}
+
+/** The newest complete backup (of a store, or of any). */
+export function latestBackup(repo: BackupRepository, store?: string): SealedManifest {
+  const complete = listBackups(repo, store).filter((entry) => entry.status === 'complete');
+  complete.sort((a, b) => Date.parse(b.manifest!.startedAt) - Date.parse(a.manifest!.startedAt) || b.id.localeCompare(a.id));
+  if (complete.length === 0) {
+    throw new StorageError('NOT_FOUND', `There is no complete backup${store ? ` of store "${store}"` : ''} in ${repo.root}.`, {
+      hint: 'Take one with `storage backup create`.',
+    });
+  }
+  return complete[0].manifest!;
+}
+
+export interface VerifyOptions {
+  readData?: boolean;
+  restoreTest?: boolean;
+}
+
+export interface VerifyResult extends VerificationRecord {
+  id: string;
+  store: string;
+}
+
+export async function verifyBackup(
+  fleet: Fleet,
+  repo: BackupRepository,
+  id: string,
+  options: VerifyOptions = {},
+  progress: Progress = silentProgress,
+): Promise<VerifyResult> {
+  const level: VerificationRecord['level'] = options.restoreTest ? 'restore-test' : options.readData ? 'read-data' : 'files';
+  const problems: string[] = [];
+  let manifest: SealedManifest | undefined;
+  try {
+    manifest = repo.readManifest(id);
+    const dir = repo.backupDir(id);
+    let done = progress.step('check the manifest and files');
+    for (const file of manifest.files) {
+      const full = path.join(dir, file.name);
+      if (!fs.existsSync(full)) problems.push(`${file.name} is missing`);
+      else if (fs.statSync(full).size !== file.bytes) problems.push(`${file.name} has ${fs.statSync(full).size} bytes, the manifest says ${file.bytes}`);
+    }
+    done(problems.length ? `${problems.length} problem(s)` : `${manifest.files.length} file(s)`);
+    if (problems.length === 0 && (options.readData || options.restoreTest)) {
+      done = progress.step('read back, decrypt and re-hash every byte');
+      const key = repo.dataKey(manifest);
+      for (const file of manifest.files) await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, discard());
+      done();
+    }
+    if (problems.length === 0 && options.restoreTest) problems.push(...(await restoreTest(fleet, repo, manifest, progress)));
+  } catch (error) {
+    if (!(error instanceof StorageError) || !['BAD_DATA', 'NOT_FOUND'].includes(error.code)) throw error;
+    if (error.code === 'NOT_FOUND') throw error;
+    problems.push(error.message);
+  }
+  const record: VerificationRecord = { level, ok: problems.length === 0, at: new Date().toISOString(), problems };
+  if (fs.existsSync(repo.backupDir(id))) repo.recordVerification(id, record);
+  return { id, store: manifest?.store ?? id.split('-').slice(1, -1).join('-'), ...record };
+}
+
+async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: SealedManifest, progress: Progress): Promise<string[]> {
+  const store = fleet.store(manifest.store);
+  const engine = await engineBackup(store.engine);
+  const provider = await fleet.provider(store);
+  const scratchDb = `storage_verify_${randomBytes(4).toString('hex')}`;
+  const scratch = repo.scratch(`verify-${manifest.id}`);
+  try {
+    await engine.restore({
+      manifest,
+      dir: repo.backupDir(manifest.id),
+      key: repo.dataKey(manifest),
+      store,
+      provider,
+      database: scratchDb,
+      replace: false,
+      scratch,
+      progress,
+    });
+    const done = progress.step('compare row counts with the manifest');
+    const counts = await engine.count(provider, scratchDb);
+    const problems: string[] = [];
+    for (const [table, expected] of Object.entries(manifest.counts)) {
+      if (counts[table] !== expected) problems.push(`${table}: ${counts[table] ?? 'missing'} rows restored, ${expected} backed up`);
+    }
+    for (const table of Object.keys(counts)) if (!(table in manifest.counts)) problems.push(`${table}: restored but not in the manifest`);
+    done(problems.length ? `${problems.length} mismatch(es)` : `${Object.keys(counts).length} tables match`);
+    return problems;
+  } finally {
+    await engine.drop(provider, scratchDb).catch(() => undefined);
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export interface RestoreRequest {
+  id: string;
+  to: string;
+  database?: string;
+  confirm?: string;
+  parallel?: number;
+}
+
+export interface RestoreOutcome {
+  id: string;
+  store: string;
+  database: string;
+  previous?: string;
+  counts: Record<string, number>;
+}
+
+export async function restoreBackup(
+  fleet: Fleet,
+  repo: BackupRepository,
+  request: RestoreRequest,
+  progress: Progress = silentProgress,
+): Promise<RestoreOutcome> {
+  const manifest = repo.readManifest(request.id);
+  const store = fleet.store(request.to);
+  if (store.engine !== manifest.engine) {
+    throw new StorageError('USAGE', `Backup ${manifest.id} is of a ${manifest.engine} store; "${store.name}" is ${store.engine}.`, {
+      hint: `Restore it to a ${manifest.engine} store.`,
+    });
+  }
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 12);
+  const database = request.database ?? `${manifest.database}_restore_${stamp}`;
+  const engine = await engineBackup(store.engine);
+  const provider = await fleet.provider(store);
+  const state = await engine.targetState(provider, database);
+  if (state === 'non-empty' && request.confirm !== database) {
+    throw new StorageError(
+      request.confirm === undefined ? 'CONFIRMATION_REQUIRED' : 'CONFIRMATION_MISMATCH',
+      `Database "${database}" on store "${store.name}" holds data; restoring replaces it.`,
+      {
+        hint: `Confirm with --confirm ${database}, or restore into a new database with --database NEW_NAME (the default).`,
+      },
+    );
+  }
+  // Check every byte before touching the target.
+  const key = repo.dataKey(manifest);
+  const lock = StoreLock.acquire(repo.locksDir, store.name, `storage backup restore ${manifest.id}`, (message) => progress.warn(message));
+  const scratch = repo.scratch(`restore-${manifest.id}`);
+  try {
+    const result = await engine.restore({
+      manifest,
+      dir: repo.backupDir(manifest.id),
+      key,
+      store,
+      provider,
+      database,
+      replace: state !== 'absent',
+      scratch,
+      progress,
+      parallel: request.parallel,
+    });
+    const counts = await engine.count(provider, database);
+    return { id: manifest.id, store: store.name, database: result.database, previous: result.previous, counts };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    lock.release();
+  }
+}
+
+export function policyFromConfig(fleet: Fleet): RetentionPolicy {
+  const retention = fleet.config.file.backup?.retention ?? {};
+  return { ...retention, keepWithinMs: retention.keepWithin ? parseDuration(retention.keepWithin) : undefined };
+}
+
+export interface PrunePlan extends RetentionDecision {
+  sweep: Array<{ id: string; status: string }>;
+  dryRun: boolean;
+}
+
+export function pruneBackups(repo: BackupRepository, policy: RetentionPolicy, options: { dryRun: boolean; store?: string; now?: number }): PrunePlan {
+  const entries = listBackups(repo, options.store);
+  const complete = entries
+    .filter((entry) => entry.status === 'complete')
+    .map((entry) => ({ id: entry.id, store: entry.manifest!.store, startedAt: entry.manifest!.startedAt }));
+  const decision = complete.length > 0 ? applyRetention(complete, policy) : (applyRetention([], policy), { keep: [], remove: [] });
+  const now = options.now ?? Date.now();
+  const sweep = entries
+    .filter((entry) => (entry.status === 'incomplete' || entry.status === 'damaged') && now - Date.parse(entry.createdAt) > DAY_MS)
+    .map((entry) => ({ id: entry.id, status: entry.status }));
+  if (!options.dryRun) {
+    for (const { id } of [...decision.remove, ...sweep]) {
+      // Move the whole directory out first, so a half-deleted backup never looks complete.
+      const doomed = path.join(repo.scratch('prune'), id);
+      fs.renameSync(repo.backupDir(id), doomed);
+      fs.rmSync(path.dirname(doomed), { recursive: true, force: true });
+    }
+  }
+  return { ...decision, sweep, dryRun: options.dryRun };
+}

@@ -1,0 +1,27 @@
+// Progress of multi-step flows on stderr: one plain timestamped line per step, which reads the
+// same in cron logs and at a terminal.
+import type { Progress } from '../engine/backup/engine.js';
+import { writeErr } from './output.js';
+
+function stamp(): string {
+  return new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+export function lineProgress(prefix = ''): Progress {
+  const label = prefix ? `[${prefix}] ` : '';
+  return {
+    step(title) {
+      const started = Date.now();
+      writeErr(`${stamp()} ${label}${title} ...`);
+      return (detail) => writeErr(`${stamp()} ${label}${title}: done in ${((Date.now() - started) / 1000).toFixed(1)}s${detail ? ` (${detail})` : ''}`);
+    },
+    warn(message) {
+      writeErr(`${stamp()} ${label}warning: ${message}`);
+    },
+  };
+}
+
+export const quietProgress: Progress = { step: () => () => undefined, warn: (message) => writeErr(`warning: ${message}`) };
