@@ -12,6 +12,7 @@ import { StorageError } from '../errors.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams, type WrappedKey } from './crypto.js';
 import { writeFileAtomic } from './files.js';
 import { readKeyFile, type KeySource } from './keys.js';
+import { staleReason, type LockHolder } from './lock.js';
 import { manifestIntact, sealManifest, type BackupManifest, type SealedManifest } from './manifest.js';
 
 const REPO_FORMAT = 1;
@@ -101,6 +102,15 @@ export class BackupRepository {
     if (source.kind === 'none') {
       throw new StorageError('CONFIG_INVALID', `The backup repository ${root} is encrypted, but the config turns encryption off.`, {
         hint: 'Remove `encryption: { enabled: false }` and give the repository key. Nothing was written.',
+      });
+    }
+    if (!repo.slots.some((slot) => slot.kind === source.kind)) {
+      const needs = repo.slots.map((slot) => (slot.kind === 'passphrase' ? 'a passphrase' : 'a key file')).join(' or ');
+      throw new StorageError('CONFIG_INVALID', `The backup repository ${root} is opened with ${needs}, and none was given.`, {
+        hint:
+          repo.slots[0]?.kind === 'passphrase'
+            ? 'Set STORAGE_BACKUP_PASSPHRASE, or backup.encryption.passphrase in the config. Nothing was written.'
+            : 'Set backup.encryption.keyFile to the key file this repository was created with. Nothing was written.',
       });
     }
     for (const slot of repo.slots) {
@@ -241,14 +251,20 @@ export class BackupRepository {
     return entries;
   }
 
+  /** Stores whose lock is held by a live run (a killed run's lock does not count). */
   lockedStores(): Set<string> {
     if (!fs.existsSync(this.locksDir)) return new Set();
-    return new Set(
-      fs
-        .readdirSync(this.locksDir)
-        .filter((name) => name.endsWith('.lock'))
-        .map((name) => name.slice(0, -'.lock'.length)),
-    );
+    const live = new Set<string>();
+    for (const name of fs.readdirSync(this.locksDir).filter((entry) => entry.endsWith('.lock'))) {
+      let holder: LockHolder | undefined;
+      try {
+        holder = JSON.parse(fs.readFileSync(path.join(this.locksDir, name), 'utf8')) as LockHolder;
+      } catch {
+        holder = undefined;
+      }
+      if (!staleReason(holder)) live.add(name.slice(0, -'.lock'.length));
+    }
+    return live;
   }
 
   /** A scratch directory for work in progress (0700), removed by the caller or by a later sweep. */

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { applyRetention, type RetentionCandidate, type RetentionPolicy } from '../../src/engine/backup/retention.js';
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe('retention', () => {
+  it('refuses an empty policy', () => {
+    expect(() => applyRetention([{ id: 'a', store: 's', startedAt: '2026-01-01T00:00:00Z' }], {})).toThrow(/empty/);
+    expect(() => applyRetention([], { keepLast: 0 })).toThrow(/empty/);
+  });
+
+  it('keeps the newest per day for keep-daily, and the last N for keep-last', () => {
+    const candidates: RetentionCandidate[] = [
+      { id: 'd1-a', store: 's', startedAt: '2026-01-01T01:00:00Z' },
+      { id: 'd1-b', store: 's', startedAt: '2026-01-01T23:00:00Z' },
+      { id: 'd2-a', store: 's', startedAt: '2026-01-02T05:00:00Z' },
+      { id: 'd3-a', store: 's', startedAt: '2026-01-03T05:00:00Z' },
+    ];
+    const daily = applyRetention(candidates, { keepDaily: 2 });
+    expect(daily.keep.map((k) => k.id).sort()).toEqual(['d2-a', 'd3-a']);
+    const last = applyRetention(candidates, { keepLast: 3 });
+    expect(last.remove.map((r) => r.id)).toEqual(['d1-a']);
+  });
+
+  it('property: over random histories the newest backup of every store survives and every decision is total', () => {
+    const random = seeded(42);
+    for (let round = 0; round < 300; round++) {
+      const stores = ['a', 'b', 'c'].slice(0, 1 + Math.floor(random() * 3));
+      const candidates: RetentionCandidate[] = [];
+      const count = Math.floor(random() * 30);
+      for (let i = 0; i < count; i++) {
+        // Equal timestamps and out-of-order creation on purpose.
+        const at = Date.UTC(2026, 0, 1) + Math.floor(random() * 60) * 3_600_000 * (random() < 0.2 ? 0 : 1) * Math.floor(random() * 20);
+        candidates.push({
+          id: `id-${String(i).padStart(3, '0')}-${Math.floor(random() * 1000)}`,
+          store: stores[Math.floor(random() * stores.length)],
+          startedAt: new Date(at).toISOString(),
+        });
+      }
+      const policy: RetentionPolicy = {
+        keepLast: Math.floor(random() * 3),
+        keepDaily: Math.floor(random() * 3),
+        keepWeekly: random() < 0.5 ? 1 : 0,
+        keepWithinMs: random() < 0.3 ? 3_600_000 * 5 : undefined,
+      };
+      if (!Object.values(policy).some((v) => typeof v === 'number' && v > 0)) policy.keepLast = 1;
+      const decision = applyRetention(candidates, policy);
+      const kept = new Set(decision.keep.map((k) => k.id));
+      const removed = new Set(decision.remove.map((r) => r.id));
+      expect(kept.size + removed.size).toBe(candidates.length);
+      for (const id of kept) expect(removed.has(id)).toBe(false);
+      for (const store of stores) {
+        const mine = candidates.filter((c) => c.store === store);
+        if (mine.length === 0) continue;
+        const newest = [...mine].sort((x, y) => Date.parse(y.startedAt) - Date.parse(x.startedAt) || y.id.localeCompare(x.id))[0];
+        expect(kept.has(newest.id), `round ${round}: newest of ${store} kept`).toBe(true);
+      }
+      if (policy.keepLast) {
+        for (const store of stores) {
+          const mine = candidates.filter((c) => c.store === store);
+          expect(decision.keep.filter((k) => k.store === store).length).toBeGreaterThanOrEqual(Math.min(policy.keepLast, mine.length));
+        }
+      }
+      // Deterministic: the same input gives the same decision (what --dry-run relies on).
+      expect(applyRetention(candidates, policy)).toEqual(decision);
+    }
+  });
+});
