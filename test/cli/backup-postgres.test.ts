@@ -159,3 +159,27 @@ describe('PostgreSQL backups', () => {
     expect(result.exitCode, result.stderr).toBe(0);
   });
 });
+
+describe('backup export', () => {
+  it('exports a pg_dump archive that pg_restore reads, and a SQLite file sqlite3 opens', async () => {
+    const sandbox = makeSandbox();
+    const db = uniqueName('bk_src_export');
+    await pgAdmin((client) => client.query(`create database ${db}`));
+    try {
+      await pgAdmin((client) => client.query('create table t (id int); insert into t select generate_series(1, 10)'), pgUrlFor(db));
+      sandbox.writeConfig({ stores: { main: { engine: 'postgres', url: pgUrlFor(db) } }, backup: { repository: './repo' } });
+      const id = (await sandbox.run(['backup', 'create', '--json'], { env })).json().stores[0].backup.id;
+      const out = path.join(sandbox.dir, 'out');
+      expect((await sandbox.run(['backup', 'export', id, '--out', out], { env })).exitCode).toBe(0);
+      const listing = await execa('pg_restore', ['--list', path.join(out, id, `${db}.dump`)]);
+      expect(listing.stdout).toMatch(/TABLE DATA public t /);
+    } finally {
+      await pgAdmin((client) => client.query(`drop database if exists ${db} with (force)`));
+    }
+    const local = makeSandbox();
+    const id = (await local.run(['backup', 'create', '--json'])).json().stores[0].backup.id;
+    expect((await local.run(['backup', 'export', id, '--out', 'out'])).exitCode).toBe(0);
+    const check = await execa('sqlite3', [path.join(local.dir, 'out', id, 'local.db'), 'pragma integrity_check']);
+    expect(check.stdout.trim()).toBe('ok');
+  });
+});

@@ -1,17 +1,183 @@
-// MongoDB backups are not built yet: say so plainly instead of pretending.
+// MongoDB backups, driver-based so they work against FerretDB v1 (no $out, no transactions):
+// each collection is streamed as raw BSON straight from the cursor (no re-encoding) into the
+// mongodump layout, `<db>/<collection>.bson` plus `<collection>.metadata.json` with options and
+// indexes, each file compressed and encrypted. Collections are read one after another; without
+// transactions a backup is consistent per collection, not across collections.
+import { Readable, Writable } from 'node:stream';
+import type { Document, MongoClient } from 'mongodb';
 import { StorageError } from '../errors.js';
+import type { MongoProvider } from '../providers/mongodb.js';
+import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
+import type { PayloadFile } from './manifest.js';
+import { discard, readPayload, writePayload } from './payload.js';
 
-function notYet(): never {
-  throw new StorageError('UNSUPPORTED', 'Backups of MongoDB stores are not available in this version yet.', {
-    hint: 'Back up PostgreSQL and SQLite stores with storage; use mongodump for MongoDB meanwhile.',
-  });
+const BATCH = 1000;
+
+function mongo(provider: Provider): MongoProvider {
+  return provider as MongoProvider;
+}
+
+function fileName(database: string, collection: string, suffix: '.bson' | '.metadata.json'): string {
+  return `payload.${encodeURIComponent(database)}.${encodeURIComponent(collection)}${suffix}.gz.enc`;
+}
+
+/** The vendor (mongodump) path of a payload file, for export. */
+export function mongodumpPath(name: string): string {
+  const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)\.gz\.enc$/.exec(name);
+  if (!match) return name;
+  return `${decodeURIComponent(match[1])}/${decodeURIComponent(match[2])}${match[3]}`;
+}
+
+async function userCollections(client: MongoClient, database: string): Promise<Document[]> {
+  const infos = await client.db(database).listCollections({}, { nameOnly: false }).toArray();
+  return infos
+    .filter((info) => !String(info.name).startsWith('system.') && (info.type ?? 'collection') === 'collection')
+    .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+}
+
+/** Splits a stream of concatenated BSON documents into documents. */
+class BsonSplitter extends Writable {
+  private buffer: Buffer = Buffer.alloc(0);
+  constructor(private readonly onDocument: (doc: Buffer) => Promise<void>) {
+    super();
+  }
+  override async _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): Promise<void> {
+    try {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      while (this.buffer.length >= 4) {
+        const size = this.buffer.readInt32LE(0);
+        if (size < 5) throw new StorageError('BAD_DATA', 'A BSON document in the backup has an impossible length.');
+        if (this.buffer.length < size) break;
+        await this.onDocument(this.buffer.subarray(0, size));
+        this.buffer = this.buffer.subarray(size);
+      }
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+  override _final(callback: (error?: Error | null) => void): void {
+    callback(this.buffer.length === 0 ? null : new StorageError('BAD_DATA', 'The backup ends in the middle of a BSON document.'));
+  }
 }
 
 export const mongoBackup: EngineBackup = {
-  dump: async () => notYet(),
-  restore: async () => notYet(),
-  targetState: async () => notYet(),
-  count: async () => notYet(),
-  drop: async () => notYet(),
+  async dump({ provider, backupId, dir, key, progress }) {
+    const store = mongo(provider);
+    const client = await store.getClient();
+    const database = store.defaultDatabase;
+    const build = await client.db('admin').command({ buildInfo: 1 });
+    const collections = await userCollections(client, database);
+    const files: PayloadFile[] = [];
+    const counts: Record<string, number> = {};
+    for (const info of collections) {
+      const name = String(info.name);
+      const done = progress.step(`dump ${database}.${name}`);
+      const collection = client.db(database).collection(name);
+      let documents = 0;
+      const cursor = collection.find({}, { raw: true, batchSize: BATCH });
+      const source = Readable.from(
+        (async function* () {
+          for await (const raw of cursor) {
+            documents++;
+            yield raw as unknown as Buffer;
+          }
+        })(),
+      );
+      const bson = fileName(database, name, '.bson');
+      files.push(await writePayload(source, dir, bson, { compress: true, key, context: `${backupId}/${bson}` }));
+      counts[name] = documents;
+      const indexes = await collection.listIndexes().toArray();
+      const metadata = JSON.stringify({ collectionName: name, type: 'collection', options: info.options ?? {}, indexes }, null, 2);
+      const meta = fileName(database, name, '.metadata.json');
+      files.push(await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, { compress: true, key, context: `${backupId}/${meta}` }));
+      done(`${documents} documents, ${indexes.length} indexes`);
+    }
+    return { database, payloadFormat: 'mongodump' as const, files, counts, serverVersion: String(build.version ?? 'unknown') };
+  },
+
+  async restore({ manifest, dir, key, provider, database, replace, progress }) {
+    if (replace) {
+      throw new StorageError(
+        'UNSUPPORTED',
+        `Restoring over the existing MongoDB database "${database}" is not supported: MongoDB cannot rename a database, so it could not be swapped in safely.`,
+        {
+          hint: 'Restore into a new database (the default, or --database NEW_NAME), check it, then point the application at it.',
+        },
+      );
+    }
+    // Check every byte of every file before writing anything.
+    let done = progress.step('read back and check every file');
+    for (const file of manifest.files) await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, discard());
+    done();
+    const client = await mongo(provider).getClient();
+    const { BSON } = await import('mongodb');
+    const target = client.db(database);
+    try {
+      for (const file of manifest.files.filter((f) => f.name.endsWith('.metadata.json.gz.enc'))) {
+        const chunks: Buffer[] = [];
+        await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, new Writable({ write: (chunk, _e, cb) => (chunks.push(chunk), cb()) }));
+        const metadata = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { collectionName: string; options: Document; indexes: Document[] };
+        const name = metadata.collectionName;
+        done = progress.step(`restore ${database}.${name}`);
+        try {
+          await target.createCollection(name, metadata.options);
+        } catch {
+          await target.createCollection(name);
+          progress.warn(`${name}: the server did not accept the collection options ${JSON.stringify(metadata.options)}; created it without them.`);
+        }
+        const collection = target.collection(name);
+        const bsonFile = manifest.files.find((f) => f.name === file.name.replace('.metadata.json.gz.enc', '.bson.gz.enc'))!;
+        let batch: Document[] = [];
+        let restored = 0;
+        const flush = async () => {
+          if (batch.length === 0) return;
+          await collection.insertMany(batch, { ordered: true, bypassDocumentValidation: true });
+          restored += batch.length;
+          batch = [];
+        };
+        await readPayload(
+          dir,
+          bsonFile,
+          { key, context: `${manifest.id}/${bsonFile.name}` },
+          new BsonSplitter(async (raw) => {
+            batch.push(BSON.deserialize(raw, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }));
+            if (batch.length >= BATCH) await flush();
+          }),
+        );
+        await flush();
+        const indexes = metadata.indexes.filter((index) => index.name !== '_id_');
+        if (indexes.length > 0) {
+          await collection.createIndexes(indexes.map(({ v: _v, ns: _ns, ...index }) => index as never));
+        }
+        done(`${restored} documents, ${indexes.length} indexes`);
+      }
+    } catch (error) {
+      // A half-restored new database must not look finished.
+      await target.dropDatabase().catch(() => undefined);
+      throw error;
+    }
+    return { database };
+  },
+
+  async targetState(provider, database) {
+    const client = await mongo(provider).getClient();
+    const names = (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((db) => db.name);
+    if (!names.includes(database)) return 'absent';
+    return (await userCollections(client, database)).length === 0 ? 'empty' : 'non-empty';
+  },
+
+  async count(provider, database) {
+    const client = await mongo(provider).getClient();
+    const counts: Record<string, number> = {};
+    for (const info of await userCollections(client, database))
+      counts[String(info.name)] = await client.db(database).collection(String(info.name)).countDocuments();
+    return counts;
+  },
+
+  async drop(provider, database) {
+    const client = await mongo(provider).getClient();
+    await client.db(database).dropDatabase();
+  },
 };

@@ -331,3 +331,47 @@ export function pruneBackups(repo: BackupRepository, policy: RetentionPolicy, op
   }
   return { ...decision, sweep, dryRun: options.dryRun };
 }
+
+/** Where each payload file lands in an export: the vendor's own layout. */
+function exportPath(manifest: BackupManifest, name: string, mongodumpPath: (name: string) => string): string {
+  if (manifest.payloadFormat === 'pg_dump-custom') return `${manifest.database}.dump`;
+  if (manifest.payloadFormat === 'sqlite-file') return `${manifest.database}.db`;
+  return mongodumpPath(name);
+}
+
+export interface ExportResult {
+  id: string;
+  directory: string;
+  files: string[];
+  format: BackupManifest['payloadFormat'];
+}
+
+/** Decrypts a backup into `out/<id>/` in the vendor's format (pg_restore, mongorestore and sqlite3 read it). */
+export async function exportBackup(repo: BackupRepository, id: string, out: string, progress: Progress = silentProgress): Promise<ExportResult> {
+  const manifest = repo.readManifest(id);
+  const key = repo.dataKey(manifest);
+  const final = path.resolve(out, manifest.id);
+  if (fs.existsSync(final))
+    throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
+  const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
+  fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+  const { mongodumpPath } = await import('./mongodb.js');
+  const files: string[] = [];
+  try {
+    for (const file of manifest.files) {
+      const relative = exportPath(manifest, file.name, mongodumpPath);
+      const target = path.join(partial, relative);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      const done = progress.step(`decrypt ${relative}`);
+      await readPayload(repo.backupDir(manifest.id), file, { key, context: `${manifest.id}/${file.name}` }, fs.createWriteStream(target, { mode: 0o600 }));
+      done();
+      files.push(relative);
+    }
+    fs.renameSync(partial, final);
+    fsyncDir(path.dirname(final));
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw error;
+  }
+  return { id: manifest.id, directory: final, files, format: manifest.payloadFormat };
+}
