@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
-import { createBackups, openRepository, policyFromConfig, pruneBackups, verifyBackup, type StoreOutcome } from '../../engine/backup/service.js';
+import { createBackups, openRepository, policyFromConfig, pruneBackups, type StoreOutcome } from '../../engine/backup/service.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
+import { openFlow } from '../../ui/task-list.js';
 
 export default class BackupCreate extends StorageCommand {
   static override summary = 'Take an encrypted, checksummed backup of stores (the nightly cron job).';
@@ -30,25 +31,28 @@ export default class BackupCreate extends StorageCommand {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
     const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
-    const progressFor = (store: string) => (flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(stores.length > 1 ? store : ''));
-    const repo = await openRepository(fleet, progressFor(''));
+    const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress());
+    // The task list opens only once nothing can fail before the stores' tasks start.
+    const flow = await openFlow(
+      stores.map((store) => store.name),
+      (name) => `Back up ${name}`,
+      { json: this.jsonEnabled(), quiet: flags.quiet },
+    );
     const outcomes = await createBackups(
       fleet,
       repo,
       stores,
-      { tags: flags.tag, parallel: flags.parallel, command: `storage backup create ${stores.map((s) => s.name).join(' ')}` },
-      progressFor,
+      {
+        tags: flags.tag,
+        parallel: flags.parallel,
+        verify: flags.verify,
+        command: `storage backup create ${stores.map((s) => s.name).join(' ')}`,
+        onOutcome: (o) =>
+          flow.settle(o.store, o.ok, o.ok ? `${o.backup!.id} (${formatBytes(o.backup!.storedBytes)})` : `${o.error!.code}: ${o.error!.message}`),
+      },
+      (name) => flow.progressFor(name),
     );
-    if (flags.verify) {
-      for (const outcome of outcomes.filter((o) => o.ok)) {
-        const result = await verifyBackup(fleet, repo, outcome.backup!.id, { readData: true }, progressFor(outcome.store));
-        if (!result.ok)
-          Object.assign(outcome, {
-            ok: false,
-            error: { code: 'BAD_DATA', message: `Verification of ${outcome.backup!.id} failed: ${result.problems.join('; ')}` },
-          });
-      }
-    }
+    await flow.close('not backed up');
     if (flags.prune && outcomes.every((o) => o.ok)) pruneBackups(repo, policyFromConfig(fleet), { dryRun: false });
     else if (flags.prune) this.warning('Not pruning: a backup failed, and a failed backup must not cost an old one.');
     this.print(

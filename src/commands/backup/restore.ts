@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
-import { openRepository, restoreBackup, type RestoreOutcome } from '../../engine/backup/service.js';
+import { openRepository, restoreBackup, restoreTarget, type RestoreOutcome } from '../../engine/backup/service.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
 import { askForName } from '../../ui/prompt.js';
+import { openFlow } from '../../ui/task-list.js';
 import { canPrompt } from '../../ui/terminal.js';
 
 export default class BackupRestore extends StorageCommand {
@@ -24,17 +25,22 @@ export default class BackupRestore extends StorageCommand {
   async run(): Promise<RestoreOutcome> {
     const { args, flags } = await this.parse(BackupRestore);
     const fleet = await this.fleet(flags.config);
-    const progress = this.jsonEnabled() ? quietProgress : lineProgress();
-    const repo = await openRepository(fleet, progress);
-    let confirm = flags.confirm;
-    const request = { id: args.id, to: flags.to, database: flags.database, confirm, parallel: flags.parallel };
+    const json = this.jsonEnabled();
+    const repo = await openRepository(fleet, json ? quietProgress : lineProgress());
+    const request = { id: args.id, to: flags.to, database: flags.database, confirm: flags.confirm, parallel: flags.parallel };
+    const target = await restoreTarget(fleet, repo, request);
+    if (target.state === 'non-empty' && request.confirm === undefined && canPrompt() && !json) {
+      request.confirm = await askForName(`Database "${target.database}" on store "${flags.to}" holds data and will be replaced. Type its name to confirm: `);
+    }
+    const name = `${args.id} → ${flags.to}/${target.database}`;
+    const flow = await openFlow([name], (title) => `Restore ${title}`, { json, quiet: false });
     try {
-      return this.report(await restoreBackup(fleet, repo, request, progress));
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== 'CONFIRMATION_REQUIRED' || !flags.database || !canPrompt() || this.jsonEnabled()) throw error;
-      confirm = await askForName(`Database "${flags.database}" on store "${flags.to}" holds data and will be replaced. Type its name to confirm: `);
-      return this.report(await restoreBackup(fleet, repo, { ...request, confirm }, progress));
+      const outcome = await restoreBackup(fleet, repo, { ...request, database: target.database }, flow.progressFor(name));
+      flow.settle(name, true, `${Object.keys(outcome.counts).length} tables`);
+      await flow.close();
+      return this.report(outcome);
+    } finally {
+      await flow.close('failed: nothing was restored');
     }
   }
 

@@ -3,6 +3,7 @@ import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
 import { latestBackup, listBackups, openRepository, verifyBackup, type VerifyResult } from '../../engine/backup/service.js';
 import { renderTable } from '../../ui/output.js';
+import { openFlow } from '../../ui/task-list.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
 
 export default class BackupVerify extends StorageCommand {
@@ -35,8 +36,17 @@ export default class BackupVerify extends StorageCommand {
           ? [latestBackup(repo, flags.store).id]
           : [];
     if (ids.length === 0) throw new StorageError('USAGE', 'Name a backup, or use --latest or --all.', { hint: 'See `storage backup list` for the ids.' });
+    const flow = await openFlow(ids, (id) => `Verify ${id}`, { json: this.jsonEnabled(), quiet: false });
     const results: VerifyResult[] = [];
-    for (const id of ids) results.push(await verifyBackup(fleet, repo, id, { readData: flags['read-data'], restoreTest: flags['restore-test'] }, progress));
+    try {
+      for (const id of ids) {
+        const result = await verifyBackup(fleet, repo, id, { readData: flags['read-data'], restoreTest: flags['restore-test'] }, flow.progressFor(id));
+        flow.settle(id, result.ok, result.ok ? `ok (${result.level})` : result.problems.join('; '));
+        results.push(result);
+      }
+    } finally {
+      await flow.close('not checked: the run stopped early');
+    }
     this.print(
       renderTable(
         ['backup', 'store', 'level', 'result', 'problems'],

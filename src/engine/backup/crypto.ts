@@ -74,12 +74,14 @@ export class EncryptStream extends Transform {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
       // Emit full chunks only while more data follows, so the final chunk always exists.
-      while (this.pendingBytes > this.chunkSize) {
-        const all = Buffer.concat(this.pending);
-        this.push(this.seal(all.subarray(0, this.chunkSize), false));
-        const rest = all.subarray(this.chunkSize);
-        this.pending = [rest];
-        this.pendingBytes = rest.length;
+      if (this.pendingBytes > this.chunkSize) {
+        let all = Buffer.concat(this.pending, this.pendingBytes);
+        while (all.length > this.chunkSize) {
+          this.push(this.seal(all.subarray(0, this.chunkSize), false));
+          all = all.subarray(this.chunkSize);
+        }
+        this.pending = [all];
+        this.pendingBytes = all.length;
       }
       callback();
     } catch (error) {
@@ -101,7 +103,10 @@ export class EncryptStream extends Transform {
 
 /** Decrypts the chunked format; fails with BAD_DATA (exit 65) on any alteration. */
 export class DecryptStream extends Transform {
-  private buffer: Buffer = Buffer.alloc(0);
+  // Incoming pieces are kept as a list and joined only when a whole chunk is there, so each
+  // byte is copied once, not once per incoming piece.
+  private pieces: Buffer[] = [];
+  private buffered = 0;
   private header?: Buffer;
   private prefix?: Buffer;
   private unit = 0;
@@ -113,6 +118,15 @@ export class DecryptStream extends Transform {
     private readonly label = 'Encrypted file',
   ) {
     super();
+  }
+
+  private consume(bytes: number): Buffer {
+    const all = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.buffered);
+    const head = all.subarray(0, bytes);
+    const rest = all.subarray(bytes);
+    this.pieces = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return head;
   }
 
   private open(body: Buffer, final: boolean): Buffer {
@@ -128,21 +142,18 @@ export class DecryptStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.pieces.push(chunk);
+      this.buffered += chunk.length;
       if (!this.header) {
-        if (this.buffer.length < HEADER_BYTES) return callback();
-        const header = this.buffer.subarray(0, HEADER_BYTES);
+        if (this.buffered < HEADER_BYTES) return callback();
+        const header = Buffer.from(this.consume(HEADER_BYTES));
         if (!header.subarray(0, MAGIC.length).equals(MAGIC)) throw tampered(`${this.label} header`);
-        this.header = Buffer.from(header);
-        this.prefix = this.header.subarray(MAGIC.length, MAGIC.length + PREFIX_BYTES);
-        this.unit = this.header.readUInt32BE(MAGIC.length + PREFIX_BYTES) + TAG_BYTES;
-        this.buffer = this.buffer.subarray(HEADER_BYTES);
+        this.header = header;
+        this.prefix = header.subarray(MAGIC.length, MAGIC.length + PREFIX_BYTES);
+        this.unit = header.readUInt32BE(MAGIC.length + PREFIX_BYTES) + TAG_BYTES;
       }
       // A full unit followed by more bytes cannot be the final chunk.
-      while (this.buffer.length > this.unit) {
-        this.push(this.open(this.buffer.subarray(0, this.unit), false));
-        this.buffer = this.buffer.subarray(this.unit);
-      }
+      while (this.buffered > this.unit) this.push(this.open(this.consume(this.unit), false));
       callback();
     } catch (error) {
       callback(error as Error);
@@ -151,8 +162,8 @@ export class DecryptStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (!this.header || this.buffer.length < TAG_BYTES) throw tampered(`${this.label} (cut short)`);
-      this.push(this.open(this.buffer, true));
+      if (!this.header || this.buffered < TAG_BYTES) throw tampered(`${this.label} (cut short)`);
+      this.push(this.open(this.consume(this.buffered), true));
       callback();
     } catch (error) {
       callback(error as Error);

@@ -21,6 +21,8 @@ export interface DumpContext {
   /** A private scratch directory, removed afterwards. */
   scratch: string;
   key?: Buffer;
+  /** gzip the payload (backup.compression; PostgreSQL archives are compressed by pg_dump itself). */
+  compress: boolean;
   progress: Progress;
 }
 

@@ -10,7 +10,7 @@ import type { MongoProvider } from '../providers/mongodb.js';
 import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
 import type { PayloadFile } from './manifest.js';
-import { discard, readPayload, writePayload } from './payload.js';
+import { discard, payloadName, readPayload, writePayload } from './payload.js';
 
 const BATCH = 1000;
 
@@ -18,13 +18,16 @@ function mongo(provider: Provider): MongoProvider {
   return provider as MongoProvider;
 }
 
-function fileName(database: string, collection: string, suffix: '.bson' | '.metadata.json'): string {
-  return `payload.${encodeURIComponent(database)}.${encodeURIComponent(collection)}${suffix}.gz.enc`;
+/** Names as file-safe text without dots, so the parts of a payload file's name can be told apart. */
+const encodeName = (name: string) => encodeURIComponent(name).replace(/\./g, '%2E');
+
+function fileName(database: string, collection: string, suffix: '.bson' | '.metadata.json', options: { compress: boolean; encrypted: boolean }): string {
+  return payloadName(`${encodeName(database)}.${encodeName(collection)}${suffix}`, options);
 }
 
 /** The vendor (mongodump) path of a payload file, for export. */
 export function mongodumpPath(name: string): string {
-  const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)\.gz\.enc$/.exec(name);
+  const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)(\.gz)?(\.enc)?$/.exec(name);
   if (!match) return name;
   return `${decodeURIComponent(match[1])}/${decodeURIComponent(match[2])}${match[3]}`;
 }
@@ -63,7 +66,7 @@ class BsonSplitter extends Writable {
 }
 
 export const mongoBackup: EngineBackup = {
-  async dump({ provider, backupId, dir, key, progress }) {
+  async dump({ provider, backupId, dir, key, compress, progress }) {
     const store = mongo(provider);
     const client = await store.getClient();
     const database = store.defaultDatabase;
@@ -85,13 +88,13 @@ export const mongoBackup: EngineBackup = {
           }
         })(),
       );
-      const bson = fileName(database, name, '.bson');
-      files.push(await writePayload(source, dir, bson, { compress: true, key, context: `${backupId}/${bson}` }));
+      const bson = fileName(database, name, '.bson', { compress, encrypted: key !== undefined });
+      files.push(await writePayload(source, dir, bson, { compress, key, context: `${backupId}/${bson}` }));
       counts[name] = documents;
       const indexes = await collection.listIndexes().toArray();
       const metadata = JSON.stringify({ collectionName: name, type: 'collection', options: info.options ?? {}, indexes }, null, 2);
-      const meta = fileName(database, name, '.metadata.json');
-      files.push(await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, { compress: true, key, context: `${backupId}/${meta}` }));
+      const meta = fileName(database, name, '.metadata.json', { compress, encrypted: key !== undefined });
+      files.push(await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, { compress, key, context: `${backupId}/${meta}` }));
       done(`${documents} documents, ${indexes.length} indexes`);
     }
     return { database, payloadFormat: 'mongodump' as const, files, counts, serverVersion: String(build.version ?? 'unknown') };
@@ -115,7 +118,7 @@ export const mongoBackup: EngineBackup = {
     const { BSON } = await import('mongodb');
     const target = client.db(database);
     try {
-      for (const file of manifest.files.filter((f) => f.name.endsWith('.metadata.json.gz.enc'))) {
+      for (const file of manifest.files.filter((f) => f.name.includes('.metadata.json'))) {
         const chunks: Buffer[] = [];
         await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, new Writable({ write: (chunk, _e, cb) => (chunks.push(chunk), cb()) }));
         const metadata = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { collectionName: string; options: Document; indexes: Document[] };
@@ -128,7 +131,7 @@ export const mongoBackup: EngineBackup = {
           progress.warn(`${name}: the server did not accept the collection options ${JSON.stringify(metadata.options)}; created it without them.`);
         }
         const collection = target.collection(name);
-        const bsonFile = manifest.files.find((f) => f.name === file.name.replace('.metadata.json.gz.enc', '.bson.gz.enc'))!;
+        const bsonFile = manifest.files.find((f) => f.name === file.name.replace('.metadata.json', '.bson'))!;
         let batch: Document[] = [];
         let restored = 0;
         const flush = async () => {

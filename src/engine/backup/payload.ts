@@ -33,13 +33,19 @@ export interface WriteOptions {
   onProgress?: (storedBytes: number) => void;
 }
 
+/** A payload file's name says what it holds: `payload.sqlite.gz.enc`, `payload.pgdump.enc`... */
+export function payloadName(base: string, options: { compress: boolean; encrypted: boolean }): string {
+  return `payload.${base}${options.compress ? '.gz' : ''}${options.encrypted ? '.enc' : ''}`;
+}
+
 /** Streams `source` into `dir/name`, returning what the manifest records about it. */
 export async function writePayload(source: Readable, dir: string, name: string, options: WriteOptions): Promise<PayloadFile> {
   const file = path.join(dir, name);
   const plain = new Meter();
   const stored = new Meter();
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [source, plain];
-  if (options.compress) stages.push(createGzip({ level: 6 }));
+  // Level 1: on typical data about 1.5× faster than the default level 6 for a few percent more bytes.
+  if (options.compress) stages.push(createGzip({ level: 1 }));
   if (options.key) stages.push(new EncryptStream(options.key, options.context, DEFAULT_CHUNK_SIZE));
   stages.push(stored);
   if (options.onProgress) {

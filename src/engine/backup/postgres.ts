@@ -11,9 +11,7 @@ import { quoteIdent } from '../providers/postgres.js';
 import type { Provider } from '../providers/types.js';
 import { redact } from '../redact.js';
 import type { EngineBackup } from './engine.js';
-import { readPayload, writePayload } from './payload.js';
-
-const PAYLOAD = 'payload.pgdump.enc';
+import { payloadName, readPayload, writePayload } from './payload.js';
 
 const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -92,7 +90,8 @@ export const postgresBackup: EngineBackup = {
           stderr: 'pipe',
           buffer: { stdout: false, stderr: true },
         });
-        const written = writePayload(child.stdout!, dir, PAYLOAD, { compress: false, key, context: `${backupId}/${PAYLOAD}` });
+        const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
+        const written = writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` });
         const counting = countTables((sql) => client.query(sql));
         const [file, result] = await Promise.all([written, child.catch((error) => error)]);
         if (result instanceof Error || (result as { exitCode?: number }).exitCode !== 0) throw toolFailure('pg_dump', result as never);

@@ -68,7 +68,8 @@ export async function createBackup(
     const dataKey = repo.newDataKey(id);
     const engine = await engineBackup(store.engine);
     const provider = await fleet.provider(store);
-    const result = await engine.dump({ store, provider, backupId: id, dir, scratch, key: dataKey?.key, progress });
+    const compress = (fleet.config.file.backup?.compression ?? 'gzip') === 'gzip';
+    const result = await engine.dump({ store, provider, backupId: id, dir, scratch, key: dataKey?.key, compress, progress });
     const finished = new Date();
     const manifest: BackupManifest = {
       format: 1,
@@ -118,19 +119,40 @@ export async function createBackups(
   fleet: Fleet,
   repo: BackupRepository,
   stores: ResolvedStore[],
-  options: CreateOptions & { parallel?: number },
+  options: CreateOptions & { parallel?: number; verify?: boolean; onOutcome?: (outcome: StoreOutcome) => void },
   progressFor: (store: string) => Progress,
 ): Promise<StoreOutcome[]> {
   const queue = [...stores];
   const outcomes = new Map<string, StoreOutcome>();
+  const backUp = async (store: ResolvedStore): Promise<StoreOutcome> => {
+    const progress = progressFor(store.name);
+    try {
+      const backup = await createBackup(fleet, repo, store.name, options, progress);
+      if (options.verify) {
+        const check = await verifyBackup(fleet, repo, backup.id, { readData: true }, progress);
+        if (!check.ok)
+          return {
+            store: store.name,
+            ok: false,
+            backup,
+            error: {
+              code: 'BAD_DATA',
+              message: `Backup ${backup.id} failed verification: ${check.problems.join('; ')}`,
+              hint: 'Check the disk of the repository; take a new backup.',
+            },
+          };
+      }
+      return { store: store.name, ok: true, backup };
+    } catch (error) {
+      const failure = describeFailure(store, error);
+      return { store: store.name, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } };
+    }
+  };
   const worker = async () => {
     for (let store = queue.shift(); store; store = queue.shift()) {
-      try {
-        outcomes.set(store.name, { store: store.name, ok: true, backup: await createBackup(fleet, repo, store.name, options, progressFor(store.name)) });
-      } catch (error) {
-        const failure = describeFailure(store, error);
-        outcomes.set(store.name, { store: store.name, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } });
-      }
+      const outcome = await backUp(store);
+      outcomes.set(store.name, outcome);
+      options.onOutcome?.(outcome);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 2, stores.length)) }, worker));
@@ -249,12 +271,15 @@ export interface RestoreOutcome {
   counts: Record<string, number>;
 }
 
-export async function restoreBackup(
-  fleet: Fleet,
-  repo: BackupRepository,
-  request: RestoreRequest,
-  progress: Progress = silentProgress,
-): Promise<RestoreOutcome> {
+export interface RestoreTarget {
+  manifest: SealedManifest;
+  store: ResolvedStore;
+  database: string;
+  state: 'absent' | 'empty' | 'non-empty';
+}
+
+/** Where a restore would write, and whether that holds data (which then needs confirmation). */
+export async function restoreTarget(fleet: Fleet, repo: BackupRepository, request: RestoreRequest): Promise<RestoreTarget> {
   const manifest = repo.readManifest(request.id);
   const store = fleet.store(request.to);
   if (store.engine !== manifest.engine) {
@@ -265,8 +290,17 @@ export async function restoreBackup(
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 12);
   const database = request.database ?? `${manifest.database}_restore_${stamp}`;
   const engine = await engineBackup(store.engine);
-  const provider = await fleet.provider(store);
-  const state = await engine.targetState(provider, database);
+  const state = await engine.targetState(await fleet.provider(store), database);
+  return { manifest, store, database, state };
+}
+
+export async function restoreBackup(
+  fleet: Fleet,
+  repo: BackupRepository,
+  request: RestoreRequest,
+  progress: Progress = silentProgress,
+): Promise<RestoreOutcome> {
+  const { manifest, store, database, state } = await restoreTarget(fleet, repo, request);
   if (state === 'non-empty' && request.confirm !== database) {
     throw new StorageError(
       request.confirm === undefined ? 'CONFIRMATION_REQUIRED' : 'CONFIRMATION_MISMATCH',
@@ -276,7 +310,9 @@ export async function restoreBackup(
       },
     );
   }
-  // Check every byte before touching the target.
+  const engine = await engineBackup(store.engine);
+  const provider = await fleet.provider(store);
+  // The data key opens (right repository key) before anything is touched; the engines check every byte before writing.
   const key = repo.dataKey(manifest);
   const lock = StoreLock.acquire(repo.locksDir, store.name, `storage backup restore ${manifest.id}`, (message) => progress.warn(message));
   const scratch = repo.scratch(`restore-${manifest.id}`);

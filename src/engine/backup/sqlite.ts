@@ -9,9 +9,7 @@ import type { SqliteProvider } from '../providers/sqlite.js';
 import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
 import { fsyncDir, fsyncFile } from './files.js';
-import { readPayload, writePayload } from './payload.js';
-
-const PAYLOAD = 'payload.sqlite.gz.enc';
+import { payloadName, readPayload, writePayload } from './payload.js';
 
 function countRows(file: string): Record<string, number> {
   const db = new Sqlite(file, { readonly: true, fileMustExist: true });
@@ -34,7 +32,7 @@ function storeDatabaseName(provider: Provider): string {
 }
 
 export const sqliteBackup: EngineBackup = {
-  async dump({ provider, backupId, dir, scratch, key, progress }) {
+  async dump({ provider, backupId, dir, scratch, key, compress, progress }) {
     const db = await sqlite(provider).handle();
     const snapshot = path.join(scratch, 'snapshot.db');
     let done = progress.step('snapshot the database (online backup API)');
@@ -42,8 +40,9 @@ export const sqliteBackup: EngineBackup = {
     await db.backup(snapshot, { progress: () => 1_000_000_000 });
     const counts = countRows(snapshot);
     done(`${Object.keys(counts).length} tables`);
-    done = progress.step('compress, encrypt and write');
-    const file = await writePayload(fs.createReadStream(snapshot), dir, PAYLOAD, { compress: true, key, context: `${backupId}/${PAYLOAD}` });
+    done = progress.step(`${compress ? 'compress, ' : ''}${key ? 'encrypt and ' : ''}write`);
+    const name = payloadName('sqlite', { compress, encrypted: key !== undefined });
+    const file = await writePayload(fs.createReadStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
     fs.rmSync(snapshot, { force: true });
     done();
     const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;

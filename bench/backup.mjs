@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Backup benchmark (issue 3). Every figure is a ratio against the reference tool on the same data
+// in the same run; absolute times are printed for context only.
+//   PostgreSQL, pgbench scale $BENCH_PG_SCALE (default 50, ~750 MB): backup create vs pg_dump -Fc -f FILE,
+//     backup restore vs pg_restore into a fresh database; peak RSS, and again at a quarter of the scale.
+//   SQLite, a ~$BENCH_SQLITE_MB MB database (default 500): backup create vs sqlite3 DB ".backup FILE".
+//   MongoDB (FerretDB or $STORAGE_TEST_MONGO_URL): dump throughput vs a bare raw cursor read.
+// Needs: PostgreSQL on $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), pgbench,
+// the sqlite3 shell, and a MongoDB-wire server ($BENCH_MONGO_URL or a FerretDB it starts).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin/run.js');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-bench-backup-'));
+const pgBase = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const pgScale = Number(process.env.BENCH_PG_SCALE ?? 50);
+const sqliteMb = Number(process.env.BENCH_SQLITE_MB ?? 500);
+const env = {
+  ...process.env,
+  STORAGE_BACKUP_PASSPHRASE: 'bench-passphrase-not-secret',
+  XDG_CONFIG_HOME: path.join(work, 'config'),
+  XDG_DATA_HOME: path.join(work, 'data'),
+};
+const results = [];
+
+const pgUrl = (db) => Object.assign(new URL(pgBase), { pathname: `/${db}` }).toString();
+function sh(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024, ...options });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+function psql(sql, db = 'postgres') {
+  return sh('psql', ['-X', '-q', '-At', '-d', pgUrl(db), '-c', sql]);
+}
+/** Wall time and peak RSS (kB) of a command, through GNU time. */
+function timed(command, args) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', env, cwd: work, maxBuffer: 64 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  const rssKb = Number(result.stderr.trim().split('\n').pop());
+  return { ms, rssMb: rssKb / 1024, stdout: result.stdout };
+}
+function report(name, ours, reference, bar, unit = 'time') {
+  const ratio = ours / reference;
+  const ok = unit === 'throughput' ? ratio >= bar : ratio <= bar;
+  results.push({ name, ours, reference, ratio, bar, ok });
+  const fmt = (v) => (unit === 'throughput' ? `${v.toFixed(1)} MB/s` : `${(v / 1000).toFixed(2)} s`);
+  console.log(
+    `${name.padEnd(46)} ${fmt(ours).padStart(11)} vs ${fmt(reference).padStart(11)}  ${ratio.toFixed(2)}×  ${ok ? 'ok' : 'OVER'} (bar ${unit === 'throughput' ? '≥' : '≤'} ${bar}×)`,
+  );
+}
+function config(stores) {
+  const file = path.join(work, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, 'repo')} }\n`);
+  return file;
+}
+const idOf = (out) => JSON.parse(out).stores[0].backup.id;
+
+async function postgres() {
+  const rss = [];
+  for (const scale of [Math.max(1, Math.round(pgScale / 4)), pgScale]) {
+    const db = `storage_bench_s${scale}`;
+    if (psql(`select count(*) from pg_database where datname = '${db}'`).trim() === '0') {
+      console.log(`(creating ${db} with pgbench -i -s ${scale}; once)`);
+      psql(`create database ${db}`);
+      sh('pgbench', ['-i', '-q', '-s', String(scale), pgUrl(db)]);
+    }
+    const size = psql(`select pg_size_pretty(pg_database_size('${db}'))`).trim();
+    const cfg = config(`  pg: { engine: postgres, url: "${pgUrl(db)}" }`);
+    const dumpFile = path.join(work, 'ref.dump');
+    const ref = timed('pg_dump', ['-Fc', '-f', dumpFile, '--dbname', pgUrl(db)]);
+    const ours = timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', cfg, '--json', '-q']);
+    rss.push({ scale, size, rss: ours.rssMb });
+    if (scale !== pgScale) continue;
+    report(`PostgreSQL backup create (scale ${scale}, ${size})`, ours.ms, ref.ms, 1.2);
+    psql('drop database if exists storage_bench_ref_restore');
+    psql('create database storage_bench_ref_restore');
+    const refRestore = timed('pg_restore', ['--no-owner', '--no-privileges', '-j2', '-d', pgUrl('storage_bench_ref_restore'), dumpFile]);
+    psql('drop database if exists storage_bench_restore');
+    const ourRestore = timed(process.execPath, [
+      bin,
+      'backup',
+      'restore',
+      idOf(ours.stdout),
+      '--to',
+      'pg',
+      '--database',
+      'storage_bench_restore',
+      '--config',
+      cfg,
+      '--json',
+    ]);
+    report('PostgreSQL backup restore vs pg_restore -j2', ourRestore.ms, refRestore.ms, 1.2);
+    psql('drop database if exists storage_bench_ref_restore');
+    psql('drop database if exists storage_bench_restore');
+    fs.rmSync(dumpFile, { force: true });
+  }
+  const [small, large] = rss;
+  console.log(
+    `Peak RSS of backup create: ${small.rss.toFixed(0)} MB at scale ${small.scale} (${small.size}), ${large.rss.toFixed(0)} MB at scale ${large.scale} (${large.size}); bar ≤ 200 MB and within ±20%: ${large.rss <= 200 && Math.abs(large.rss / small.rss - 1) <= 0.2 ? 'ok' : 'OVER'}`,
+  );
+  results.push({ name: 'peak RSS', ok: large.rss <= 200 && Math.abs(large.rss / small.rss - 1) <= 0.2 });
+}
+
+function sqlite() {
+  const file = path.join(work, 'bench.db');
+  const rows = Math.round((sqliteMb * 1024 * 1024) / 1100);
+  // Text that compresses like application data (about 3:1), not pure noise and not all zeros.
+  const script = `const D=require(${JSON.stringify(path.join(root, 'node_modules/better-sqlite3'))}); const c=require('node:crypto'); const db=new D(${JSON.stringify(file)}); db.pragma('journal_mode=WAL'); db.exec('create table t (id integer primary key, a text, b text)'); const s=db.prepare('insert into t (a,b) values (?,?)'); const words=Array.from({length:4000},()=>c.randomBytes(4).toString('hex')); db.transaction(()=>{ for(let i=0;i<${rows};i++){ let a=''; while(a.length<1000) a+=words[(Math.random()*words.length)|0]+' '; s.run(a, c.randomBytes(16).toString('hex')); } })(); db.pragma('wal_checkpoint(TRUNCATE)'); db.close();`;
+  sh(process.execPath, ['-e', script]);
+  const mb = fs.statSync(file).size / 1e6;
+  const cfg = config(`  lite: { engine: sqlite, path: "${file}" }`);
+  const refFile = path.join(work, 'ref.db');
+  const ref = timed('sqlite3', [file, `.backup ${refFile}`]);
+  const ours = timed(process.execPath, [bin, 'backup', 'create', 'lite', '--config', cfg, '--json', '-q']);
+  report(`SQLite backup create (${mb.toFixed(0)} MB) vs sqlite3 .backup`, ours.ms, ref.ms, 1.3);
+  console.log(`  (peak RSS ${ours.rssMb.toFixed(0)} MB)`);
+  fs.rmSync(refFile, { force: true });
+}
+
+async function mongodb() {
+  let url = process.env.BENCH_MONGO_URL ?? process.env.STORAGE_TEST_MONGO_URL;
+  let server;
+  if (!url) {
+    const binary = sh(process.execPath, [path.join(root, 'test/support/build-ferretdb.mjs')]).trim();
+    const dir = fs.mkdtempSync(path.join(work, 'ferret-'));
+    server = spawn(binary, ['-listen', '127.0.0.1:27123', '-dir', dir], { stdio: 'ignore' });
+    url = 'mongodb://127.0.0.1:27123';
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+  try {
+    const { MongoClient } = await import(path.join(root, 'node_modules/mongodb/lib/index.js'));
+    const client = new MongoClient(url);
+    await client.connect();
+    const db = client.db('storage_bench');
+    await db.dropDatabase();
+    const docs = Number(process.env.BENCH_MONGO_DOCS ?? 100_000);
+    for (let i = 0; i < docs; i += 5000) {
+      await db
+        .collection('events')
+        .insertMany(
+          Array.from({ length: Math.min(5000, docs - i) }, (_, j) => ({
+            n: i + j,
+            kind: `k${(i + j) % 17}`,
+            at: new Date(),
+            payload: { text: 'x'.repeat(200), list: [1, 2, 3] },
+          })),
+        );
+    }
+    const started = process.hrtime.bigint();
+    let bytes = 0;
+    for await (const raw of db.collection('events').find({}, { raw: true, batchSize: 1000 })) bytes += raw.length;
+    const readMs = Number(process.hrtime.bigint() - started) / 1e6;
+    await client.close();
+    const cfg = config(`  m: { engine: mongodb, url: "${url}/storage_bench" }`);
+    const ours = timed(process.execPath, [bin, 'backup', 'create', 'm', '--config', cfg, '--json', '-q']);
+    // The CLI's own start-up (~0.3 s) is outside the dump; subtract it for throughput.
+    const startup = timed(process.execPath, [bin, 'db', 'health', 'm', '--config', cfg]).ms;
+    const mb = bytes / 1e6;
+    report(`MongoDB dump throughput (${docs} docs, ${mb.toFixed(0)} MB BSON)`, mb / ((ours.ms - startup) / 1000), mb / (readMs / 1000), 0.7, 'throughput');
+  } finally {
+    server?.kill();
+  }
+}
+
+try {
+  console.log(`backup benchmark (node ${process.version}, ${os.cpus().length} cores); work dir ${work}`);
+  if (!process.env.BENCH_SKIP_PG) await postgres();
+  if (!process.env.BENCH_SKIP_SQLITE) sqlite();
+  if (!process.env.BENCH_SKIP_MONGO) await mongodb();
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+}
+process.exitCode = results.every((r) => r.ok) ? 0 : 1;
