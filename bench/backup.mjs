@@ -54,9 +54,9 @@ function report(name, ours, reference, bar, unit = 'time') {
     `${name.padEnd(46)} ${fmt(ours).padStart(11)} vs ${fmt(reference).padStart(11)}  ${ratio.toFixed(2)}×  ${ok ? 'ok' : 'OVER'} (bar ${unit === 'throughput' ? '≥' : '≤'} ${bar}×)`,
   );
 }
-function config(stores) {
+function config(stores, compression = 'gzip') {
   const file = path.join(work, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, 'repo')} }\n`);
+  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, 'repo')}, compression: ${compression} }\n`);
   return file;
 }
 const idOf = (out) => JSON.parse(out).stores[0].backup.id;
@@ -114,12 +114,14 @@ function sqlite() {
   const script = `const D=require(${JSON.stringify(path.join(root, 'node_modules/better-sqlite3'))}); const c=require('node:crypto'); const db=new D(${JSON.stringify(file)}); db.pragma('journal_mode=WAL'); db.exec('create table t (id integer primary key, a text, b text)'); const s=db.prepare('insert into t (a,b) values (?,?)'); const words=Array.from({length:4000},()=>c.randomBytes(4).toString('hex')); db.transaction(()=>{ for(let i=0;i<${rows};i++){ let a=''; while(a.length<1000) a+=words[(Math.random()*words.length)|0]+' '; s.run(a, c.randomBytes(16).toString('hex')); } })(); db.pragma('wal_checkpoint(TRUNCATE)'); db.close();`;
   sh(process.execPath, ['-e', script]);
   const mb = fs.statSync(file).size / 1e6;
-  const cfg = config(`  lite: { engine: sqlite, path: "${file}" }`);
   const refFile = path.join(work, 'ref.db');
   const ref = timed('sqlite3', [file, `.backup ${refFile}`]);
-  const ours = timed(process.execPath, [bin, 'backup', 'create', 'lite', '--config', cfg, '--json', '-q']);
-  report(`SQLite backup create (${mb.toFixed(0)} MB) vs sqlite3 .backup`, ours.ms, ref.ms, 1.3);
-  console.log(`  (peak RSS ${ours.rssMb.toFixed(0)} MB)`);
+  for (const compression of ['gzip', 'none']) {
+    const cfg = config(`  lite: { engine: sqlite, path: "${file}" }`, compression);
+    const ours = timed(process.execPath, [bin, 'backup', 'create', 'lite', '--config', cfg, '--json', '-q']);
+    const stored = JSON.parse(ours.stdout).stores[0].backup.storedBytes / 1e6;
+    report(`SQLite backup create, ${compression} (${mb.toFixed(0)} MB → ${stored.toFixed(0)} MB)`, ours.ms, ref.ms, 1.3);
+  }
   fs.rmSync(refFile, { force: true });
 }
 
@@ -141,16 +143,14 @@ async function mongodb() {
     await db.dropDatabase();
     const docs = Number(process.env.BENCH_MONGO_DOCS ?? 100_000);
     for (let i = 0; i < docs; i += 5000) {
-      await db
-        .collection('events')
-        .insertMany(
-          Array.from({ length: Math.min(5000, docs - i) }, (_, j) => ({
-            n: i + j,
-            kind: `k${(i + j) % 17}`,
-            at: new Date(),
-            payload: { text: 'x'.repeat(200), list: [1, 2, 3] },
-          })),
-        );
+      await db.collection('events').insertMany(
+        Array.from({ length: Math.min(5000, docs - i) }, (_, j) => ({
+          n: i + j,
+          kind: `k${(i + j) % 17}`,
+          at: new Date(),
+          payload: { text: 'x'.repeat(200), list: [1, 2, 3] },
+        })),
+      );
     }
     const started = process.hrtime.bigint();
     let bytes = 0;

@@ -73,7 +73,7 @@ describe('PostgreSQL backups', () => {
     made.push(target);
     const restored = await sandbox.run(['backup', 'restore', backup.id, '--to', 'main', '--database', target, '--json'], { env });
     expect(restored.exitCode, restored.stderr).toBe(0);
-    expect(restored.json().counts).toEqual(backup.counts);
+    expect(restored.json().backedUpCounts).toEqual(backup.counts);
     expect(await fingerprint(target)).toEqual(await fingerprint(source));
     const test = await sandbox.run(['backup', 'verify', backup.id, '--restore-test', '--json'], { env });
     expect(test.exitCode, test.stderr).toBe(0);

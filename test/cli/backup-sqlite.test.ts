@@ -151,13 +151,15 @@ describe('SQLite backups', () => {
     expect(after.map((b: { status: string }) => b.status)).toEqual(['complete', 'complete']);
   });
 
-  it('two backups of one store at once: one wins, the other exits 75 naming the holder', async () => {
+  it('two backups of one store at once: one wins, the other exits 75 naming the holder; list shows it running', async () => {
     const sandbox = liteSandbox(4000, 16_384);
     const winner = startCli(sandbox, ['backup', 'create'], env);
     await waitFor(() => fs.existsSync(path.join(repoOf(sandbox), 'locks', 'lite.lock')));
-    const loser = await sandbox.run(['backup', 'create'], { env });
+    const [loser, listing] = await Promise.all([sandbox.run(['backup', 'create'], { env }), sandbox.run(['backup', 'list', '--json'], { env })]);
     expect(loser.exitCode).toBe(75);
     expect(loser.stderr).toMatch(/locked by storage backup create/);
+    // While it runs, the winner shows as running, never as complete.
+    expect(listing.json().backups.map((b: { status: string }) => b.status)).toEqual(['running']);
     expect((await winner).exitCode).toBe(0);
   });
 

@@ -31,7 +31,7 @@ export default class BackupCreate extends StorageCommand {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
     const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
-    const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress());
+    const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
     // The task list opens only once nothing can fail before the stores' tasks start.
     const flow = await openFlow(
       stores.map((store) => store.name),

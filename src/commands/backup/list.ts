@@ -23,7 +23,7 @@ export default class BackupList extends StorageCommand {
       const verified = entry.verification ? `${entry.verification.ok ? 'ok' : 'FAILED'} ${entry.verification.level} ${entry.verification.at}` : null;
       return [
         entry.id,
-        m?.store ?? entry.id.split('-').slice(1, -1).join('-'),
+        entry.store,
         m?.engine,
         m?.startedAt ?? entry.createdAt,
         m ? `${(m.durationMs / 1000).toFixed(1)}s` : null,

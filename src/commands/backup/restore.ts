@@ -36,7 +36,7 @@ export default class BackupRestore extends StorageCommand {
     const flow = await openFlow([name], (title) => `Restore ${title}`, { json, quiet: false });
     try {
       const outcome = await restoreBackup(fleet, repo, { ...request, database: target.database }, flow.progressFor(name));
-      flow.settle(name, true, `${Object.keys(outcome.counts).length} tables`);
+      flow.settle(name, true, `${Object.keys(outcome.backedUpCounts).length} tables`);
       await flow.close();
       return this.report(outcome);
     } finally {
@@ -45,7 +45,9 @@ export default class BackupRestore extends StorageCommand {
   }
 
   private report(outcome: RestoreOutcome): RestoreOutcome {
-    this.print(`Restored ${outcome.id} into database "${outcome.database}" on store "${outcome.store}" (${Object.keys(outcome.counts).length} tables).`);
+    this.print(
+      `Restored ${outcome.id} into database "${outcome.database}" on store "${outcome.store}" (${Object.keys(outcome.backedUpCounts).length} tables).`,
+    );
     if (outcome.previous) this.print(`The data it replaced is kept as "${outcome.previous}"; drop it when you no longer need it.`);
     return outcome;
   }

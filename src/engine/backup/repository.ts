@@ -43,12 +43,19 @@ export type BackupStatus = 'complete' | 'running' | 'incomplete' | 'damaged';
 
 export interface BackupEntry {
   id: string;
+  /** The store it belongs to (from the manifest, or from the id for an incomplete backup). */
+  store: string;
   status: BackupStatus;
   manifest?: SealedManifest;
   verification?: VerificationRecord;
   /** For running or incomplete backups: bytes written so far and when the directory was made. */
   progressBytes?: number;
   createdAt: string;
+}
+
+/** Backup ids are `<time>-<store>-<random>`; the store is the middle part. */
+export function storeOfBackupId(id: string): string {
+  return id.split('-').slice(1, -1).join('-');
 }
 
 function kekFromKeyFile(bytes: Buffer, salt: string): Buffer {
@@ -238,14 +245,15 @@ export class BackupRepository {
       const createdAt = stat.birthtime.toISOString();
       if (fs.existsSync(path.join(dir, 'manifest.json'))) {
         try {
-          entries.push({ id, status: 'complete', manifest: this.readManifest(id), verification: this.readVerification(id), createdAt });
+          const manifest = this.readManifest(id);
+          entries.push({ id, store: manifest.store, status: 'complete', manifest, verification: this.readVerification(id), createdAt });
         } catch {
-          entries.push({ id, status: 'damaged', createdAt });
+          entries.push({ id, store: storeOfBackupId(id), status: 'damaged', createdAt });
         }
       } else {
-        const store = id.split('-').slice(1, -1).join('-');
+        const store = storeOfBackupId(id);
         const progressBytes = fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
-        entries.push({ id, status: lockedStores.has(store) ? 'running' : 'incomplete', progressBytes, createdAt });
+        entries.push({ id, store, status: lockedStores.has(store) ? 'running' : 'incomplete', progressBytes, createdAt });
       }
     }
     return entries;

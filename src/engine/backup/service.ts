@@ -15,7 +15,7 @@ import { resolveKeySource } from './keys.js';
 import { StoreLock } from './lock.js';
 import type { BackupManifest, SealedManifest } from './manifest.js';
 import { discard, readPayload } from './payload.js';
-import { BackupRepository, type BackupEntry, type VerificationRecord } from './repository.js';
+import { BackupRepository, storeOfBackupId, type BackupEntry, type VerificationRecord } from './repository.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
 
 export const TOOL = { name: 'storage', version: '0.1.0' };
@@ -28,8 +28,19 @@ export function repositoryPath(fleet: Fleet): string {
   return path.resolve(base, configured);
 }
 
-export async function openRepository(fleet: Fleet, progress: Progress = silentProgress, env: NodeJS.ProcessEnv = process.env): Promise<BackupRepository> {
-  return BackupRepository.open(repositoryPath(fleet), resolveKeySource(fleet.config, env), (message) => progress.warn(message));
+/** Opens the repository; only `backup create` may create it (reading commands never make keys or directories). */
+export async function openRepository(
+  fleet: Fleet,
+  progress: Progress = silentProgress,
+  options: { create?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<BackupRepository> {
+  const root = repositoryPath(fleet);
+  if (!options.create && !fs.existsSync(path.join(root, 'repo.json'))) {
+    throw new StorageError('NOT_FOUND', `There is no backup repository at ${root} yet.`, {
+      hint: 'Take a first backup with `storage backup create`, or point backup.repository in the config at an existing repository.',
+    });
+  }
+  return BackupRepository.open(root, resolveKeySource(fleet.config, options.env ?? process.env), (message) => progress.warn(message));
 }
 
 export interface CreateOptions {
@@ -40,7 +51,7 @@ export interface CreateOptions {
 /** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
 function sweepIncomplete(repo: BackupRepository, store: string, progress: Progress): void {
   for (const entry of repo.list(new Set())) {
-    if (entry.status === 'incomplete' && entry.id.split('-').slice(1, -1).join('-') === store) {
+    if (entry.status === 'incomplete' && entry.store === store) {
       fs.rmSync(repo.backupDir(entry.id), { recursive: true, force: true });
       progress.warn(`Removed ${entry.id}: an interrupted earlier run left it incomplete.`);
     }
@@ -160,7 +171,7 @@ export async function createBackups(
 }
 
 export function listBackups(repo: BackupRepository, store?: string): BackupEntry[] {
-  return repo.list().filter((entry) => !store || entry.manifest?.store === store || (!entry.manifest && entry.id.split('-').slice(1, -1).join('-') === store));
+  return repo.list().filter((entry) => !store || entry.store === store);
 }
 
 /** The newest complete backup (of a store, or of any). */
@@ -219,7 +230,7 @@ export async function verifyBackup(
   }
   const record: VerificationRecord = { level, ok: problems.length === 0, at: new Date().toISOString(), problems };
   if (fs.existsSync(repo.backupDir(id))) repo.recordVerification(id, record);
-  return { id, store: manifest?.store ?? id.split('-').slice(1, -1).join('-'), ...record };
+  return { id, store: manifest?.store ?? storeOfBackupId(id), ...record };
 }
 
 async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: SealedManifest, progress: Progress): Promise<string[]> {
@@ -268,7 +279,8 @@ export interface RestoreOutcome {
   store: string;
   database: string;
   previous?: string;
-  counts: Record<string, number>;
+  /** Rows per table / documents per collection as recorded at backup time (not recounted: that costs a full scan). */
+  backedUpCounts: Record<string, number>;
 }
 
 export interface RestoreTarget {
@@ -329,8 +341,7 @@ export async function restoreBackup(
       progress,
       parallel: request.parallel,
     });
-    const counts = await engine.count(provider, database);
-    return { id: manifest.id, store: store.name, database: result.database, previous: result.previous, counts };
+    return { id: manifest.id, store: store.name, database: result.database, previous: result.previous, backedUpCounts: manifest.counts };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
     lock.release();

@@ -9,7 +9,7 @@ import type { SqliteProvider } from '../providers/sqlite.js';
 import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
 import { fsyncDir, fsyncFile } from './files.js';
-import { payloadName, readPayload, writePayload } from './payload.js';
+import { payloadName, readFileStream, readPayload, writePayload } from './payload.js';
 
 function countRows(file: string): Record<string, number> {
   const db = new Sqlite(file, { readonly: true, fileMustExist: true });
@@ -42,7 +42,7 @@ export const sqliteBackup: EngineBackup = {
     done(`${Object.keys(counts).length} tables`);
     done = progress.step(`${compress ? 'compress, ' : ''}${key ? 'encrypt and ' : ''}write`);
     const name = payloadName('sqlite', { compress, encrypted: key !== undefined });
-    const file = await writePayload(fs.createReadStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
+    const file = await writePayload(readFileStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
     fs.rmSync(snapshot, { force: true });
     done();
     const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
