@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Backup benchmark (issue 3). Every figure is a ratio against the reference tool on the same data
-// in the same run; absolute times are printed for context only.
+// in the same run (medians of $BENCH_ROUNDS interleaved rounds, default 3); absolute times are for context.
 //   PostgreSQL, pgbench scale $BENCH_PG_SCALE (default 50, ~750 MB): backup create vs pg_dump -Fc -f FILE,
 //     backup restore vs pg_restore into a fresh database; peak RSS, and again at a quarter of the scale.
 //   SQLite, a ~$BENCH_SQLITE_MB MB database (default 500): backup create vs sqlite3 DB ".backup FILE".
@@ -44,6 +44,22 @@ function timed(command, args) {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   const rssKb = Number(result.stderr.trim().split('\n').pop());
   return { ms, rssMb: rssKb / 1024, stdout: result.stdout };
+}
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** Runs reference and ours alternately ROUNDS times (each after `before`), returns the medians. */
+function paired(reference, ours, before = () => undefined) {
+  const refs = [];
+  const mine = [];
+  let last;
+  for (let round = 0; round < ROUNDS; round++) {
+    before();
+    refs.push(reference().ms);
+    before();
+    last = ours();
+    mine.push(last.ms);
+  }
+  return { ref: median(refs), ours: median(mine), last };
 }
 function report(name, ours, reference, bar, unit = 'time') {
   const ratio = ours / reference;
@@ -115,12 +131,15 @@ function sqlite() {
   sh(process.execPath, ['-e', script]);
   const mb = fs.statSync(file).size / 1e6;
   const refFile = path.join(work, 'ref.db');
-  const ref = timed('sqlite3', [file, `.backup ${refFile}`]);
   for (const compression of ['gzip', 'none']) {
     const cfg = config(`  lite: { engine: sqlite, path: "${file}" }`, compression);
-    const ours = timed(process.execPath, [bin, 'backup', 'create', 'lite', '--config', cfg, '--json', '-q']);
-    const stored = JSON.parse(ours.stdout).stores[0].backup.storedBytes / 1e6;
-    report(`SQLite backup create, ${compression} (${mb.toFixed(0)} MB → ${stored.toFixed(0)} MB)`, ours.ms, ref.ms, 1.3);
+    const run = paired(
+      () => timed('sqlite3', [file, `.backup ${refFile}`]),
+      () => timed(process.execPath, [bin, 'backup', 'create', 'lite', '--config', cfg, '--json', '-q']),
+      () => fs.rmSync(refFile, { force: true }),
+    );
+    const stored = JSON.parse(run.last.stdout).stores[0].backup.storedBytes / 1e6;
+    report(`SQLite backup create, ${compression} (${mb.toFixed(0)} MB → ${stored.toFixed(0)} MB)`, run.ours, run.ref, 1.3);
   }
   fs.rmSync(refFile, { force: true });
 }

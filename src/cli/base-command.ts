@@ -86,6 +86,15 @@ export function toStorageError(error: unknown): StorageError {
     return new StorageError('USAGE', redact(message), { hint: 'See --help for the arguments and flags this command takes.' });
   }
   const message = error instanceof Error ? error.message : String(error);
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  const fileHints: Record<string, string> = {
+    EACCES: 'Check the permissions of the file or directory named above (and who runs this command).',
+    EPERM: 'Check the permissions of the file or directory named above (and who runs this command).',
+    EROFS: 'The file system is read-only; point the repository or store at a writable place.',
+    ENOSPC: 'The disk is full; free space (or prune old backups) and run again. Nothing partial was kept as complete.',
+    ENOENT: 'A file or directory named above does not exist; check the paths in the config.',
+  };
+  if (errno && fileHints[errno]) return new StorageError('FAILED', redact(message), { hint: fileHints[errno] });
   return new StorageError('FAILED', redact(message), {
     hint: 'This is unexpected: please report it with the command you ran and this message.',
   });

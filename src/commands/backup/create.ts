@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
+import { isEmptyPolicy } from '../../engine/backup/retention.js';
 import { createBackups, openRepository, policyFromConfig, pruneBackups, type StoreOutcome } from '../../engine/backup/service.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
@@ -31,6 +32,12 @@ export default class BackupCreate extends StorageCommand {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
     const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
+    // Refuse an unusable --prune before any work, not after a good backup.
+    if (flags.prune && isEmptyPolicy(policyFromConfig(fleet))) {
+      throw new StorageError('USAGE', '--prune needs a retention policy, and backup.retention in the config is empty.', {
+        hint: 'Set backup.retention (e.g. { keepDaily: 7, keepWeekly: 4 }), or run `storage backup prune` with --keep-* flags.',
+      });
+    }
     const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
     // The task list opens only once nothing can fail before the stores' tasks start.
     const flow = await openFlow(
