@@ -16,6 +16,13 @@ export abstract class StorageCommand extends Command {
     }),
   };
 
+  /** Mutating commands set this: every run of theirs is appended to the audit log. */
+  static audited = false;
+
+  /** The stores a run worked on, for its audit entry. */
+  protected auditStores: string[] = [];
+
+  private readonly startedAt = Date.now();
   private fleetInstance?: Fleet;
 
   protected async fleet(configPath: string | undefined): Promise<Fleet> {
@@ -62,7 +69,25 @@ export abstract class StorageCommand extends Command {
 
   protected override async finally(error: Error | undefined): Promise<void> {
     await this.fleetInstance?.close();
+    if ((this.constructor as typeof StorageCommand).audited) await this.writeAudit();
     await super.finally(error);
+  }
+
+  private async writeAudit(): Promise<void> {
+    const exitCode = Number(process.exitCode ?? 0);
+    const outcome = exitCode === 0 ? 'ok' : exitCode === 2 ? 'partial' : exitCode === 77 ? 'refused' : 'failed';
+    try {
+      const { appendAudit } = await import('../engine/audit/log.js');
+      appendAudit({
+        command: ['storage', ...(this.id ?? '').split(':'), ...this.argv].join(' '),
+        stores: this.auditStores,
+        outcome,
+        exitCode,
+        durationMs: Date.now() - this.startedAt,
+      });
+    } catch (failure) {
+      writeErr(`${color.yellow('Warning:')} could not write the audit log: ${(failure as Error).message}`);
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { lineProgress, quietProgress } from '../../ui/progress.js';
 import { openFlow } from '../../ui/task-list.js';
 
 export default class BackupCreate extends StorageCommand {
+  static override audited = true;
   static override summary = 'Take an encrypted, checksummed backup of stores (the nightly cron job).';
   static override description =
     'With no store and no config, backs up the embedded default store. A backup counts as complete only once its manifest is written. Exit 2 when some stores failed and others succeeded.';
@@ -32,6 +33,7 @@ export default class BackupCreate extends StorageCommand {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
     const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
+    this.auditStores = stores.map((store) => store.name);
     // Refuse an unusable --prune before any work, not after a good backup.
     if (flags.prune && isEmptyPolicy(policyFromConfig(fleet))) {
       throw new StorageError('USAGE', '--prune needs a retention policy, and backup.retention in the config is empty.', {

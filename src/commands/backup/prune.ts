@@ -7,6 +7,7 @@ import { renderTable } from '../../ui/output.js';
 import { quietProgress } from '../../ui/progress.js';
 
 export default class BackupPrune extends StorageCommand {
+  static override audited = true;
   static override summary = 'Delete backups the retention policy does not keep; never the newest complete backup of a store.';
   static override description =
     'The policy comes from backup.retention in the config unless flags give one. An empty policy is refused. Incomplete leftovers older than a day are swept. --dry-run lists exactly what a real run deletes.';
@@ -24,6 +25,7 @@ export default class BackupPrune extends StorageCommand {
 
   async run(): Promise<PrunePlan> {
     const { flags } = await this.parse(BackupPrune);
+    this.auditStores = flags.store ? [flags.store] : [];
     const fleet = await this.fleet(flags.config);
     const given = [flags['keep-last'], flags['keep-hourly'], flags['keep-daily'], flags['keep-weekly'], flags['keep-monthly'], flags['keep-within']].some(
       (v) => v !== undefined,

@@ -7,6 +7,7 @@ import { openFlow } from '../../ui/task-list.js';
 import { canPrompt } from '../../ui/terminal.js';
 
 export default class BackupRestore extends StorageCommand {
+  static override audited = true;
   static override summary = 'Restore a backup into a new database (default) or, with confirmation, over an existing one.';
   static override description =
     'Every byte is checked before the target is touched: a corrupt backup or a wrong key writes nothing. Replacing a database that holds data needs --confirm NAME (or the name typed at a terminal); without a TTY and without --confirm it refuses (exit 77).';
@@ -24,6 +25,7 @@ export default class BackupRestore extends StorageCommand {
 
   async run(): Promise<RestoreOutcome> {
     const { args, flags } = await this.parse(BackupRestore);
+    this.auditStores = [flags.to];
     const fleet = await this.fleet(flags.config);
     const json = this.jsonEnabled();
     const repo = await openRepository(fleet, json ? quietProgress : lineProgress());

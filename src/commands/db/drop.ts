@@ -6,6 +6,7 @@ import { askForName } from '../../ui/prompt.js';
 import { canPrompt } from '../../ui/terminal.js';
 
 export default class DbDrop extends StorageCommand {
+  static override audited = true;
   static override summary = 'Drop a database. Asks for its name at a terminal; elsewhere needs --confirm NAME.';
   static override description =
     'Refuses (exit 77) without a TTY and without --confirm. A database with other sessions is refused unless --force, which terminates them first (PostgreSQL).';
@@ -21,6 +22,7 @@ export default class DbDrop extends StorageCommand {
 
   async run(): Promise<DropResult & { store: string }> {
     const { args, flags } = await this.parse(DbDrop);
+    this.auditStores = [args.store];
     const fleet = await this.fleet(flags.config);
     fleet.store(args.store);
     let confirm = flags.confirm;

@@ -18,7 +18,11 @@ import { discard, readPayload } from './payload.js';
 import { BackupRepository, storeOfBackupId, type BackupEntry, type VerificationRecord } from './repository.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
 
-export const TOOL = { name: 'storage', version: '0.1.0' };
+/** This tool's name and version, recorded in every manifest. */
+export const TOOL = {
+  name: 'storage',
+  version: (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
+};
 const DAY_MS = 86_400_000;
 
 export function repositoryPath(fleet: Fleet): string {
