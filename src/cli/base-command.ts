@@ -19,6 +19,9 @@ export abstract class StorageCommand extends Command {
   /** Mutating commands set this: every run of theirs is appended to the audit log. */
   static audited = false;
 
+  /** Set by a command whose auditing depends on its flags (e.g. `secrets get --reveal`). */
+  protected auditThis?: boolean;
+
   /** The stores a run worked on, for its audit entry. */
   protected auditStores: string[] = [];
 
@@ -69,7 +72,7 @@ export abstract class StorageCommand extends Command {
 
   protected override async finally(error: Error | undefined): Promise<void> {
     await this.fleetInstance?.close();
-    if ((this.constructor as typeof StorageCommand).audited) await this.writeAudit();
+    if (this.auditThis ?? (this.constructor as typeof StorageCommand).audited) await this.writeAudit();
     await super.finally(error);
   }
 

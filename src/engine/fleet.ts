@@ -3,6 +3,7 @@
 import { getStore, loadConfig, selectStores, type LoadedConfig, type LoadOptions, type ResolvedStore } from './config/load.js';
 import type { SecretResolver } from './config/secrets.js';
 import { StorageError } from './errors.js';
+import { vaultResolver } from './secrets/resolver.js';
 import type { Provider } from './providers/types.js';
 
 export interface FleetOptions extends LoadOptions {
@@ -14,11 +15,12 @@ export class Fleet {
 
   constructor(
     readonly config: LoadedConfig,
-    private readonly secrets?: SecretResolver,
+    readonly secrets?: SecretResolver,
   ) {}
 
   static async load(options: FleetOptions = {}): Promise<Fleet> {
-    return new Fleet(await loadConfig(options), options.secrets);
+    const config = await loadConfig(options);
+    return new Fleet(config, options.secrets ?? vaultResolver(config, options.env ?? process.env));
   }
 
   store(name: string): ResolvedStore {

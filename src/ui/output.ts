@@ -19,6 +19,11 @@ export function writeErr(text: string): void {
   process.stderr.write(redact(text.endsWith('\n') ? text : `${text}\n`));
 }
 
+/** Writes text as is, without redaction: only for a value the operator explicitly asked to see. */
+export function writeRaw(text: string): void {
+  process.stdout.write(text);
+}
+
 export function renderTable(headers: string[], rows: Row[]): string {
   const table = new Table({
     head: headers,

@@ -9,3 +9,25 @@ export async function askForName(question: string): Promise<string> {
     rl.close();
   }
 }
+
+/** Asks for a value without echoing it (passwords, passphrases). */
+export async function askHidden(question: string): Promise<string> {
+  const { Writable } = await import('node:stream');
+  let muted = false;
+  const output = new Writable({
+    write(chunk, encoding, callback) {
+      if (!muted) process.stderr.write(chunk, encoding);
+      callback();
+    },
+  });
+  const rl = readline.createInterface({ input: process.stdin, output, terminal: true });
+  try {
+    const answer = rl.question(question);
+    muted = true;
+    const value = await answer;
+    process.stderr.write('\n');
+    return value;
+  } finally {
+    rl.close();
+  }
+}

@@ -91,7 +91,7 @@ describe('configuration', () => {
     });
     const store = getStore(config, 'main-db');
     expect(store.config.engine === 'postgres' && store.config.url).toBe('postgres://b@h2:6543/other');
-    expect(resolvePassword(store)).toBe('envPw-123456');
+    expect(await resolvePassword(store)).toBe('envPw-123456');
     // The password is now known to redaction.
     expect(redact('failed with envPw-123456')).not.toContain('envPw-123456');
   });
@@ -118,7 +118,7 @@ describe('configuration', () => {
     expect(store.config.engine === 'postgres' && store.config.password).toBe('secret:main-pg');
     let error: StorageError | undefined;
     try {
-      resolvePassword(store);
+      await resolvePassword(store);
     } catch (caught) {
       error = caught as StorageError;
     }
@@ -126,7 +126,7 @@ describe('configuration', () => {
     expect(error?.exitCode).toBe(78);
     expect(error?.message).toContain('main-pg');
     expect(error?.hint).toContain('STORAGE_STORE_MAIN_PASSWORD');
-    expect(resolvePassword(store, (name) => (name === 'main-pg' ? 'fromVault-99' : undefined))).toBe('fromVault-99');
+    expect(await resolvePassword(store, async (name) => (name === 'main-pg' ? 'fromVault-99' : undefined))).toBe('fromVault-99');
   });
 
   it('answers an unknown store name with the list of known ones', async () => {

@@ -17,10 +17,10 @@ export function defaultKeyFile(): string {
   return path.join(userPaths().config, 'backup.key');
 }
 
-function fromSecret(value: string, what: string, resolver?: SecretResolver): string {
+async function fromSecret(value: string, what: string, resolver?: SecretResolver): Promise<string> {
   const name = secretName(value);
   if (name === undefined) return value;
-  const resolved = resolver?.(name);
+  const resolved = await resolver?.(name);
   if (resolved === undefined) {
     throw new StorageError('SECRET_UNRESOLVED', `The backup ${what} comes from secret "${name}", which cannot be resolved.`, {
       hint: 'Add the secret to the vault, or set STORAGE_BACKUP_PASSPHRASE for this run.',
@@ -29,7 +29,7 @@ function fromSecret(value: string, what: string, resolver?: SecretResolver): str
   return resolved;
 }
 
-export function resolveKeySource(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env, resolver?: SecretResolver): KeySource {
+export async function resolveKeySource(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env, resolver?: SecretResolver): Promise<KeySource> {
   if (env.STORAGE_BACKUP_PASSPHRASE) {
     registerSecret(env.STORAGE_BACKUP_PASSPHRASE);
     return { kind: 'passphrase', passphrase: env.STORAGE_BACKUP_PASSPHRASE, origin: 'STORAGE_BACKUP_PASSPHRASE' };
@@ -41,7 +41,8 @@ export function resolveKeySource(config: LoadedConfig, env: NodeJS.ProcessEnv = 
     const base = config.source.path ? path.dirname(config.source.path) : process.cwd();
     return { kind: 'keyfile', file: path.resolve(base, encryption.keyFile), create: false };
   }
-  const material = 'passphrase' in encryption ? fromSecret(encryption.passphrase, 'passphrase', resolver) : fromSecret(encryption.key, 'key', resolver);
+  const material =
+    'passphrase' in encryption ? await fromSecret(encryption.passphrase, 'passphrase', resolver) : await fromSecret(encryption.key, 'key', resolver);
   registerSecret(material);
   return { kind: 'passphrase', passphrase: material, origin: 'passphrase' in encryption ? 'backup.encryption.passphrase' : 'backup.encryption.key' };
 }

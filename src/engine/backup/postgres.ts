@@ -83,7 +83,7 @@ export const postgresBackup: EngineBackup = {
       try {
         const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
         done = progress.step('pg_dump -Fc | encrypt | write');
-        const { url, password } = postgres.toolConnection();
+        const { url, password } = await postgres.toolConnection();
         const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, '--dbname', url], {
           env: password === undefined ? {} : { PGPASSWORD: password },
           stdout: 'pipe',
@@ -121,7 +121,7 @@ export const postgresBackup: EngineBackup = {
     try {
       const serverMajor =
         Number((await postgres.withClient((client) => client.query<{ n: string }>("select current_setting('server_version_num') as n"))).rows[0].n) / 10000;
-      const { url, password } = postgres.toolConnection(into);
+      const { url, password } = await postgres.toolConnection(into);
       const jobs = Math.max(1, parallel ?? 2);
       const result = await execa(
         pgTool('pg_restore', Math.floor(serverMajor)),

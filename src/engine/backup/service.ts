@@ -44,7 +44,7 @@ export async function openRepository(
       hint: 'Take a first backup with `storage backup create`, or point backup.repository in the config at an existing repository.',
     });
   }
-  return BackupRepository.open(root, resolveKeySource(fleet.config, options.env ?? process.env), (message) => progress.warn(message));
+  return BackupRepository.open(root, await resolveKeySource(fleet.config, options.env ?? process.env, fleet.secrets), (message) => progress.warn(message));
 }
 
 export interface CreateOptions {

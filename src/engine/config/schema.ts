@@ -102,7 +102,7 @@ export const ConfigSchema = z
     backup: BackupSchema.optional(),
     tenancy: z.object({ store: z.string(), prefix: z.string().optional() }).strict().optional(),
     vault: z
-      .object({ path: z.string().min(1).optional() })
+      .object({ path: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
       .strict()
       .optional(),
   })

@@ -6,22 +6,22 @@ import { envPrefix, type ResolvedStore } from './load.js';
 
 export const SECRET_PREFIX = 'secret:';
 
-/** Looks a secret up by name; returns undefined when it does not exist. */
-export type SecretResolver = (name: string) => string | undefined;
+/** Looks a secret up by name; resolves undefined when it does not exist. */
+export type SecretResolver = (name: string) => Promise<string | undefined>;
 
-const noVault: SecretResolver = () => undefined;
+const noVault: SecretResolver = async () => undefined;
 
 export function secretName(value: string | undefined): string | undefined {
   return value?.startsWith(SECRET_PREFIX) ? value.slice(SECRET_PREFIX.length) : undefined;
 }
 
 /** The password to connect with, or undefined when the URL carries it (or none is needed). */
-export function resolvePassword(store: ResolvedStore, resolver: SecretResolver = noVault): string | undefined {
+export async function resolvePassword(store: ResolvedStore, resolver: SecretResolver = noVault): Promise<string | undefined> {
   if (store.config.engine === 'sqlite') return undefined;
   const value = store.config.password;
   const name = secretName(value);
   if (name === undefined) return value;
-  const resolved = resolver(name);
+  const resolved = await resolver(name);
   if (resolved === undefined) {
     throw new StorageError('SECRET_UNRESOLVED', `Store "${store.name}" takes its password from secret "${name}", which cannot be resolved.`, {
       hint: `Add the secret to the vault, or set ${envPrefix(store.name)}PASSWORD to override it.`,

@@ -44,7 +44,7 @@ export class MongoProvider implements Provider {
   async getClient(): Promise<MongoClient> {
     if (this.client) return this.client;
     const { MongoClient } = await import('mongodb');
-    const password = resolvePassword(this.store, this.secrets);
+    const password = await resolvePassword(this.store, this.secrets);
     const url = password === undefined ? this.config.url : withUrlParts(this.config.url, { password });
     const client = new MongoClient(url, {
       maxPoolSize: this.store.poolSize,

@@ -52,16 +52,16 @@ export class PostgresProvider implements Provider {
   }
 
   /** What an external tool (pg_dump, pg_restore) needs: a URL without the password, and the password for PGPASSWORD. */
-  toolConnection(database?: string): { url: string; password?: string } {
-    const password = resolvePassword(this.store, this.secrets);
+  async toolConnection(database?: string): Promise<{ url: string; password?: string }> {
+    const password = await resolvePassword(this.store, this.secrets);
     const url = new URL(withUrlParts(this.config.url, { database }));
     const inUrl = url.password ? decodeURIComponent(url.password) : undefined;
     url.password = '';
     return { url: url.toString(), password: password ?? inUrl };
   }
 
-  private clientConfig(database?: string): ClientConfig {
-    const password = resolvePassword(this.store, this.secrets);
+  private async clientConfig(database?: string): Promise<ClientConfig> {
+    const password = await resolvePassword(this.store, this.secrets);
     return {
       connectionString: withUrlParts(this.config.url, { password, database }),
       connectionTimeoutMillis: this.store.connectTimeoutMs,
@@ -74,7 +74,7 @@ export class PostgresProvider implements Provider {
   private async getPool(): Promise<Pool> {
     if (this.pool) return this.pool;
     const { default: pg } = await import('pg');
-    const pool = new pg.Pool({ ...this.clientConfig(), max: this.store.poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    const pool = new pg.Pool({ ...(await this.clientConfig()), max: this.store.poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
     // An idle client's socket error must not crash the process; the next checkout reconnects.
     pool.on('error', () => undefined);
     this.pool = pool;
@@ -114,8 +114,9 @@ export class PostgresProvider implements Provider {
   /** Runs work on a one-off connection to another database of the same server. */
   async withDatabase<T>(database: string, work: (client: Client) => Promise<T>): Promise<T> {
     const { default: pg } = await import('pg');
+    const config = await this.clientConfig(database);
     const client = await withConnectRetry(this.store, async () => {
-      const candidate = new pg.Client(this.clientConfig(database));
+      const candidate = new pg.Client(config);
       candidate.on('error', () => undefined);
       try {
         await candidate.connect();

@@ -1,0 +1,51 @@
+// How `secret:NAME` references find their values: the vault is opened on the first lookup
+// (connect time), with the key from STORAGE_VAULT_PASSPHRASE or a key file, never earlier.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import type { SecretResolver } from '../config/secrets.js';
+import { StorageError } from '../errors.js';
+import { registerSecret } from '../redact.js';
+import { Vault, defaultVaultPath, type VaultKeySource } from './vault.js';
+
+function relativeToConfig(config: LoadedConfig, file: string): string {
+  return path.resolve(config.source.path ? path.dirname(config.source.path) : process.cwd(), file);
+}
+
+export function vaultPath(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STORAGE_VAULT) return path.resolve(env.STORAGE_VAULT);
+  return config.file.vault?.path ? relativeToConfig(config, config.file.vault.path) : defaultVaultPath();
+}
+
+/** The vault key from the environment, a --passphrase-file, or the config's key file; undefined when none is given. */
+export function vaultKeySource(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env, passphraseFile?: string): VaultKeySource | undefined {
+  if (passphraseFile) {
+    const passphrase = fs.readFileSync(passphraseFile, 'utf8').replace(/\r?\n$/, '');
+    registerSecret(passphrase);
+    return { kind: 'passphrase', passphrase };
+  }
+  if (env.STORAGE_VAULT_PASSPHRASE) {
+    registerSecret(env.STORAGE_VAULT_PASSPHRASE);
+    return { kind: 'passphrase', passphrase: env.STORAGE_VAULT_PASSPHRASE };
+  }
+  const keyFile = env.STORAGE_VAULT_KEY_FILE ?? (config.file.vault?.keyFile ? relativeToConfig(config, config.file.vault.keyFile) : undefined);
+  return keyFile ? { kind: 'keyfile', file: keyFile } : undefined;
+}
+
+export function vaultResolver(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): SecretResolver {
+  let opened: Promise<Vault | undefined> | undefined;
+  return async (name) => {
+    opened ??= (async () => {
+      const file = vaultPath(config, env);
+      if (!Vault.exists(file)) return undefined;
+      const source = vaultKeySource(config, env);
+      if (!source) {
+        throw new StorageError('CONFIG_INVALID', `Secret "${name}" is in the vault ${file}, which needs a key to open.`, {
+          hint: 'Set STORAGE_VAULT_PASSPHRASE, or vault.keyFile in the config (a key file is the way for cron).',
+        });
+      }
+      return Vault.open(file, source);
+    })();
+    return (await opened)?.get(name);
+  };
+}

@@ -1,0 +1,57 @@
+// The vault through the binary: values never on the command line or in output (unless
+// --reveal), secret: references resolved at connect time, confirmation and in-use rules.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeSandbox } from '../support/cli.js';
+import { SUPERUSER_PASSWORD } from '../support/secrets.js';
+import { servers } from '../support/servers.js';
+
+describe('storage secrets', () => {
+  it('stores a password in the vault and a store uses it through secret:NAME, printing it nowhere', async () => {
+    const sandbox = makeSandbox();
+    const keyFile = path.join(sandbox.dir, 'vault.key');
+    fs.writeFileSync(keyFile, Buffer.alloc(32, 7).toString('base64'), { mode: 0o600 });
+    const port = new URL(servers().pgAuthUrl).port;
+    sandbox.writeConfig({
+      stores: { secure: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/postgres`, password: 'secret:secure-pw' } },
+      vault: { keyFile: 'vault.key' },
+    });
+    const before = await sandbox.run(['db', 'health', '--json']);
+    expect(before.exitCode).toBe(78);
+    expect(before.json().stores[0].error.code).toBe('SECRET_UNRESOLVED');
+
+    const set = await sandbox.run(['secrets', 'set', 'secure-pw', '--from-env', 'THE_PW'], { env: { THE_PW: SUPERUSER_PASSWORD } });
+    expect(set.exitCode, set.stderr).toBe(0);
+    const health = await sandbox.run(['db', 'health', '--json']);
+    expect(health.exitCode, health.stdout).toBe(0);
+    const list = await sandbox.run(['secrets', 'list', '--json']);
+    expect(list.json().secrets).toEqual([expect.objectContaining({ name: 'secure-pw', usedBy: ['secure'] })]);
+    const masked = await sandbox.run(['secrets', 'get', 'secure-pw']);
+    expect(masked.stdout).toContain('****');
+    const vaultFile = path.join(sandbox.env.XDG_CONFIG_HOME, 'storage', 'vault.json');
+    expect(fs.statSync(vaultFile).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(vaultFile, 'utf8')).not.toContain(SUPERUSER_PASSWORD);
+    const inUse = await sandbox.run(['secrets', 'remove', 'secure-pw', '--confirm', 'secure-pw']);
+    expect(inUse.exitCode).toBe(1);
+    expect(inUse.stderr).toContain('used by secure');
+  });
+
+  it('--reveal prints the value and is audited; without a value source and no TTY it refuses (64); remove needs confirmation (77)', async () => {
+    const sandbox = makeSandbox();
+    const env = { STORAGE_VAULT_PASSPHRASE: 'a vault passphrase for tests', STORAGE_AUDIT_DIR: path.join(sandbox.dir, 'audit') };
+    expect((await sandbox.run(['secrets', 'set', 'api-token'], { env })).exitCode).toBe(64);
+    expect((await sandbox.run(['secrets', 'set', 'api-token', '--generate', '--length', '40'], { env })).exitCode).toBe(0);
+    const revealed = await sandbox.run(['secrets', 'get', 'api-token', '--reveal'], { env });
+    expect(revealed.exitCode).toBe(0);
+    expect(revealed.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    const audit = (await sandbox.run(['audit', 'list', '--json'], { env })).json().entries.map((e: { command: string }) => e.command);
+    expect(audit).toEqual(['storage secrets set api-token', 'storage secrets set api-token --generate --length 40', 'storage secrets get api-token --reveal']);
+    expect((await sandbox.run(['secrets', 'remove', 'api-token'], { env })).exitCode).toBe(77);
+    expect((await sandbox.run(['secrets', 'remove', 'api-token', '--confirm', 'api-token'], { env })).exitCode).toBe(0);
+    const wrong = await sandbox.run(['secrets', 'list'], { env: { ...env, STORAGE_VAULT_PASSPHRASE: 'not it at all' } });
+    expect(wrong.exitCode).toBe(65);
+    const none = await sandbox.run(['secrets', 'list'], { env: { STORAGE_AUDIT_DIR: env.STORAGE_AUDIT_DIR } });
+    expect(none.exitCode).toBe(78);
+  });
+});
