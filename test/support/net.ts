@@ -57,6 +57,8 @@ export interface CountingProxy {
   port: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Every byte clients sent through the proxy (forward mode). */
+  readonly sent: Buffer;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export interface CountingProxy {
  */
 export async function startCountingProxy(targetPort: number, mode: 'forward' | 'reset'): Promise<CountingProxy> {
   let connections = 0;
+  const captured: Buffer[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     connections++;
@@ -80,6 +83,7 @@ export async function startCountingProxy(targetPort: number, mode: 'forward' | '
     sockets.add(upstream);
     upstream.on('error', () => socket.destroy());
     upstream.on('close', () => sockets.delete(upstream));
+    socket.on('data', (chunk) => captured.push(Buffer.from(chunk)));
     socket.pipe(upstream).pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -87,6 +91,9 @@ export async function startCountingProxy(targetPort: number, mode: 'forward' | '
     port: (server.address() as net.AddressInfo).port,
     get connections() {
       return connections;
+    },
+    get sent() {
+      return Buffer.concat(captured);
     },
     close: () =>
       new Promise((resolve) => {

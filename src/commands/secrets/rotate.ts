@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { openVault, passphraseFileFlag } from '../../cli/vault.js';
+import { StorageError } from '../../engine/errors.js';
+import { planRotation, rotatePassword, type RotationResult } from '../../engine/secrets/rotate.js';
+import { askForName } from '../../ui/prompt.js';
+import { canPrompt } from '../../ui/terminal.js';
+
+export default class SecretsRotate extends StorageCommand {
+  static override audited = true;
+  static override summary = "Rotate a store's password: a new strong one on the server, proven on a fresh connection, then saved in the vault.";
+  static override description =
+    'PostgreSQL gets a SCRAM-SHA-256 verifier computed here, so the plaintext never reaches the server or its logs. If anything fails after the server-side change, the old password is put back. Nothing secret is printed.';
+  static override args = { store: Args.string({ description: 'The store whose password to rotate.', required: true }) };
+  static override flags = {
+    confirm: Flags.string({ description: 'The store name again, to confirm without a prompt.' }),
+    'dry-run': Flags.boolean({ description: 'Show what would change; change nothing.' }),
+    'passphrase-file': passphraseFileFlag,
+  };
+
+  async run(): Promise<RotationResult> {
+    const { args, flags } = await this.parse(SecretsRotate);
+    this.auditStores = [args.store];
+    const fleet = await this.fleet(flags.config);
+    const plan = planRotation(fleet, args.store);
+    let confirm = flags.confirm;
+    if (!flags['dry-run']) {
+      if (confirm === undefined && canPrompt() && !this.jsonEnabled())
+        confirm = await askForName(`This changes the password of "${plan.user}" on store "${plan.store}". Type the store name to confirm: `);
+      if (confirm === undefined)
+        throw new StorageError('CONFIRMATION_REQUIRED', `Rotating the password of store "${plan.store}" needs confirmation.`, {
+          hint: `Re-run with --confirm ${plan.store}.`,
+        });
+      if (confirm !== plan.store)
+        throw new StorageError('CONFIRMATION_MISMATCH', `"${confirm}" does not match "${plan.store}"; nothing was changed.`, {
+          hint: `--confirm ${plan.store}`,
+        });
+    }
+    const vault = await openVault(fleet, flags['passphrase-file']);
+    const result = await rotatePassword(fleet, args.store, vault, { dryRun: flags['dry-run'] });
+    this.print(
+      result.dryRun
+        ? `Would set a new password for "${result.user}" on store "${result.store}" (${result.engine}) and save it in secret "${result.secret}".`
+        : `Rotated the password of "${result.user}" on store "${result.store}"; the new one is in secret "${result.secret}".`,
+    );
+    return result;
+  }
+}
