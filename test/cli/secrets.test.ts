@@ -55,3 +55,20 @@ describe('storage secrets', () => {
     expect(none.exitCode).toBe(78);
   });
 });
+
+describe('backup keys from the vault', () => {
+  it('a backup repository keyed by secret:NAME opens through the vault, and not without its key', async () => {
+    const sandbox = makeSandbox();
+    const env = { STORAGE_VAULT_PASSPHRASE: 'vault for the backup key' };
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'a.db' } }, backup: { repository: './repo', encryption: { key: 'secret:backup-key' } } });
+    fs.writeFileSync(path.join(sandbox.dir, 'a.db'), '');
+    const missing = await sandbox.run(['backup', 'create'], { env });
+    expect(missing.exitCode).toBe(78);
+    expect(missing.stderr).toContain('backup-key');
+    expect((await sandbox.run(['secrets', 'set', 'backup-key', '--generate'], { env })).exitCode).toBe(0);
+    const created = await sandbox.run(['backup', 'create'], { env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect((await sandbox.run(['backup', 'verify', '--latest', '--read-data'], { env })).exitCode).toBe(0);
+    expect((await sandbox.run(['backup', 'list'])).exitCode).toBe(78);
+  });
+});

@@ -38,7 +38,16 @@ export async function runCli(args: string[], options: { cwd: string; env: Record
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   fs.mkdirSync(OUTPUT_LOG_DIR, { recursive: true });
-  fs.writeFileSync(path.join(OUTPUT_LOG_DIR, `${process.pid}-${++counter}.log`), `$ storage ${args.join(' ')}\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n`);
+  // The audit log is output too: it must never hold a secret either.
+  const auditLogs = [options.env.STORAGE_AUDIT_DIR, options.env.XDG_DATA_HOME && path.join(options.env.XDG_DATA_HOME, 'storage', 'audit')]
+    .filter((dir): dir is string => Boolean(dir))
+    .map((dir) => path.join(dir, 'audit.log'))
+    .filter((file) => fs.existsSync(file))
+    .map((file) => fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(
+    path.join(OUTPUT_LOG_DIR, `${process.pid}-${++counter}.log`),
+    `$ storage ${args.join(' ')}\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n--- audit log\n${auditLogs.join('\n')}\n`,
+  );
   return {
     stdout,
     stderr,

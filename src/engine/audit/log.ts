@@ -38,8 +38,15 @@ export interface AuditPaths {
   lock: string;
 }
 
-export function auditPaths(dir = process.env.STORAGE_AUDIT_DIR ?? path.join(userPaths().data, 'audit')): AuditPaths {
-  return { log: path.join(dir, 'audit.log'), head: path.join(dir, 'head.json'), lock: path.join(dir, 'audit.lock') };
+/**
+ * By default the log lives in the user data dir and its head in the user config dir, apart from
+ * it, so removing the log's tail and its head takes two places. A directory given explicitly
+ * (argument or $STORAGE_AUDIT_DIR) holds both.
+ */
+export function auditPaths(dir: string | undefined = process.env.STORAGE_AUDIT_DIR): AuditPaths {
+  if (dir) return { log: path.join(dir, 'audit.log'), head: path.join(dir, 'head.json'), lock: path.join(dir, 'audit.lock') };
+  const data = path.join(userPaths().data, 'audit');
+  return { log: path.join(data, 'audit.log'), head: path.join(userPaths().config, 'audit-head.json'), lock: path.join(data, 'audit.lock') };
 }
 
 function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
