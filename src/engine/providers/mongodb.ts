@@ -24,7 +24,8 @@ function validateDatabaseName(name: string): void {
 }
 
 export class MongoProvider implements Provider {
-  private client?: MongoClient;
+  /** The connection being made, so concurrent callers share one client instead of each making one. */
+  private connecting?: Promise<MongoClient>;
   private readonly counters = { total: 0, checkedOut: 0, waiting: 0 };
   private readonly config: MongoStoreConfig;
 
@@ -41,8 +42,15 @@ export class MongoProvider implements Provider {
     return name || 'test';
   }
 
-  async getClient(): Promise<MongoClient> {
-    if (this.client) return this.client;
+  getClient(): Promise<MongoClient> {
+    this.connecting ??= this.connect().catch((error) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<MongoClient> {
     const { MongoClient } = await import('mongodb');
     const password = await resolvePassword(this.store, this.secrets);
     const url = password === undefined ? this.config.url : withUrlParts(this.config.url, { password });
@@ -68,7 +76,6 @@ export class MongoProvider implements Provider {
       await client.close().catch(() => undefined);
       throw error;
     });
-    this.client = client;
     return client;
   }
 
@@ -185,8 +192,9 @@ export class MongoProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    const client = await connecting?.catch(() => undefined);
     await client?.close().catch(() => undefined);
   }
 }

@@ -71,14 +71,22 @@ export class PostgresProvider implements Provider {
     };
   }
 
-  private async getPool(): Promise<Pool> {
-    if (this.pool) return this.pool;
-    const { default: pg } = await import('pg');
-    const pool = new pg.Pool({ ...(await this.clientConfig()), max: this.store.poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
-    // An idle client's socket error must not crash the process; the next checkout reconnects.
-    pool.on('error', () => undefined);
-    this.pool = pool;
-    return pool;
+  private poolReady?: Promise<Pool>;
+
+  /** One pool per store: concurrent first callers share the pool being made. */
+  private getPool(): Promise<Pool> {
+    this.poolReady ??= (async () => {
+      const { default: pg } = await import('pg');
+      const pool = new pg.Pool({ ...(await this.clientConfig()), max: this.store.poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+      // An idle client's socket error must not crash the process; the next checkout reconnects.
+      pool.on('error', () => undefined);
+      this.pool = pool;
+      return pool;
+    })().catch((error) => {
+      this.poolReady = undefined;
+      throw error;
+    });
+    return this.poolReady;
   }
 
   private async acquire(): Promise<PoolClient> {
@@ -300,8 +308,10 @@ export class PostgresProvider implements Provider {
   }
 
   async closePool(): Promise<void> {
-    const pool = this.pool;
+    const ready = this.poolReady;
+    this.poolReady = undefined;
     this.pool = undefined;
+    const pool = await ready?.catch(() => undefined);
     await pool?.end().catch(() => undefined);
   }
 

@@ -1,0 +1,29 @@
+import { Args, Flags } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { findSnapshot, type SnapshotRecord } from '../../engine/snapshot/catalog.js';
+import { deleteSnapshot } from '../../engine/snapshot/service.js';
+import { askForName } from '../../ui/prompt.js';
+import { canPrompt } from '../../ui/terminal.js';
+
+export default class SnapshotDelete extends StorageCommand {
+  static override audited = true;
+  static override summary = 'Delete a snapshot (its copy and its record). Needs --confirm NAME or the name typed at a terminal.';
+  static override args = { name: Args.string({ required: true }) };
+  static override flags = {
+    confirm: Flags.string({ description: 'The snapshot name again.' }),
+    store: Flags.string({ description: 'The store, when several have a snapshot of this name.' }),
+  };
+
+  async run(): Promise<SnapshotRecord> {
+    const { args, flags } = await this.parse(SnapshotDelete);
+    const fleet = await this.fleet(flags.config);
+    const record = findSnapshot(args.name, flags.store);
+    this.auditStores = [record.store];
+    let confirm = flags.confirm;
+    if (confirm === undefined && canPrompt() && !this.jsonEnabled())
+      confirm = await askForName(`This deletes snapshot "${args.name}" (${record.copy}). Type its name to confirm: `);
+    const deleted = await deleteSnapshot(fleet, args.name, record.store, confirm);
+    this.print(`Deleted snapshot "${deleted.name}" (${deleted.copy}).`);
+    return deleted;
+  }
+}

@@ -1,0 +1,23 @@
+import { Args } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { csvFlag } from '../../cli/flags.js';
+import { snapshotList, type SnapshotStatus } from '../../engine/snapshot/service.js';
+import { formatBytes } from '../../ui/format.js';
+import { renderCsv, renderTable } from '../../ui/output.js';
+
+const HEADERS = ['name', 'store', 'source', 'copy', 'taken', 'method', 'size', 'state'];
+
+export default class SnapshotList extends StorageCommand {
+  static override summary = 'List snapshots with their source, copy, method, size and state (ok, missing, restore-interrupted).';
+  static override args = { store: Args.string({ description: 'Only this store.' }) };
+  static override flags = { csv: csvFlag };
+
+  async run(): Promise<{ snapshots: SnapshotStatus[] }> {
+    const { args, flags } = await this.parse(SnapshotList);
+    const snapshots = await snapshotList(await this.fleet(flags.config), args.store);
+    const rows = snapshots.map((s) => [s.name, s.store, s.source, s.copy, s.createdAt, s.method, flags.csv ? s.sizeBytes : formatBytes(s.sizeBytes), s.state]);
+    this.print(flags.csv ? renderCsv(HEADERS, rows) : rows.length ? renderTable(HEADERS, rows) : 'No snapshots yet.');
+    for (const s of snapshots.filter((s) => s.explanation)) this.warning(`${s.name}: ${s.explanation}`);
+    return { snapshots };
+  }
+}

@@ -1,0 +1,37 @@
+import { Args, Flags } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { findSnapshot } from '../../engine/snapshot/catalog.js';
+import { restoreSnapshot } from '../../engine/snapshot/service.js';
+import { askForName } from '../../ui/prompt.js';
+import { canPrompt } from '../../ui/terminal.js';
+
+export default class SnapshotRestore extends StorageCommand {
+  static override audited = true;
+  static override summary = 'Roll a database back to a snapshot. The current data is kept aside as <db>__pre_restore_<time>, never dropped.';
+  static override args = { name: Args.string({ required: true }) };
+  static override flags = {
+    confirm: Flags.string({ description: 'The database name, to confirm without a prompt.' }),
+    store: Flags.string({ description: 'The store, when several have a snapshot of this name.' }),
+  };
+
+  async run(): Promise<{ snapshot: string; database: string; previous: string }> {
+    const { args, flags } = await this.parse(SnapshotRestore);
+    const fleet = await this.fleet(flags.config);
+    const record = findSnapshot(args.name, flags.store);
+    this.auditStores = [record.store];
+    let confirm = flags.confirm;
+    if (confirm === undefined && canPrompt() && !this.jsonEnabled())
+      confirm = await askForName(
+        `This rolls "${record.source}" on store "${record.store}" back to snapshot "${record.name}". Type the database name to confirm: `,
+      );
+    const result = await restoreSnapshot(
+      fleet,
+      { name: args.name, store: record.store, confirm, command: `storage snapshot restore ${args.name}` },
+      (message) => this.warning(message),
+    );
+    this.print(
+      `Rolled "${result.database}" back to snapshot "${result.snapshot}". The data it replaced is kept as "${result.previous}"; drop it when you no longer need it.`,
+    );
+    return result;
+  }
+}

@@ -1,0 +1,105 @@
+// MongoDB snapshots: every collection is copied with its options and indexes into a snapshot
+// database (cursor → batched inserts; FerretDB v1 has no $out or $merge). MongoDB cannot rename
+// a database, so a restore first copies the current data aside, and only then replaces it.
+import type { Document, MongoClient } from 'mongodb';
+import type { MongoProvider } from '../providers/mongodb.js';
+import type { Provider } from '../providers/types.js';
+import type { SnapshotEngine } from './engine.js';
+
+const BATCH = 1000;
+
+function mongo(provider: Provider): MongoProvider {
+  return provider as MongoProvider;
+}
+
+async function collections(client: MongoClient, database: string): Promise<Document[]> {
+  const infos = await client.db(database).listCollections({}, { nameOnly: false }).toArray();
+  return infos.filter((info) => !String(info.name).startsWith('system.') && (info.type ?? 'collection') === 'collection');
+}
+
+async function copyDatabase(client: MongoClient, from: string, to: string): Promise<void> {
+  for (const info of await collections(client, from)) {
+    const name = String(info.name);
+    try {
+      await client.db(to).createCollection(name, info.options ?? {});
+    } catch {
+      await client.db(to).createCollection(name);
+    }
+    const target = client.db(to).collection(name);
+    let batch: Document[] = [];
+    for await (const doc of client
+      .db(from)
+      .collection(name)
+      .find({}, { batchSize: BATCH, promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true })) {
+      batch.push(doc);
+      if (batch.length >= BATCH) {
+        await target.insertMany(batch, { ordered: true });
+        batch = [];
+      }
+    }
+    if (batch.length) await target.insertMany(batch, { ordered: true });
+    const indexes = (await client.db(from).collection(name).listIndexes().toArray()).filter((index) => index.name !== '_id_');
+    if (indexes.length) await target.createIndexes(indexes.map(({ v: _v, ns: _ns, ...index }) => index as never));
+  }
+}
+
+async function dropCollections(client: MongoClient, database: string): Promise<void> {
+  for (const info of await collections(client, database)) await client.db(database).collection(String(info.name)).drop();
+}
+
+export const mongoSnapshots: SnapshotEngine = {
+  async defaultDatabase(provider) {
+    return mongo(provider).defaultDatabase;
+  },
+
+  async create(provider, source, copy) {
+    const client = await mongo(provider).getClient();
+    try {
+      await copyDatabase(client, source, copy);
+    } catch (error) {
+      await client
+        .db(copy)
+        .dropDatabase()
+        .catch(() => undefined);
+      throw error;
+    }
+    const stats = await client
+      .db(copy)
+      .command({ dbStats: 1 })
+      .catch(() => ({}) as Document);
+    return { method: 'collection-copy' as const, sizeBytes: typeof stats.dataSize === 'number' ? stats.dataSize : null };
+  },
+
+  async restore(provider, record, { previous }, journal) {
+    const client = await mongo(provider).getClient();
+    // The current data is copied aside before anything is dropped.
+    await copyDatabase(client, record.source, previous);
+    journal();
+    await dropCollections(client, record.source);
+    await copyDatabase(client, record.copy, record.source);
+  },
+
+  async exists(provider, copy) {
+    const client = await mongo(provider).getClient();
+    return (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.some((db) => db.name === copy);
+  },
+
+  async drop(provider, copy) {
+    const client = await mongo(provider).getClient();
+    await client.db(copy).dropDatabase();
+  },
+
+  async stats(provider, database) {
+    const client = await mongo(provider).getClient();
+    const stats: Record<string, { rows: number; sizeBytes: number | null }> = {};
+    for (const info of await collections(client, database)) {
+      const name = String(info.name);
+      const coll = await client
+        .db(database)
+        .command({ collStats: name })
+        .catch(() => ({}) as Document);
+      stats[name] = { rows: await client.db(database).collection(name).countDocuments(), sizeBytes: typeof coll.size === 'number' ? coll.size : null };
+    }
+    return stats;
+  },
+};
