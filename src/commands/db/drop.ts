@@ -2,8 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { dropDatabase } from '../../engine/db/admin.js';
 import type { DropResult } from '../../engine/providers/types.js';
-import { askForName } from '../../ui/prompt.js';
-import { canPrompt } from '../../ui/terminal.js';
+import { confirmation } from '../../cli/confirm.js';
 
 export default class DbDrop extends StorageCommand {
   static override audited = true;
@@ -25,10 +24,11 @@ export default class DbDrop extends StorageCommand {
     this.auditStores = [args.store];
     const fleet = await this.fleet(flags.config);
     fleet.store(args.store);
-    let confirm = flags.confirm;
-    if (confirm === undefined && canPrompt() && !this.jsonEnabled()) {
-      confirm = await askForName(`This permanently drops database "${args.name}" on store "${args.store}". Type its name to confirm: `);
-    }
+    const confirm = await confirmation(
+      flags.confirm,
+      `This permanently drops database "${args.name}" on store "${args.store}". Type its name to confirm: `,
+      this.jsonEnabled(),
+    );
     const result = await dropDatabase(fleet, { store: args.store, database: args.name, confirm, force: flags.force });
     if (!result.dropped) this.warning(`Database "${args.name}" does not exist on store "${args.store}"; nothing to drop.`);
     else

@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { openVault, passphraseFileFlag, secretUsers } from '../../cli/vault.js';
 import { StorageError } from '../../engine/errors.js';
-import { askForName } from '../../ui/prompt.js';
-import { canPrompt } from '../../ui/terminal.js';
+import { confirmation } from '../../cli/confirm.js';
+import { requireConfirmation } from '../../engine/confirm.js';
 
 export default class SecretsRemove extends StorageCommand {
   static override audited = true;
@@ -24,13 +24,8 @@ export default class SecretsRemove extends StorageCommand {
         hint: 'Point those stores elsewhere first, or add --force.',
       });
     }
-    let confirm = flags.confirm;
-    if (confirm === undefined && canPrompt() && !this.jsonEnabled())
-      confirm = await askForName(`This removes secret "${args.name}". Type its name to confirm: `);
-    if (confirm === undefined)
-      throw new StorageError('CONFIRMATION_REQUIRED', `Removing secret "${args.name}" needs confirmation.`, { hint: `Re-run with --confirm ${args.name}.` });
-    if (confirm !== args.name)
-      throw new StorageError('CONFIRMATION_MISMATCH', `"${confirm}" does not match "${args.name}"; nothing was removed.`, { hint: `--confirm ${args.name}` });
+    const confirm = await confirmation(flags.confirm, `This removes secret "${args.name}". Type its name to confirm: `, this.jsonEnabled());
+    requireConfirmation(args.name, confirm, `Removing secret "${args.name}"`);
     const vault = await openVault(fleet, flags['passphrase-file']);
     const removed = vault.remove(args.name);
     if (removed) this.print(`Removed secret "${args.name}" from ${vault.file}.`);

@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { openVault, passphraseFileFlag } from '../../cli/vault.js';
-import { StorageError } from '../../engine/errors.js';
 import { planRotation, rotatePassword, type RotationResult } from '../../engine/secrets/rotate.js';
-import { askForName } from '../../ui/prompt.js';
-import { canPrompt } from '../../ui/terminal.js';
+import { confirmation } from '../../cli/confirm.js';
+import { requireConfirmation } from '../../engine/confirm.js';
 
 export default class SecretsRotate extends StorageCommand {
   static override audited = true;
@@ -23,18 +22,13 @@ export default class SecretsRotate extends StorageCommand {
     this.auditStores = [args.store];
     const fleet = await this.fleet(flags.config);
     const plan = planRotation(fleet, args.store);
-    let confirm = flags.confirm;
     if (!flags['dry-run']) {
-      if (confirm === undefined && canPrompt() && !this.jsonEnabled())
-        confirm = await askForName(`This changes the password of "${plan.user}" on store "${plan.store}". Type the store name to confirm: `);
-      if (confirm === undefined)
-        throw new StorageError('CONFIRMATION_REQUIRED', `Rotating the password of store "${plan.store}" needs confirmation.`, {
-          hint: `Re-run with --confirm ${plan.store}.`,
-        });
-      if (confirm !== plan.store)
-        throw new StorageError('CONFIRMATION_MISMATCH', `"${confirm}" does not match "${plan.store}"; nothing was changed.`, {
-          hint: `--confirm ${plan.store}`,
-        });
+      const confirm = await confirmation(
+        flags.confirm,
+        `This changes the password of "${plan.user}" on store "${plan.store}". Type the store name to confirm: `,
+        this.jsonEnabled(),
+      );
+      requireConfirmation(plan.store, confirm, `Rotating the password of store "${plan.store}"`);
     }
     const vault = await openVault(fleet, flags['passphrase-file']);
     const result = await rotatePassword(fleet, args.store, vault, { dryRun: flags['dry-run'] });

@@ -2,8 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { findSnapshot, type SnapshotRecord } from '../../engine/snapshot/catalog.js';
 import { deleteSnapshot } from '../../engine/snapshot/service.js';
-import { askForName } from '../../ui/prompt.js';
-import { canPrompt } from '../../ui/terminal.js';
+import { confirmation } from '../../cli/confirm.js';
 
 export default class SnapshotDelete extends StorageCommand {
   static override audited = true;
@@ -19,9 +18,7 @@ export default class SnapshotDelete extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const record = findSnapshot(args.name, flags.store);
     this.auditStores = [record.store];
-    let confirm = flags.confirm;
-    if (confirm === undefined && canPrompt() && !this.jsonEnabled())
-      confirm = await askForName(`This deletes snapshot "${args.name}" (${record.copy}). Type its name to confirm: `);
+    const confirm = await confirmation(flags.confirm, `This deletes snapshot "${args.name}" (${record.copy}). Type its name to confirm: `, this.jsonEnabled());
     const deleted = await deleteSnapshot(fleet, args.name, record.store, confirm);
     this.print(`Deleted snapshot "${deleted.name}" (${deleted.copy}).`);
     return deleted;

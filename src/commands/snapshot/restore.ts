@@ -2,8 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { findSnapshot } from '../../engine/snapshot/catalog.js';
 import { restoreSnapshot } from '../../engine/snapshot/service.js';
-import { askForName } from '../../ui/prompt.js';
-import { canPrompt } from '../../ui/terminal.js';
+import { confirmation } from '../../cli/confirm.js';
 
 export default class SnapshotRestore extends StorageCommand {
   static override audited = true;
@@ -19,11 +18,11 @@ export default class SnapshotRestore extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const record = findSnapshot(args.name, flags.store);
     this.auditStores = [record.store];
-    let confirm = flags.confirm;
-    if (confirm === undefined && canPrompt() && !this.jsonEnabled())
-      confirm = await askForName(
-        `This rolls "${record.source}" on store "${record.store}" back to snapshot "${record.name}". Type the database name to confirm: `,
-      );
+    const confirm = await confirmation(
+      flags.confirm,
+      `This rolls "${record.source}" on store "${record.store}" back to snapshot "${record.name}". Type the database name to confirm: `,
+      this.jsonEnabled(),
+    );
     const result = await restoreSnapshot(
       fleet,
       { name: args.name, store: record.store, confirm, command: `storage snapshot restore ${args.name}` },

@@ -1,6 +1,6 @@
 // Creating and dropping databases. Dropping is destructive: the caller must pass the
 // database's name as confirmation, which the command layer gets from a prompt or --confirm.
-import { StorageError } from '../errors.js';
+import { requireConfirmation } from '../confirm.js';
 import type { Fleet } from '../fleet.js';
 import type { DropResult } from '../providers/types.js';
 
@@ -20,20 +20,7 @@ export interface DropRequest {
 
 export async function dropDatabase(fleet: Fleet, request: DropRequest): Promise<DropResult & { store: string }> {
   const store = fleet.store(request.store);
-  if (request.confirm === undefined) {
-    throw new StorageError('CONFIRMATION_REQUIRED', `Dropping database "${request.database}" on store "${store.name}" needs confirmation.`, {
-      hint: `Re-run with --confirm ${request.database} (no TTY here to ask).`,
-    });
-  }
-  if (request.confirm !== request.database) {
-    throw new StorageError(
-      'CONFIRMATION_MISMATCH',
-      `The confirmation "${request.confirm}" does not match the database "${request.database}"; nothing was dropped.`,
-      {
-        hint: `Type the database name exactly: --confirm ${request.database}.`,
-      },
-    );
-  }
+  requireConfirmation(request.database, request.confirm, `Dropping database "${request.database}" on store "${store.name}"`);
   const provider = await fleet.provider(store);
   const result = await provider.dropDatabase(request.database, { force: request.force });
   return { store: store.name, ...result };

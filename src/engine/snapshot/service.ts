@@ -1,6 +1,7 @@
 // Snapshot operations: fast same-server copies to take before a risky change, and to roll back to.
 // They share the backup locks (a snapshot and a backup of one store never run at once).
 import path from 'node:path';
+import { requireConfirmation } from '../confirm.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { StoreLock } from '../backup/lock.js';
@@ -134,18 +135,7 @@ export async function restoreSnapshot(
   warn: (message: string) => void = () => undefined,
 ): Promise<{ snapshot: string; database: string; previous: string }> {
   const record = findSnapshot(request.name, request.store);
-  if (request.confirm === undefined) {
-    throw new StorageError(
-      'CONFIRMATION_REQUIRED',
-      `Rolling "${record.source}" on store "${record.store}" back to snapshot "${record.name}" needs confirmation.`,
-      { hint: `Re-run with --confirm ${record.source}.` },
-    );
-  }
-  if (request.confirm !== record.source) {
-    throw new StorageError('CONFIRMATION_MISMATCH', `"${request.confirm}" does not match the database "${record.source}"; nothing was changed.`, {
-      hint: `--confirm ${record.source}`,
-    });
-  }
+  requireConfirmation(record.source, request.confirm, `Rolling "${record.source}" on store "${record.store}" back to snapshot "${record.name}"`);
   const store = fleet.store(record.store);
   const engine = await snapshotEngine(store.engine);
   const provider = await fleet.provider(store);
@@ -172,10 +162,7 @@ export async function restoreSnapshot(
 
 export async function deleteSnapshot(fleet: Fleet, name: string, store: string | undefined, confirm: string | undefined): Promise<SnapshotRecord> {
   const record = findSnapshot(name, store);
-  if (confirm === undefined)
-    throw new StorageError('CONFIRMATION_REQUIRED', `Deleting snapshot "${name}" needs confirmation.`, { hint: `Re-run with --confirm ${name}.` });
-  if (confirm !== name)
-    throw new StorageError('CONFIRMATION_MISMATCH', `"${confirm}" does not match "${name}"; nothing was deleted.`, { hint: `--confirm ${name}` });
+  requireConfirmation(name, confirm, `Deleting snapshot "${name}"`);
   const storeConfig = fleet.store(record.store);
   const engine = await snapshotEngine(storeConfig.engine);
   const provider = await fleet.provider(storeConfig);
