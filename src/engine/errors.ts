@@ -20,6 +20,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const ErrorCodes = {
   FAILED: ExitCode.failed,
   PARTIAL: ExitCode.partial,
+  CHECKS_FAILED: ExitCode.checksFailed,
   USAGE: ExitCode.usage,
   UNKNOWN_STORE: ExitCode.usage,
   NOT_A_TTY: ExitCode.usage,

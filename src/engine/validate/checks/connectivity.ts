@@ -1,0 +1,50 @@
+// Suites `connectivity` and `capacity`: every store answers, as the role it is configured as,
+// and has connections to spare.
+import { probeStore } from '../../db/health.js';
+import { poolReports } from '../../db/inspect.js';
+import type { Check } from '../registry.js';
+
+const SLOW_MS = 1000;
+
+export const connectivityChecks: Check[] = [
+  {
+    id: 'connectivity.stores',
+    suite: 'connectivity',
+    title: 'every store is reachable, authenticated and as configured',
+    async run({ fleet, stores }) {
+      return Promise.all(
+        fleet.select(stores).map(async (store) => {
+          const health = await probeStore(fleet, store);
+          if (health.status === 'down')
+            return { subject: store.name, status: 'fail' as const, reason: `${health.error?.code}: ${health.error?.message}`, hint: health.error?.hint };
+          const expected = store.config.engine === 'sqlite' ? undefined : store.config.role;
+          if (expected && expected !== health.role) {
+            return {
+              subject: store.name,
+              status: 'fail' as const,
+              reason: `configured as ${expected}, answers as ${health.role}`,
+              hint: 'A failover may have happened; fix the url or the role in the config.',
+            };
+          }
+          if ((health.latencyMs ?? 0) > SLOW_MS) return { subject: store.name, status: 'warn' as const, reason: `up, but slow: ${health.latencyMs} ms` };
+          return { subject: store.name, status: 'pass' as const, reason: `up, ${health.role}, ${health.latencyMs} ms` };
+        }),
+      );
+    },
+  },
+  {
+    id: 'capacity.connections',
+    suite: 'capacity',
+    title: 'PostgreSQL connections in use stay below max_connections',
+    async run({ fleet, stores }) {
+      const pgStores = fleet.select(stores).filter((store) => store.engine === 'postgres');
+      if (pgStores.length === 0) return [{ status: 'pass', reason: 'no PostgreSQL stores' }];
+      return (await poolReports(fleet, pgStores)).map((report) => {
+        if ('error' in report) return { subject: report.store, status: 'error' as const, reason: report.error.message, hint: report.error.hint };
+        const used = Number(report.details.usedPercent ?? 0);
+        const status = used > 95 ? ('fail' as const) : used > 80 ? ('warn' as const) : ('pass' as const);
+        return { subject: report.store, status, reason: `${report.details.used} of ${report.details.maxConnections} connections in use (${used}%)` };
+      });
+    },
+  },
+];

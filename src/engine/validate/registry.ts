@@ -1,0 +1,85 @@
+// The check registry `storage validate` runs. A check is one small module: an id, a suite, a
+// title, and a function returning one outcome per subject (a store, a file, the estate).
+// Independent checks run concurrently; the whole run is bounded by a timeout, and a check that
+// has not answered by then is reported as an error while the others still report.
+import type { Fleet } from '../fleet.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'error';
+
+export interface CheckOutcome {
+  /** What the outcome is about (a store name); omitted for estate-wide checks. */
+  subject?: string;
+  status: CheckStatus;
+  reason: string;
+  hint?: string;
+}
+
+export interface CheckContext {
+  fleet: Fleet;
+  strict: boolean;
+  /** Only these stores (all when empty). */
+  stores: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Check {
+  id: string;
+  suite: string;
+  title: string;
+  run(context: CheckContext): Promise<CheckOutcome[]>;
+}
+
+export interface CheckResult extends CheckOutcome {
+  id: string;
+  suite: string;
+  title: string;
+  durationMs: number;
+}
+
+export interface ValidationReport {
+  checks: CheckResult[];
+  summary: Record<CheckStatus, number> & { total: number };
+  durationMs: number;
+  ok: boolean;
+}
+
+export async function runChecks(checks: Check[], context: CheckContext, timeoutMs: number): Promise<ValidationReport> {
+  const started = Date.now();
+  const settled = await Promise.all(
+    checks.map(async (check) => {
+      const began = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<CheckOutcome[]>((resolve) => {
+        timer = setTimeout(
+          () =>
+            resolve([
+              { status: 'error', reason: `did not finish within ${timeoutMs} ms`, hint: 'Raise --timeout, or check what it waits on (an unreachable store?).' },
+            ]),
+          timeoutMs,
+        );
+        timer.unref();
+      });
+      let outcomes: CheckOutcome[];
+      try {
+        outcomes = await Promise.race([check.run(context), timeout]);
+      } catch (error) {
+        outcomes = [{ status: 'error', reason: (error as Error).message, hint: (error as { hint?: string }).hint }];
+      } finally {
+        clearTimeout(timer);
+      }
+      const durationMs = Date.now() - began;
+      return outcomes.map((outcome) => ({
+        ...outcome,
+        id: outcome.subject ? `${check.id}[${outcome.subject}]` : check.id,
+        suite: check.suite,
+        title: check.title,
+        durationMs,
+      }));
+    }),
+  );
+  const results = settled.flat();
+  const summary = { pass: 0, warn: 0, fail: 0, error: 0, total: results.length };
+  for (const result of results) summary[result.status]++;
+  const ok = summary.fail === 0 && summary.error === 0 && (!context.strict || summary.warn === 0);
+  return { checks: results, summary, durationMs: Date.now() - started, ok };
+}
