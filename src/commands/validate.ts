@@ -18,6 +18,7 @@ export default class Validate extends StorageCommand {
     store: Flags.string({ description: 'Only these stores.', multiple: true }),
     strict: Flags.boolean({ description: 'Warnings fail too.' }),
     junit: Flags.string({ description: 'Also write a JUnit XML report to this file.' }),
+    'restore-test': Flags.boolean({ description: "Also restore each store's newest backup into a scratch target and compare counts (slow)." }),
     timeout: Flags.integer({ description: 'Seconds the whole run may take; a check still running then is an error.', default: 60, min: 1 }),
   };
   static override examples = ['<%= config.bin %> validate', '<%= config.bin %> validate --suite backups --strict --junit reports/storage.xml'];
@@ -27,7 +28,7 @@ export default class Validate extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const stores = fleet.select(flags.store ?? []).map((store) => store.name);
     const checks = ALL_CHECKS.filter((check) => !flags.suite || flags.suite.includes(check.suite));
-    const report = await runChecks(checks, { fleet, strict: flags.strict, stores, env: process.env }, flags.timeout * 1000);
+    const report = await runChecks(checks, { fleet, strict: flags.strict, stores, env: process.env, restoreTest: flags['restore-test'] }, flags.timeout * 1000);
     if (flags.junit) fs.writeFileSync(flags.junit, toJUnit(report));
     const rows = report.checks.map((check) => [check.suite, check.id, STATUS[check.status], check.reason, check.hint ?? '']);
     const { pass, warn, fail, error, total } = report.summary;

@@ -13,6 +13,8 @@ describe('storage validate', () => {
     expect(lenient.exitCode, lenient.stdout).toBe(0);
     expect(lenient.json().summary.warn).toBeGreaterThan(0);
     expect((await sandbox.run(['validate', '--strict'])).exitCode).toBe(3);
+    const restoreTest = await sandbox.run(['validate', '--suite', 'backups', '--restore-test', '--json']);
+    expect(restoreTest.json().checks).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'backups.restore-test[local]', status: 'pass' })]));
 
     const id = (await sandbox.run(['backup', 'list', '--json'])).json().backups[0].id;
     flipByte(payloadFile(path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'backups', 'backups', id)));

@@ -20,6 +20,8 @@ export interface CheckContext {
   /** Only these stores (all when empty). */
   stores: string[];
   env: NodeJS.ProcessEnv;
+  /** Run a real restore test of each store's newest backup (slow; off by default). */
+  restoreTest?: boolean;
 }
 
 export interface Check {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { verifyAudit } from '../../audit/log.js';
 import { parseDuration } from '../../config/duration.js';
 import { isEmptyPolicy } from '../../backup/retention.js';
-import { listBackups, openRepository, policyFromConfig, repositoryPath } from '../../backup/service.js';
+import { listBackups, openRepository, policyFromConfig, repositoryPath, verifyBackup } from '../../backup/service.js';
 import type { BackupRepository } from '../../backup/repository.js';
 import type { Fleet } from '../../fleet.js';
 import type { Check, CheckOutcome } from '../registry.js';
@@ -84,6 +84,61 @@ export const backupChecks: Check[] = [
               hint: 'Take a new backup; investigate the repository disk.',
             };
       });
+    },
+  },
+  {
+    id: 'backups.restore-test',
+    suite: 'backups',
+    title: "each store's newest backup restores into a scratch target with matching counts (--restore-test)",
+    async run({ fleet, stores, restoreTest }) {
+      if (!restoreTest) return [];
+      if (!fs.existsSync(path.join(repositoryPath(fleet), 'repo.json'))) return [{ status: 'fail', reason: 'no backup repository' }];
+      const repo = await repository(fleet);
+      const outcomes: CheckOutcome[] = [];
+      // One after another: restore tests are heavy, and the servers are production ones.
+      for (const store of fleet.select(stores)) {
+        const newest = newestComplete(repo, store.name);
+        if (!newest) {
+          outcomes.push({ subject: store.name, status: 'fail', reason: 'no complete backup' });
+          continue;
+        }
+        const result = await verifyBackup(fleet, repo, newest.id, { restoreTest: true });
+        outcomes.push(
+          result.ok
+            ? { subject: store.name, status: 'pass', reason: `${newest.id} restored and matched its counts` }
+            : {
+                subject: store.name,
+                status: 'fail',
+                reason: `${newest.id}: ${result.problems[0]}`,
+                hint: 'Do not rely on this backup; take a new one and investigate.',
+              },
+        );
+      }
+      return outcomes;
+    },
+  },
+  {
+    id: 'capacity.disk',
+    suite: 'capacity',
+    title: 'the backup repository has room for the next backups (free ≥ 2 × the largest newest backup)',
+    async run({ fleet }) {
+      const root = repositoryPath(fleet);
+      let dir = root;
+      while (!fs.existsSync(dir)) dir = path.dirname(dir);
+      const stats = fs.statfsSync(dir);
+      const free = stats.bavail * stats.bsize;
+      let largest = 0;
+      if (fs.existsSync(path.join(root, 'repo.json'))) {
+        const repo = await repository(fleet);
+        for (const store of fleet.select([])) largest = Math.max(largest, newestComplete(repo, store.name)?.manifest?.storedBytes ?? 0);
+      }
+      const needed = largest * 2;
+      const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
+      return [
+        free >= needed
+          ? { status: 'pass', reason: `${mb(free)} free, ${mb(needed)} wanted` }
+          : { status: 'fail', reason: `${mb(free)} free, ${mb(needed)} wanted (2 × the largest backup)`, hint: 'Free space or prune: storage backup prune' },
+      ];
     },
   },
   {

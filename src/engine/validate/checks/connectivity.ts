@@ -35,12 +35,23 @@ export const connectivityChecks: Check[] = [
   {
     id: 'capacity.connections',
     suite: 'capacity',
-    title: 'PostgreSQL connections in use stay below max_connections',
+    title: 'server connections in use stay below the limit (PostgreSQL max_connections, MongoDB available)',
     async run({ fleet, stores }) {
-      const pgStores = fleet.select(stores).filter((store) => store.engine === 'postgres');
-      if (pgStores.length === 0) return [{ status: 'pass', reason: 'no PostgreSQL stores' }];
-      return (await poolReports(fleet, pgStores)).map((report) => {
+      const networked = fleet.select(stores).filter((store) => store.engine !== 'sqlite');
+      if (networked.length === 0) return [{ status: 'pass', reason: 'no server stores' }];
+      return (await poolReports(fleet, networked)).map((report) => {
         if ('error' in report) return { subject: report.store, status: 'error' as const, reason: report.error.message, hint: report.error.hint };
+        if (report.engine === 'mongodb') {
+          const { current, available } = report.server;
+          if (current === undefined || available === undefined)
+            return { subject: report.store, status: 'warn' as const, reason: 'the server does not report its connections (serverStatus.connections)' };
+          const usedMongo = Math.round((current / (current + available)) * 1000) / 10;
+          return {
+            subject: report.store,
+            status: usedMongo > 95 ? ('fail' as const) : usedMongo > 80 ? ('warn' as const) : ('pass' as const),
+            reason: `${current} connections, ${available} available (${usedMongo}%)`,
+          };
+        }
         const used = Number(report.details.usedPercent ?? 0);
         const status = used > 95 ? ('fail' as const) : used > 80 ? ('warn' as const) : ('pass' as const);
         return { subject: report.store, status, reason: `${report.details.used} of ${report.details.maxConnections} connections in use (${used}%)` };
