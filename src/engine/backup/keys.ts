@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+import { configRelative, type LoadedConfig } from '../config/load.js';
 import { userPaths } from '../config/paths.js';
 import { secretName, type SecretResolver } from '../config/secrets.js';
 import { StorageError } from '../errors.js';
@@ -38,8 +38,7 @@ export async function resolveKeySource(config: LoadedConfig, env: NodeJS.Process
   if (!encryption) return { kind: 'keyfile', file: defaultKeyFile(), create: true };
   if ('enabled' in encryption) return { kind: 'none' };
   if ('keyFile' in encryption) {
-    const base = config.source.path ? path.dirname(config.source.path) : process.cwd();
-    return { kind: 'keyfile', file: path.resolve(base, encryption.keyFile), create: false };
+    return { kind: 'keyfile', file: configRelative(config, encryption.keyFile), create: false };
   }
   const material =
     'passphrase' in encryption ? await fromSecret(encryption.passphrase, 'passphrase', resolver) : await fromSecret(encryption.key, 'key', resolver);

@@ -4,9 +4,9 @@
 // indexes, each file compressed and encrypted. Collections are read one after another; without
 // transactions a backup is consistent per collection, not across collections.
 import { Readable, Writable } from 'node:stream';
-import type { Document, MongoClient } from 'mongodb';
+import type { Document } from 'mongodb';
 import { StorageError } from '../errors.js';
-import type { MongoProvider } from '../providers/mongodb.js';
+import { createIndexesLike, userCollections, type MongoProvider } from '../providers/mongodb.js';
 import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
 import type { PayloadFile } from './manifest.js';
@@ -30,13 +30,6 @@ export function mongodumpPath(name: string): string {
   const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)(\.gz)?(\.enc)?$/.exec(name);
   if (!match) return name;
   return `${decodeURIComponent(match[1])}/${decodeURIComponent(match[2])}${match[3]}`;
-}
-
-async function userCollections(client: MongoClient, database: string): Promise<Document[]> {
-  const infos = await client.db(database).listCollections({}, { nameOnly: false }).toArray();
-  return infos
-    .filter((info) => !String(info.name).startsWith('system.') && (info.type ?? 'collection') === 'collection')
-    .sort((a, b) => String(a.name).localeCompare(String(b.name)));
 }
 
 /** Splits a stream of concatenated BSON documents into documents. */
@@ -150,11 +143,8 @@ export const mongoBackup: EngineBackup = {
           }),
         );
         await flush();
-        const indexes = metadata.indexes.filter((index) => index.name !== '_id_');
-        if (indexes.length > 0) {
-          await collection.createIndexes(indexes.map(({ v: _v, ns: _ns, ...index }) => index as never));
-        }
-        done(`${restored} documents, ${indexes.length} indexes`);
+        const indexes = await createIndexesLike(collection, metadata.indexes);
+        done(`${restored} documents, ${indexes} indexes`);
       }
     } catch (error) {
       // A half-restored new database must not look finished.

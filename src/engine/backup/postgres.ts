@@ -13,7 +13,7 @@ import { redact } from '../redact.js';
 import type { EngineBackup } from './engine.js';
 import { payloadName, readPayload, writePayload } from './payload.js';
 
-const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name
+const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name, pg_total_relation_size(c.oid)::text as size
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
  order by 1`;
@@ -52,11 +52,20 @@ function toolFailure(tool: string, error: { exitCode?: number; signal?: string; 
   });
 }
 
-async function countTables(query: (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>): Promise<Record<string, number>> {
-  const tables = (await query(TABLES_SQL)).rows.map((row) => String(row.name));
-  const counts: Record<string, number> = {};
-  for (const table of tables) counts[table] = Number((await query(`select count(*)::bigint as n from ${table}`)).rows[0].n);
-  return counts;
+type Query = (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>;
+
+/** Exact rows and total size of every user table, in whatever snapshot the query runs in. */
+export async function tableStats(query: Query): Promise<Record<string, { rows: number; sizeBytes: number }>> {
+  const stats: Record<string, { rows: number; sizeBytes: number }> = {};
+  for (const row of (await query(TABLES_SQL)).rows) {
+    const table = String(row.name);
+    stats[table] = { rows: Number((await query(`select count(*)::bigint as n from ${table}`)).rows[0].n), sizeBytes: Number(row.size) };
+  }
+  return stats;
+}
+
+async function countTables(query: Query): Promise<Record<string, number>> {
+  return Object.fromEntries(Object.entries(await tableStats(query)).map(([table, stat]) => [table, stat.rows]));
 }
 
 export const postgresBackup: EngineBackup = {

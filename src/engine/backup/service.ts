@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ResolvedStore } from '../config/load.js';
+import { configRelative, type ResolvedStore } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
@@ -28,8 +28,7 @@ const DAY_MS = 86_400_000;
 export function repositoryPath(fleet: Fleet): string {
   const configured = fleet.config.file.backup?.repository;
   if (!configured) return path.join(userPaths().data, 'backups');
-  const base = fleet.config.source.path ? path.dirname(fleet.config.source.path) : process.cwd();
-  return path.resolve(base, configured);
+  return configRelative(fleet.config, configured);
 }
 
 /** Opens the repository; only `backup create` may create it (reading commands never make keys or directories). */

@@ -11,7 +11,8 @@ import type { EngineBackup } from './engine.js';
 import { fsyncDir, fsyncFile } from './files.js';
 import { payloadName, readFileStream, readPayload, writePayload } from './payload.js';
 
-function countRows(file: string): Record<string, number> {
+/** Rows per table of a SQLite file (read-only). */
+export function countRows(file: string): Record<string, number> {
   const db = new Sqlite(file, { readonly: true, fileMustExist: true });
   try {
     const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").all() as { name: string }[];
@@ -25,10 +26,6 @@ function countRows(file: string): Record<string, number> {
 
 function sqlite(provider: Provider): SqliteProvider {
   return provider as SqliteProvider;
-}
-
-function storeDatabaseName(provider: Provider): string {
-  return path.basename(sqlite(provider).file).replace(/\.(db|sqlite3?|db3)$/i, '');
 }
 
 export const sqliteBackup: EngineBackup = {
@@ -46,7 +43,7 @@ export const sqliteBackup: EngineBackup = {
     fs.rmSync(snapshot, { force: true });
     done();
     const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
-    return { database: storeDatabaseName(provider), payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
+    return { database: sqlite(provider).databaseName, payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
   },
 
   async restore({ manifest, dir, key, provider, database, replace, progress }) {

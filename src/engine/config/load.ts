@@ -206,6 +206,11 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   return { source, file, raw, stores };
 }
 
+/** A path written in the config file, resolved against that file's directory (or the cwd with no file). */
+export function configRelative(config: LoadedConfig, file: string): string {
+  return path.resolve(config.source.path ? path.dirname(config.source.path) : process.cwd(), file);
+}
+
 /** Looks a store up by name; an unknown name lists the known ones. */
 export function getStore(config: LoadedConfig, name: string): ResolvedStore {
   const store = config.stores.get(name);

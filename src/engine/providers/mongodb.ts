@@ -1,7 +1,7 @@
 // MongoDB through one MongoClient per store. The driver keeps its own pool; this provider counts
 // its connections from the driver's pool events so `db pools` can show them. Works against
 // FerretDB v1 (no replica sets, no transactions).
-import type { Document, MongoClient } from 'mongodb';
+import type { Collection, Document, MongoClient } from 'mongodb';
 import type { ResolvedStore } from '../config/load.js';
 import type { MongoStoreConfig } from '../config/schema.js';
 import { resolvePassword, type SecretResolver } from '../config/secrets.js';
@@ -14,6 +14,21 @@ import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Sessio
 const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 /** MongoDB has no empty databases: `db create` makes one by creating this collection in it. */
 export const CREATE_MARKER_COLLECTION = '_storage_created';
+
+/** A database's own collections (no system.* collections, no views), by name. */
+export async function userCollections(client: MongoClient, database: string): Promise<Document[]> {
+  const infos = await client.db(database).listCollections({}, { nameOnly: false }).toArray();
+  return infos
+    .filter((info) => !String(info.name).startsWith('system.') && (info.type ?? 'collection') === 'collection')
+    .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+}
+
+/** Recreates index definitions (as listIndexes reports them) on a collection; returns how many. */
+export async function createIndexesLike(target: Collection, indexes: Document[]): Promise<number> {
+  const wanted = indexes.filter((index) => index.name !== '_id_');
+  if (wanted.length > 0) await target.createIndexes(wanted.map(({ v: _v, ns: _ns, ...index }) => index as never));
+  return wanted.length;
+}
 
 function validateDatabaseName(name: string): void {
   if (!name || name.length > 63 || /[/\\. "$*<>:|?\0]/.test(name)) {

@@ -42,6 +42,11 @@ export class SqliteProvider implements Provider {
     return this.config.path;
   }
 
+  /** The store's own database name: its file name without the extension (`app.db` → `app`). */
+  get databaseName(): string {
+    return path.basename(this.file).replace(/\.(db|sqlite3?|db3)$/i, '');
+  }
+
   private async openFile(file: string, options: { create: boolean; readonly?: boolean }): Promise<Database> {
     const { default: Sqlite } = await import('better-sqlite3');
     if (!options.create && !fs.existsSync(file)) {

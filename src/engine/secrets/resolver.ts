@@ -2,19 +2,22 @@
 // (connect time), with the key from STORAGE_VAULT_PASSPHRASE or a key file, never earlier.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+import { configRelative, type LoadedConfig } from '../config/load.js';
+import { userPaths } from '../config/paths.js';
 import type { SecretResolver } from '../config/secrets.js';
 import { StorageError } from '../errors.js';
 import { registerSecret } from '../redact.js';
-import { Vault, defaultVaultPath, type VaultKeySource } from './vault.js';
+// Only the type: the vault module (and its crypto) loads when a secret is first looked up, so it
+// stays out of every command's start-up.
+import type { Vault, VaultKeySource } from './vault.js';
 
-function relativeToConfig(config: LoadedConfig, file: string): string {
-  return path.resolve(config.source.path ? path.dirname(config.source.path) : process.cwd(), file);
+export function defaultVaultPath(): string {
+  return path.join(userPaths().config, 'vault.json');
 }
 
 export function vaultPath(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): string {
   if (env.STORAGE_VAULT) return path.resolve(env.STORAGE_VAULT);
-  return config.file.vault?.path ? relativeToConfig(config, config.file.vault.path) : defaultVaultPath();
+  return config.file.vault?.path ? configRelative(config, config.file.vault.path) : defaultVaultPath();
 }
 
 /** The vault key from the environment, a --passphrase-file, or the config's key file; undefined when none is given. */
@@ -28,7 +31,7 @@ export function vaultKeySource(config: LoadedConfig, env: NodeJS.ProcessEnv = pr
     registerSecret(env.STORAGE_VAULT_PASSPHRASE);
     return { kind: 'passphrase', passphrase: env.STORAGE_VAULT_PASSPHRASE };
   }
-  const keyFile = env.STORAGE_VAULT_KEY_FILE ?? (config.file.vault?.keyFile ? relativeToConfig(config, config.file.vault.keyFile) : undefined);
+  const keyFile = env.STORAGE_VAULT_KEY_FILE ?? (config.file.vault?.keyFile ? configRelative(config, config.file.vault.keyFile) : undefined);
   return keyFile ? { kind: 'keyfile', file: keyFile } : undefined;
 }
 
@@ -37,13 +40,14 @@ export function vaultResolver(config: LoadedConfig, env: NodeJS.ProcessEnv = pro
   return async (name) => {
     opened ??= (async () => {
       const file = vaultPath(config, env);
-      if (!Vault.exists(file)) return undefined;
+      if (!fs.existsSync(file)) return undefined;
       const source = vaultKeySource(config, env);
       if (!source) {
         throw new StorageError('CONFIG_INVALID', `Secret "${name}" is in the vault ${file}, which needs a key to open.`, {
           hint: 'Set STORAGE_VAULT_PASSPHRASE, or vault.keyFile in the config (a key file is the way for cron).',
         });
       }
+      const { Vault } = await import('./vault.js');
       return Vault.open(file, source);
     })();
     return (await opened)?.get(name);

@@ -4,8 +4,6 @@
 // parameters and salt stored in the file) or a key file. There is no plaintext fallback.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { KEY_BYTES, deriveKey, newScryptParams, type ScryptParams } from '../backup/crypto.js';
@@ -40,10 +38,6 @@ export interface SecretInfo {
 }
 
 export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-export function defaultVaultPath(): string {
-  return path.join(userPaths().config, 'vault.json');
-}
 
 function seal(key: Buffer, name: string, value: string, created?: string): Envelope {
   const iv = randomBytes(12);

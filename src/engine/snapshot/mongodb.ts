@@ -2,7 +2,7 @@
 // database (cursor → batched inserts; FerretDB v1 has no $out or $merge). MongoDB cannot rename
 // a database, so a restore first copies the current data aside, and only then replaces it.
 import type { Document, MongoClient } from 'mongodb';
-import type { MongoProvider } from '../providers/mongodb.js';
+import { createIndexesLike, userCollections, type MongoProvider } from '../providers/mongodb.js';
 import type { Provider } from '../providers/types.js';
 import type { SnapshotEngine } from './engine.js';
 
@@ -12,13 +12,8 @@ function mongo(provider: Provider): MongoProvider {
   return provider as MongoProvider;
 }
 
-async function collections(client: MongoClient, database: string): Promise<Document[]> {
-  const infos = await client.db(database).listCollections({}, { nameOnly: false }).toArray();
-  return infos.filter((info) => !String(info.name).startsWith('system.') && (info.type ?? 'collection') === 'collection');
-}
-
 async function copyDatabase(client: MongoClient, from: string, to: string): Promise<void> {
-  for (const info of await collections(client, from)) {
+  for (const info of await userCollections(client, from)) {
     const name = String(info.name);
     try {
       await client.db(to).createCollection(name, info.options ?? {});
@@ -38,13 +33,12 @@ async function copyDatabase(client: MongoClient, from: string, to: string): Prom
       }
     }
     if (batch.length) await target.insertMany(batch, { ordered: true });
-    const indexes = (await client.db(from).collection(name).listIndexes().toArray()).filter((index) => index.name !== '_id_');
-    if (indexes.length) await target.createIndexes(indexes.map(({ v: _v, ns: _ns, ...index }) => index as never));
+    await createIndexesLike(target, await client.db(from).collection(name).listIndexes().toArray());
   }
 }
 
 async function dropCollections(client: MongoClient, database: string): Promise<void> {
-  for (const info of await collections(client, database)) await client.db(database).collection(String(info.name)).drop();
+  for (const info of await userCollections(client, database)) await client.db(database).collection(String(info.name)).drop();
 }
 
 export const mongoSnapshots: SnapshotEngine = {
@@ -92,7 +86,7 @@ export const mongoSnapshots: SnapshotEngine = {
   async stats(provider, database) {
     const client = await mongo(provider).getClient();
     const stats: Record<string, { rows: number; sizeBytes: number | null }> = {};
-    for (const info of await collections(client, database)) {
+    for (const info of await userCollections(client, database)) {
       const name = String(info.name);
       const coll = await client
         .db(database)

@@ -6,7 +6,7 @@
 import { execa } from 'execa';
 import type { Client } from 'pg';
 import { StorageError } from '../errors.js';
-import { pgTool } from '../backup/postgres.js';
+import { pgTool, tableStats } from '../backup/postgres.js';
 import { quoteIdent, type PostgresProvider } from '../providers/postgres.js';
 import type { Provider } from '../providers/types.js';
 import type { SnapshotEngine } from './engine.js';
@@ -128,21 +128,6 @@ export const postgresSnapshots: SnapshotEngine = {
   },
 
   async stats(provider, database) {
-    return pg(provider).withDatabase(database, async (client) => {
-      const tables = (
-        await client.query<{ name: string; size: string }>(
-          `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name, pg_total_relation_size(c.oid)::text as size
-             from pg_class c join pg_namespace n on n.oid = c.relnamespace
-            where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
-            order by 1`,
-        )
-      ).rows;
-      const stats: Record<string, { rows: number; sizeBytes: number | null }> = {};
-      for (const table of tables) {
-        const rows = Number((await client.query<{ n: string }>(`select count(*)::text as n from ${table.name}`)).rows[0].n);
-        stats[table.name] = { rows, sizeBytes: Number(table.size) };
-      }
-      return stats;
-    });
+    return pg(provider).withDatabase(database, (client) => tableStats((sql) => client.query(sql)));
   },
 };

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { fsyncDir, fsyncFile } from '../backup/files.js';
+import { countRows } from '../backup/sqlite.js';
 import type { SqliteProvider } from '../providers/sqlite.js';
 import type { Provider } from '../providers/types.js';
 import type { SnapshotEngine } from './engine.js';
@@ -35,7 +36,7 @@ function moveWithSidecars(from: string, to: string): void {
 
 export const sqliteSnapshots: SnapshotEngine = {
   async defaultDatabase(provider) {
-    return path.basename(lite(provider).file).replace(/\.(db|sqlite3?|db3)$/i, '');
+    return lite(provider).databaseName;
   },
 
   async create(provider, source, copy) {
@@ -73,15 +74,7 @@ export const sqliteSnapshots: SnapshotEngine = {
   },
 
   async stats(provider, database) {
-    const db = new Sqlite(lite(provider).fileFor(database), { readonly: true, fileMustExist: true });
-    try {
-      const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").all() as { name: string }[];
-      const stats: Record<string, { rows: number; sizeBytes: number | null }> = {};
-      for (const { name } of tables)
-        stats[name] = { rows: (db.prepare(`select count(*) as n from "${name.replace(/"/g, '""')}"`).get() as { n: number }).n, sizeBytes: null };
-      return stats;
-    } finally {
-      db.close();
-    }
+    const counts = countRows(lite(provider).fileFor(database));
+    return Object.fromEntries(Object.entries(counts).map(([table, rows]) => [table, { rows, sizeBytes: null }]));
   },
 };
