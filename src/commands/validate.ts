@@ -1,13 +1,12 @@
 import { Flags } from '@oclif/core';
 import fs from 'node:fs';
+import path from 'node:path';
 import { StorageCommand } from '../cli/base-command.js';
 import { StorageError } from '../engine/errors.js';
 import { ALL_CHECKS, SUITES } from '../engine/validate/checks/index.js';
 import { toJUnit } from '../engine/validate/junit.js';
 import { runChecks, type ValidationReport } from '../engine/validate/registry.js';
-import { color, renderTable } from '../ui/output.js';
-
-const STATUS = { pass: color.green('pass'), warn: color.yellow('warn'), fail: color.red('FAIL'), error: color.red('ERROR') };
+import { validationView } from '../ui/views/validation.js';
 
 export default class Validate extends StorageCommand {
   static override summary = 'Check that the storage estate is safe: config, prerequisites, connectivity, capacity, backups, audit. Exit 3 when a check fails.';
@@ -29,17 +28,16 @@ export default class Validate extends StorageCommand {
     const stores = fleet.select(flags.store ?? []).map((store) => store.name);
     const checks = ALL_CHECKS.filter((check) => !flags.suite || flags.suite.includes(check.suite));
     const report = await runChecks(checks, { fleet, strict: flags.strict, stores, env: process.env, restoreTest: flags['restore-test'] }, flags.timeout * 1000);
-    if (flags.junit) fs.writeFileSync(flags.junit, toJUnit(report));
-    const rows = report.checks.map((check) => [check.suite, check.id, STATUS[check.status], check.reason, check.hint ?? '']);
-    const { pass, warn, fail, error, total } = report.summary;
-    this.print(
-      `${renderTable(['suite', 'check', 'status', 'reason', 'hint'], rows)}\n${total} checks: ${pass} passed, ${warn} warnings, ${fail} failed, ${error} errors (${(report.durationMs / 1000).toFixed(1)}s)`,
-    );
+    if (flags.junit) {
+      fs.mkdirSync(path.dirname(path.resolve(flags.junit)), { recursive: true });
+      fs.writeFileSync(flags.junit, toJUnit(report));
+    }
+    this.print(validationView(report, flags.strict));
     if (!report.ok) {
       const bad = report.checks.filter((check) => check.status === 'fail' || check.status === 'error' || (flags.strict && check.status === 'warn'));
       this.failWith(
         new StorageError('CHECKS_FAILED', `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass: ${bad.map((check) => check.id).join(', ')}.`, {
-          hint: bad[0]?.hint ?? 'See the table above.',
+          hint: bad[0]?.hint ?? 'See the report above.',
         }),
       );
     }

@@ -27,7 +27,8 @@ export function writeRaw(text: string): void {
 export function renderTable(headers: string[], rows: Row[]): string {
   const table = new Table({
     head: headers,
-    style: { head: colorEnabled() ? ['cyan'] : [], border: colorEnabled() ? ['grey'] : [] },
+    // compact: a rule under the header, none between rows, so twenty backups take twenty lines.
+    style: { head: colorEnabled() ? ['cyan'] : [], border: colorEnabled() ? ['grey'] : [], compact: true },
   });
   for (const row of rows) table.push(row.map(cell));
   return table.toString();

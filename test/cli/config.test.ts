@@ -41,7 +41,8 @@ describe('storage config', () => {
     const validate = await sandbox.run(['config', 'validate', '--json']);
     expect(validate.exitCode).toBe(0);
     const warned = validate.json().warnings.map((warning: { path: string }) => warning.path);
-    expect(warned).toEqual(expect.arrayContaining(['stores.main.url', 'stores.other.password', 'stores.vaulted.password']));
+    // A secret: reference is not a warning here; `storage validate --suite config` checks that it resolves.
+    expect(warned.sort()).toEqual(['stores.main.url', 'stores.other.password']);
   });
 
   it('a store whose secret: reference cannot be resolved fails at connect with 78 naming the secret', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flipByte, payloadFile } from '../support/backups.js';
 import { makeSandbox } from '../support/cli.js';
+import { servers } from '../support/servers.js';
 
 describe('storage validate', () => {
   it('passes with warnings on a fresh default estate, fails under --strict, and fails (3) naming a tampered backup', async () => {
@@ -52,5 +53,84 @@ describe('storage validate', () => {
     const result = await down.run(['validate', '--suite', 'connectivity', '--json']);
     expect(result.exitCode).toBe(3);
     expect(result.json().checks[0]).toMatchObject({ id: 'connectivity.stores[gone]', status: 'fail' });
+  });
+
+  it('judges real servers: a PostgreSQL store configured as standby fails, connections count against max_connections less the reserve, FerretDB warns', async () => {
+    const sandbox = makeSandbox();
+    sandbox.writeConfig({
+      stores: {
+        pg: { engine: 'postgres', url: servers().pgUrl, role: 'standby' },
+        pgok: { engine: 'postgres', url: servers().pgUrl },
+        docs: { engine: 'mongodb', url: `${servers().mongoUrl}/validate_docs` },
+      },
+    });
+    const result = await sandbox.run(['validate', '--suite', 'connectivity', '--suite', 'capacity', '--json']);
+    expect(result.exitCode).toBe(3);
+    const byId = Object.fromEntries(result.json().checks.map((c: { id: string }) => [c.id, c]));
+    expect(byId['connectivity.stores[pg]']).toMatchObject({
+      status: 'fail',
+      reason: expect.stringMatching(/^configured as standby, answers as (standalone|primary)$/),
+    });
+    expect(byId['connectivity.stores[pgok]']).toMatchObject({ status: 'pass' });
+    expect(byId['connectivity.stores[docs]']).toMatchObject({ status: 'pass' });
+    expect(byId['capacity.connections[pgok]']).toMatchObject({ status: 'pass', reason: expect.stringMatching(/^\d+ of \d+ non-reserved connections in use/) });
+    expect(byId['capacity.connections[docs]']).toMatchObject({ status: 'warn', reason: expect.stringContaining('serverStatus.connections') });
+  });
+
+  it('prereqs.pg-tools fails on an old or missing pg_dump / pg_restore and passes on the installed ones', async () => {
+    const sandbox = makeSandbox();
+    sandbox.writeConfig({ stores: { pg: { engine: 'postgres', url: servers().pgUrl } } });
+    const oldBin = path.join(sandbox.dir, 'old-bin');
+    fs.mkdirSync(oldBin);
+    fs.writeFileSync(path.join(oldBin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n', { mode: 0o755 });
+    const old = await sandbox.run(['validate', '--suite', 'prereqs', '--json'], { env: { STORAGE_PG_BIN: oldBin } });
+    expect(old.exitCode).toBe(3);
+    expect(old.json().checks.find((c: { id: string }) => c.id === 'prereqs.pg-tools[pg]')).toMatchObject({
+      status: 'fail',
+      reason: expect.stringMatching(/^pg_dump 9 is older than the server \(\d+\); pg_restore is not installed$/),
+      hint: expect.stringContaining('STORAGE_PG_BIN'),
+    });
+    const installed = await sandbox.run(['validate', '--suite', 'prereqs', '--json']);
+    expect(installed.exitCode, installed.stdout).toBe(0);
+    expect(installed.json().checks.find((c: { id: string }) => c.id === 'prereqs.pg-tools[pg]')).toMatchObject({ status: 'pass' });
+  });
+
+  it('backup.verify: read-data makes each backup read back as it is taken, and validate holds the newest one to the level asked', async () => {
+    const sandbox = makeSandbox();
+    fs.writeFileSync(path.join(sandbox.dir, 'a.db'), '');
+    const config = {
+      stores: { lite: { engine: 'sqlite', path: 'a.db' } },
+      backup: { repository: './repo', rpo: '1h', retention: { keepLast: 3 }, verify: 'read-data' },
+    };
+    sandbox.writeConfig(config);
+    expect((await sandbox.run(['backup', 'create', '-q'])).exitCode).toBe(0);
+    expect((await sandbox.run(['backup', 'list', '--json'])).json().backups[0].verification).toMatchObject({ level: 'read-data', ok: true });
+    const verified = () => sandbox.run(['validate', '--suite', 'backups', '--json']);
+    const check = (result: Awaited<ReturnType<typeof verified>>) => result.json().checks.find((c: { id: string }) => c.id === 'backups.verified[lite]');
+    let result = await verified();
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(check(result)).toMatchObject({ status: 'pass', reason: expect.stringContaining('passed read-data verification') });
+
+    sandbox.writeConfig({ ...config, backup: { ...config.backup, verify: 'restore-test' } });
+    result = await verified();
+    expect(result.exitCode).toBe(3);
+    expect(check(result)).toMatchObject({ status: 'fail', hint: expect.stringMatching(/^storage backup verify \S+ --restore-test$/) });
+    expect((await sandbox.run(['validate', '--suite', 'backups', '--restore-test'])).exitCode).toBe(0);
+    expect((await verified()).exitCode).toBe(0);
+  });
+
+  it('finds a damaged newest backup on the spot (tier 1), with no earlier verify', async () => {
+    const sandbox = makeSandbox();
+    expect((await sandbox.run(['backup', 'create', '-q'])).exitCode).toBe(0);
+    const id = (await sandbox.run(['backup', 'list', '--json'])).json().backups[0].id;
+    const payload = payloadFile(path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'backups', 'backups', id));
+    fs.truncateSync(payload, fs.statSync(payload).size - 7);
+    const result = await sandbox.run(['validate', '--suite', 'backups', '--json']);
+    expect(result.exitCode).toBe(3);
+    expect(result.json().checks.find((c: { id: string }) => c.id === 'backups.verified[local]')).toMatchObject({
+      status: 'fail',
+      reason: expect.stringContaining(`${id} is damaged`),
+    });
+    expect((await sandbox.run(['backup', 'list', '--json'])).json().backups[0].verification).toBeUndefined();
   });
 });

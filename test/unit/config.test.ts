@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { discoverConfig, getStore, loadConfig } from '../../src/engine/config/load.js';
+import { describeConfig } from '../../src/engine/config/inspect.js';
 import { resolvePassword } from '../../src/engine/config/secrets.js';
 import { StorageError } from '../../src/engine/errors.js';
 import { redact } from '../../src/engine/redact.js';
@@ -138,6 +139,20 @@ describe('configuration', () => {
       getStore(config, 'mian');
     } catch (error) {
       expect((error as StorageError).exitCode).toBe(64);
+    }
+  });
+
+  it('shows no backup passphrase or key written in the file, and leaves secret: references readable', async () => {
+    const dir = tempDir();
+    for (const [encryption, shown] of [
+      ['{ key: 0123456789abcdef-plain-key }', { key: '****' }],
+      ['{ passphrase: plain-passphrase-words }', { passphrase: '****' }],
+      ['{ key: "secret:backup-key" }', { key: 'secret:backup-key' }],
+    ] as const) {
+      const file = write(dir, 'c.yaml', `backup:\n  encryption: ${encryption}\n`);
+      const view = describeConfig(await loadConfig({ configPath: file, env: {} }));
+      expect(view.backup).toMatchObject({ encryption: shown });
+      expect(JSON.stringify(view)).not.toMatch(/plain-key|plain-passphrase/);
     }
   });
 });

@@ -26,6 +26,27 @@ describe('validate check runner', () => {
     expect(report.summary).toMatchObject({ pass: 1, error: 2, total: 3 });
   });
 
+  it('starts a check with `after` once those checks are done, even when it is listed first; the others run at once', async () => {
+    const events: string[] = [];
+    const report = await runChecks(
+      [
+        { ...check('b.reads', async () => (events.push('reads'), [{ status: 'pass', reason: 'read' }])), after: ['b.writes'] },
+        check('b.writes', async () => {
+          events.push('writes:start');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          events.push('writes:end');
+          return [{ status: 'pass', reason: 'wrote' }];
+        }),
+        check('c.free', async () => (events.push('free'), [{ status: 'pass', reason: 'ok' }])),
+      ],
+      context(),
+      1000,
+    );
+    expect(report.ok).toBe(true);
+    expect(events.indexOf('reads')).toBeGreaterThan(events.indexOf('writes:end'));
+    expect(events.indexOf('free')).toBeLessThan(events.indexOf('writes:end'));
+  });
+
   it('names per-subject outcomes, allows warnings unless strict', async () => {
     const checks = [
       check('c.stores', async () => [

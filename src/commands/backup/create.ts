@@ -18,7 +18,10 @@ export default class BackupCreate extends StorageCommand {
   static override flags = {
     all: Flags.boolean({ description: 'Back up every configured store.' }),
     tag: Flags.string({ description: 'A tag to record on the backup (repeatable).', multiple: true, default: [] }),
-    verify: Flags.boolean({ description: 'Read the new backup back (decrypt and re-hash every byte) before reporting success.' }),
+    verify: Flags.boolean({
+      description:
+        'Read the new backup back (decrypt and re-hash every byte) before reporting success. Without it, backup.verify in the config sets the level.',
+    }),
     prune: Flags.boolean({ description: 'Apply the retention policy after a successful backup.' }),
     parallel: Flags.integer({ description: 'Stores backed up at once with --all.', default: 2, min: 1 }),
     quiet: Flags.boolean({ char: 'q', description: 'No progress lines, only the result and warnings.' }),
@@ -54,7 +57,7 @@ export default class BackupCreate extends StorageCommand {
       {
         tags: flags.tag,
         parallel: flags.parallel,
-        verify: flags.verify,
+        verify: flags.verify ? 'read-data' : fleet.config.file.backup?.verify,
         command: `storage backup create ${stores.map((s) => s.name).join(' ')}`,
         onOutcome: (o) =>
           flow.settle(o.store, o.ok, o.ok ? `${o.backup!.id} (${formatBytes(o.backup!.storedBytes)})` : `${o.error!.code}: ${o.error!.message}`),

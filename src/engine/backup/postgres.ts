@@ -29,7 +29,7 @@ export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): str
   return fs.existsSync(versioned) ? versioned : name;
 }
 
-async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
+export async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
   try {
     const { stdout } = await execa(tool, ['--version']);
     const match = /(\d+)(?:\.(\d+))?/.exec(stdout);

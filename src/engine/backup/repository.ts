@@ -2,7 +2,7 @@
 //   repo.json                  format, key slot (master key wrapped by the passphrase or key file)
 //   backups/<id>/payload.*     compressed + encrypted vendor-format data
 //   backups/<id>/manifest.json written last, atomically: its presence means "complete"
-//   backups/<id>/verified.json the latest verification result
+//   backups/<id>/verified.json the latest verification result and when each level last passed
 //   locks/<store>.lock         one run per store
 //   tmp/                       work in progress, swept by later runs
 import { hkdfSync, randomBytes } from 'node:crypto';
@@ -32,11 +32,41 @@ interface RepoFile {
   slots: KeySlot[];
 }
 
+/** Verification levels, weakest first: each one includes what the ones before it check. */
+export const VERIFY_LEVELS = ['files', 'read-data', 'restore-test'] as const;
+export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
+
 export interface VerificationRecord {
-  level: 'files' | 'read-data' | 'restore-test';
+  level: VerifyLevel;
   ok: boolean;
   at: string;
   problems: string[];
+  /** When each level last passed; a failure at a level forgets the passes of that level and stronger ones. */
+  passed?: Partial<Record<VerifyLevel, string>>;
+}
+
+/** The record to keep after `next`: the latest result, plus what earlier passes still stand. */
+export function mergeVerification(previous: VerificationRecord | undefined, next: VerificationRecord): VerificationRecord {
+  const passed: Partial<Record<VerifyLevel, string>> = { ...(previous?.passed ?? (previous?.ok ? { [previous.level]: previous.at } : {})) };
+  const rank = VERIFY_LEVELS.indexOf(next.level);
+  if (next.ok) {
+    // A pass at a level is a pass of every weaker level at the same moment.
+    for (const level of VERIFY_LEVELS.slice(0, rank + 1)) passed[level] = next.at;
+  } else {
+    for (const level of VERIFY_LEVELS.slice(rank)) delete passed[level];
+  }
+  return { ...next, passed };
+}
+
+/** Whether a backup's verification record shows a pass at `level` or a stronger one, with no failure since. */
+export function passedAtLeast(record: VerificationRecord | undefined, level: VerifyLevel): string | undefined {
+  if (!record?.ok) return undefined;
+  const passed = record.passed ?? { [record.level]: record.at };
+  return VERIFY_LEVELS.slice(VERIFY_LEVELS.indexOf(level))
+    .map((stronger) => passed[stronger])
+    .filter((at): at is string => at !== undefined)
+    .sort()
+    .at(-1);
 }
 
 export type BackupStatus = 'complete' | 'running' | 'incomplete' | 'damaged';
@@ -223,11 +253,13 @@ export class BackupRepository {
     return sealed;
   }
 
-  recordVerification(id: string, record: VerificationRecord): void {
-    writeFileAtomic(path.join(this.backupDir(id), 'verified.json'), `${JSON.stringify(record, null, 2)}\n`);
+  recordVerification(id: string, record: VerificationRecord): VerificationRecord {
+    const merged = mergeVerification(this.readVerification(id), record);
+    writeFileAtomic(path.join(this.backupDir(id), 'verified.json'), `${JSON.stringify(merged, null, 2)}\n`);
+    return merged;
   }
 
-  private readVerification(id: string): VerificationRecord | undefined {
+  readVerification(id: string): VerificationRecord | undefined {
     try {
       return JSON.parse(fs.readFileSync(path.join(this.backupDir(id), 'verified.json'), 'utf8')) as VerificationRecord;
     } catch {

@@ -15,7 +15,7 @@ import { resolveKeySource } from './keys.js';
 import { StoreLock } from './lock.js';
 import type { BackupManifest, SealedManifest } from './manifest.js';
 import { discard, readPayload } from './payload.js';
-import { BackupRepository, storeOfBackupId, type BackupEntry, type VerificationRecord } from './repository.js';
+import { BackupRepository, storeOfBackupId, type BackupEntry, type VerificationRecord, type VerifyLevel } from './repository.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
 
 /** This tool's name and version, recorded in every manifest. */
@@ -133,7 +133,7 @@ export async function createBackups(
   fleet: Fleet,
   repo: BackupRepository,
   stores: ResolvedStore[],
-  options: CreateOptions & { parallel?: number; verify?: boolean; onOutcome?: (outcome: StoreOutcome) => void },
+  options: CreateOptions & { parallel?: number; verify?: VerifyLevel; onOutcome?: (outcome: StoreOutcome) => void },
   progressFor: (store: string) => Progress,
 ): Promise<StoreOutcome[]> {
   const queue = [...stores];
@@ -143,7 +143,7 @@ export async function createBackups(
     try {
       const backup = await createBackup(fleet, repo, store.name, options, progress);
       if (options.verify) {
-        const check = await verifyBackup(fleet, repo, backup.id, { readData: true }, progress);
+        const check = await verifyBackup(fleet, repo, backup.id, verifyOptionsFor(options.verify), progress);
         if (!check.ok)
           return {
             store: store.name,
@@ -192,6 +192,13 @@ export function latestBackup(repo: BackupRepository, store?: string): SealedMani
 export interface VerifyOptions {
   readData?: boolean;
   restoreTest?: boolean;
+  /** Keep the result in the backup's verified.json (default); `validate` looks without writing. */
+  record?: boolean;
+}
+
+/** The options that verify at `level`. */
+export function verifyOptionsFor(level: VerifyLevel): VerifyOptions {
+  return { readData: level !== 'files', restoreTest: level === 'restore-test' };
 }
 
 export interface VerifyResult extends VerificationRecord {
@@ -231,8 +238,8 @@ export async function verifyBackup(
     if (error.code === 'NOT_FOUND') throw error;
     problems.push(error.message);
   }
-  const record: VerificationRecord = { level, ok: problems.length === 0, at: new Date().toISOString(), problems };
-  if (fs.existsSync(repo.backupDir(id))) repo.recordVerification(id, record);
+  let record: VerificationRecord = { level, ok: problems.length === 0, at: new Date().toISOString(), problems };
+  if (options.record !== false && fs.existsSync(repo.backupDir(id))) record = repo.recordVerification(id, record);
   return { id, store: manifest?.store ?? storeOfBackupId(id), ...record };
 }
 

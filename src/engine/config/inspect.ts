@@ -28,10 +28,9 @@ export function describeConfig(config: LoadedConfig): ConfigView {
     stores[store.name] = view;
   }
   const backup = config.file.backup;
-  const encryption =
-    backup?.encryption && 'passphrase' in backup.encryption && secretName(backup.encryption.passphrase) === undefined
-      ? { passphrase: MASK }
-      : backup?.encryption;
+  let encryption = backup?.encryption;
+  if (encryption && 'passphrase' in encryption && secretName(encryption.passphrase) === undefined) encryption = { passphrase: MASK };
+  if (encryption && 'key' in encryption && secretName(encryption.key) === undefined) encryption = { key: MASK };
   return {
     source: config.source,
     stores,
@@ -46,7 +45,7 @@ export interface ConfigWarning {
   message: string;
 }
 
-/** Things that are valid but unwise: plaintext passwords in the file, secrets not yet resolvable. */
+/** Things that are valid but unwise: passwords and backup keys written in plaintext in the file. */
 export function configWarnings(config: LoadedConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
   const fileStores = ((config.raw as { stores?: Record<string, { password?: string; url?: string }> } | undefined)?.stores ?? {}) as Record<
@@ -55,7 +54,10 @@ export function configWarnings(config: LoadedConfig): ConfigWarning[] {
   >;
   for (const [name, raw] of Object.entries(fileStores)) {
     if (raw.password && secretName(raw.password) === undefined) {
-      warnings.push({ path: `stores.${name}.password`, message: 'is a plaintext password in the config file; use a secret: reference or the environment' });
+      warnings.push({
+        path: `stores.${name}.password`,
+        message: 'is a plaintext password in the config file; use a secret: reference or the environment',
+      });
     }
     try {
       if (raw.url && new URL(raw.url).password)
@@ -64,12 +66,13 @@ export function configWarnings(config: LoadedConfig): ConfigWarning[] {
       // The schema reports bad URLs.
     }
   }
-  for (const store of config.stores.values()) {
-    const name = store.config.engine === 'sqlite' ? undefined : secretName(store.config.password);
-    if (name !== undefined)
+  const encryption = (config.raw as { backup?: { encryption?: Record<string, unknown> } } | undefined)?.backup?.encryption ?? {};
+  for (const field of ['passphrase', 'key'] as const) {
+    const value = encryption[field];
+    if (typeof value === 'string' && secretName(value) === undefined)
       warnings.push({
-        path: `stores.${store.name}.password`,
-        message: `refers to secret "${name}", which cannot be resolved until the secrets vault exists; set the store's password in the environment meanwhile`,
+        path: `backup.encryption.${field}`,
+        message: `is the backup ${field} in plaintext in the config file; use a secret: reference, a keyFile, or STORAGE_BACKUP_PASSPHRASE`,
       });
   }
   return warnings;

@@ -92,6 +92,8 @@ export const BackupSchema = z
     compression: z.enum(['gzip', 'none']).optional(),
     retention: retention.optional(),
     rpo: duration.optional(),
+    /** The verification each new backup gets, and that `validate` requires of each store's newest one. */
+    verify: z.enum(['files', 'read-data', 'restore-test']).optional(),
   })
   .strict();
 

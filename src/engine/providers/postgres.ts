@@ -214,13 +214,15 @@ export class PostgresProvider implements Provider {
   }
 
   async poolStats(): Promise<PoolStats> {
-    const { rows, max } = await this.withClient(async (client) => {
+    const { rows, max, reserved } = await this.withClient(async (client) => {
       const states = await client.query<{ state: string; count: number }>(
         `select coalesce(state, 'unknown') as state, count(*)::int as count from pg_stat_activity
           where backend_type = 'client backend' group by 1 order by 1`,
       );
-      const settings = await client.query<{ max: string }>("select current_setting('max_connections') as max");
-      return { rows: states.rows, max: Number(settings.rows[0].max) };
+      const settings = await client.query<{ max: string; reserved: string }>(
+        "select current_setting('max_connections') as max, current_setting('superuser_reserved_connections') as reserved",
+      );
+      return { rows: states.rows, max: Number(settings.rows[0].max), reserved: Number(settings.rows[0].reserved) };
     });
     const pool = await this.getPool();
     const server: Record<string, number> = {};
@@ -231,7 +233,7 @@ export class PostgresProvider implements Provider {
       engine: 'postgres',
       client: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: this.store.poolSize },
       server,
-      details: { maxConnections: max, used, usedPercent: Math.round((used / max) * 1000) / 10 },
+      details: { maxConnections: max, reserved, used, usedPercent: Math.round((used / max) * 1000) / 10 },
     };
   }
 

@@ -28,6 +28,8 @@ export interface Check {
   id: string;
   suite: string;
   title: string;
+  /** Checks whose results this one reads (it starts once they have finished); all others run at once. */
+  after?: string[];
   run(context: CheckContext): Promise<CheckOutcome[]>;
 }
 
@@ -47,39 +49,47 @@ export interface ValidationReport {
 
 export async function runChecks(checks: Check[], context: CheckContext, timeoutMs: number): Promise<ValidationReport> {
   const started = Date.now();
-  const settled = await Promise.all(
-    checks.map(async (check) => {
-      const began = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<CheckOutcome[]>((resolve) => {
-        timer = setTimeout(
-          () =>
-            resolve([
-              { status: 'error', reason: `did not finish within ${timeoutMs} ms`, hint: 'Raise --timeout, or check what it waits on (an unreachable store?).' },
-            ]),
-          timeoutMs,
-        );
-        timer.unref();
-      });
-      let outcomes: CheckOutcome[];
-      try {
-        outcomes = await Promise.race([check.run(context), timeout]);
-      } catch (error) {
-        outcomes = [{ status: 'error', reason: (error as Error).message, hint: (error as { hint?: string }).hint }];
-      } finally {
-        clearTimeout(timer);
-      }
-      const durationMs = Date.now() - began;
-      return outcomes.map((outcome) => ({
-        ...outcome,
-        id: outcome.subject ? `${check.id}[${outcome.subject}]` : check.id,
-        suite: check.suite,
-        title: check.title,
-        durationMs,
-      }));
-    }),
-  );
-  const results = settled.flat();
+  const deadline = started + timeoutMs;
+  const finished = new Map<string, Promise<unknown>>();
+  const runOne = async (check: Check): Promise<CheckResult[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<CheckOutcome[]>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve([
+            { status: 'error', reason: `did not finish within ${timeoutMs} ms`, hint: 'Raise --timeout, or check what it waits on (an unreachable store?).' },
+          ]),
+        Math.max(0, deadline - Date.now()),
+      );
+      timer.unref();
+    });
+    const began = Date.now();
+    let outcomes: CheckOutcome[];
+    try {
+      // Looked up a turn later, once every check has been started and registered.
+      const dependencies = Promise.resolve().then(() => Promise.allSettled((check.after ?? []).map((id) => finished.get(id))));
+      outcomes = await Promise.race([dependencies.then(() => check.run(context)), timeout]);
+    } catch (error) {
+      outcomes = [{ status: 'error', reason: (error as Error).message, hint: (error as { hint?: string }).hint }];
+    } finally {
+      clearTimeout(timer);
+    }
+    const durationMs = Date.now() - began;
+    return outcomes.map((outcome) => ({
+      ...outcome,
+      id: outcome.subject ? `${check.id}[${outcome.subject}]` : check.id,
+      suite: check.suite,
+      title: check.title,
+      durationMs,
+    }));
+  };
+  // Every check is started now; one with `after` waits inside for those to finish (or time out).
+  const running = checks.map((check) => {
+    const result = runOne(check);
+    finished.set(check.id, result);
+    return result;
+  });
+  const results = (await Promise.all(running)).flat();
   const summary = { pass: 0, warn: 0, fail: 0, error: 0, total: results.length };
   for (const result of results) summary[result.status]++;
   const ok = summary.fail === 0 && summary.error === 0 && (!context.strict || summary.warn === 0);

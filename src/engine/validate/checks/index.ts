@@ -1,10 +1,38 @@
-// Every check `storage validate` knows, by suite. Adding a check is adding it to one of these lists.
+// Every check `storage validate` knows, one module each. Adding a check is writing its module and
+// listing it here; the suites are the ones the checks name.
 import type { Check } from '../registry.js';
-import { backupChecks } from './backups.js';
-import { configChecks } from './config.js';
-import { connectivityChecks } from './connectivity.js';
-import { prereqChecks } from './prereqs.js';
+import { auditChain } from './audit-chain.js';
+import { backupsEncryption } from './backups-encryption.js';
+import { backupsRestoreTest } from './backups-restore-test.js';
+import { backupsRetention } from './backups-retention.js';
+import { backupsRpo } from './backups-rpo.js';
+import { backupsVerified } from './backups-verified.js';
+import { capacityConnections } from './capacity-connections.js';
+import { capacityDisk } from './capacity-disk.js';
+import { configFile } from './config-file.js';
+import { configPlaintext } from './config-plaintext.js';
+import { configSecrets } from './config-secrets.js';
+import { connectivityStores } from './connectivity-stores.js';
+import { prereqsNode } from './prereqs-node.js';
+import { prereqsPaths } from './prereqs-paths.js';
+import { prereqsPgTools } from './prereqs-pg-tools.js';
 
-export const ALL_CHECKS: Check[] = [...configChecks, ...prereqChecks, ...connectivityChecks, ...backupChecks];
+export const ALL_CHECKS: Check[] = [
+  configFile,
+  configSecrets,
+  configPlaintext,
+  prereqsNode,
+  prereqsPgTools,
+  prereqsPaths,
+  connectivityStores,
+  capacityConnections,
+  capacityDisk,
+  backupsRpo,
+  backupsVerified,
+  backupsRestoreTest,
+  backupsRetention,
+  backupsEncryption,
+  auditChain,
+];
 
 export const SUITES = [...new Set(ALL_CHECKS.map((check) => check.suite))];

@@ -1,0 +1,30 @@
+// What the backup checks share: the repository, opened once per run, and each store's newest
+// complete backup.
+import fs from 'node:fs';
+import path from 'node:path';
+import { listBackups, openRepository, repositoryPath } from '../../backup/service.js';
+import type { BackupEntry, BackupRepository } from '../../backup/repository.js';
+import type { Fleet } from '../../fleet.js';
+import type { CheckOutcome } from '../registry.js';
+
+const repositories = new WeakMap<Fleet, Promise<BackupRepository | undefined>>();
+
+/** The fleet's backup repository, or undefined when none has been made yet. */
+export function repositoryOf(fleet: Fleet): Promise<BackupRepository | undefined> {
+  let repo = repositories.get(fleet);
+  if (!repo) {
+    repo = fs.existsSync(path.join(repositoryPath(fleet), 'repo.json')) ? openRepository(fleet) : Promise.resolve(undefined);
+    repositories.set(fleet, repo);
+  }
+  return repo;
+}
+
+export function noRepository(fleet: Fleet): CheckOutcome {
+  return { status: 'fail', reason: `no backup repository at ${repositoryPath(fleet)}`, hint: 'Take a backup: storage backup create --all' };
+}
+
+export function newestComplete(repo: BackupRepository, store: string): BackupEntry | undefined {
+  return listBackups(repo, store)
+    .filter((entry) => entry.status === 'complete')
+    .sort((a, b) => Date.parse(b.manifest!.startedAt) - Date.parse(a.manifest!.startedAt))[0];
+}
