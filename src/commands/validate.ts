@@ -41,6 +41,9 @@ export default class Validate extends StorageCommand {
         }),
       );
     }
+    // A check cut off at the timeout may leave a connection attempt behind; it must not hold the
+    // exit past the bound the operator set (stdout and stderr are written synchronously by now).
+    if (report.timedOut) setTimeout(() => process.exit(), 400).unref();
     return report;
   }
 }

@@ -48,10 +48,17 @@ export class Fleet {
     return provider;
   }
 
-  async close(): Promise<void> {
+  /** Closes every connection; one still being made to a server that does not answer is abandoned after `graceMs`. */
+  async close(graceMs = 250): Promise<void> {
     const open = [...this.providers.values()];
     this.providers.clear();
-    await Promise.all(open.map(async (provider) => (await provider).close().catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(open.map(async (provider) => (await provider).close().catch(() => undefined))), grace]);
+    clearTimeout(timer);
   }
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flipByte, payloadFile } from '../support/backups.js';
 import { makeSandbox } from '../support/cli.js';
+import { startBlackhole } from '../support/net.js';
 import { servers } from '../support/servers.js';
 
 describe('storage validate', () => {
@@ -132,5 +133,32 @@ describe('storage validate', () => {
       reason: expect.stringContaining(`${id} is damaged`),
     });
     expect((await sandbox.run(['backup', 'list', '--json'])).json().backups[0].verification).toBeUndefined();
+  });
+
+  it('--timeout bounds the whole run: a server that never answers is an error at the timeout, the others still report, and the process exits', async () => {
+    const hole = await startBlackhole();
+    try {
+      const sandbox = makeSandbox();
+      sandbox.writeConfig({
+        stores: {
+          pg: { engine: 'postgres', url: servers().pgUrl },
+          hung: { engine: 'postgres', url: `postgres://x@127.0.0.1:${hole.port}/x`, connectTimeout: '60s' },
+        },
+      });
+      const began = Date.now();
+      const result = await sandbox.run(['validate', '--suite', 'connectivity', '--suite', 'prereqs', '--timeout', '2', '--json'], { timeoutMs: 40_000 });
+      // Well under the 60 s connect timeout: the run's bound, not the driver's, decides when it ends.
+      expect(Date.now() - began).toBeLessThan(30_000);
+      expect(result.exitCode).toBe(3);
+      const report = result.json();
+      expect(report.timedOut).toBe(true);
+      expect(report.checks.find((c: { id: string }) => c.id === 'connectivity.stores')).toMatchObject({
+        status: 'error',
+        reason: 'did not finish within 2000 ms',
+      });
+      expect(report.checks.find((c: { id: string }) => c.id === 'prereqs.node')).toMatchObject({ status: 'pass' });
+    } finally {
+      await hole.close();
+    }
   });
 });

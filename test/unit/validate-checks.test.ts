@@ -46,7 +46,7 @@ async function runCheck(
 const statuses = (outcomes: { subject?: string; status: string }[]) => Object.fromEntries(outcomes.map((o) => [o.subject ?? '-', o.status]));
 
 describe('config checks', () => {
-  it('config.file: a missing sqlite directory or a read-only store without its file fails; a postgres url without a database warns', async () => {
+  it('config.file: a configured sqlite file that does not exist fails (it is never created); a postgres url without a database warns', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'here.db'), '');
     const outcomes = await runCheck(configFile, {
@@ -54,14 +54,14 @@ describe('config checks', () => {
         here: { engine: 'sqlite', path: path.join(dir, 'here.db') },
         fresh: { engine: 'sqlite', path: path.join(dir, 'fresh.db') },
         nodir: { engine: 'sqlite', path: path.join(dir, 'missing', 'x.db') },
-        ro: { engine: 'sqlite', path: path.join(dir, 'gone.db'), readonly: true },
         nodb: { engine: 'postgres', url: 'postgres://app@db.example:5432' },
         pg: { engine: 'postgres', url: 'postgres://app@db.example:5432/app' },
         mongo: { engine: 'mongodb', url: 'mongodb://db.example:27017/app' },
       },
     });
-    expect(statuses(outcomes)).toEqual({ '-': 'pass', here: 'pass', fresh: 'pass', nodir: 'fail', ro: 'fail', nodb: 'warn', pg: 'pass', mongo: 'pass' });
-    expect(outcomes.find((o) => o.subject === 'nodir')!.reason).toContain(path.join(dir, 'missing'));
+    expect(statuses(outcomes)).toEqual({ '-': 'pass', here: 'pass', fresh: 'fail', nodir: 'fail', nodb: 'warn', pg: 'pass', mongo: 'pass' });
+    expect(outcomes.find((o) => o.subject === 'nodir')!.reason).toContain('nor does its directory');
+    expect(outcomes.find((o) => o.subject === 'fresh')!.hint).toContain('stores.fresh.path');
   });
 
   it('config.plaintext: passwords and backup passphrases written in the file warn, and fail under --strict; secret: references pass', async () => {

@@ -42,6 +42,8 @@ export interface CheckResult extends CheckOutcome {
 
 export interface ValidationReport {
   checks: CheckResult[];
+  /** Some check was still running at the timeout (its work may still be pending in the process). */
+  timedOut: boolean;
   summary: Record<CheckStatus, number> & { total: number };
   durationMs: number;
   ok: boolean;
@@ -50,15 +52,18 @@ export interface ValidationReport {
 export async function runChecks(checks: Check[], context: CheckContext, timeoutMs: number): Promise<ValidationReport> {
   const started = Date.now();
   const deadline = started + timeoutMs;
+  let timedOut = false;
   const finished = new Map<string, Promise<unknown>>();
   const runOne = async (check: Check): Promise<CheckResult[]> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<CheckOutcome[]>((resolve) => {
       timer = setTimeout(
-        () =>
+        () => {
+          timedOut = true;
           resolve([
             { status: 'error', reason: `did not finish within ${timeoutMs} ms`, hint: 'Raise --timeout, or check what it waits on (an unreachable store?).' },
-          ]),
+          ]);
+        },
         Math.max(0, deadline - Date.now()),
       );
       timer.unref();
@@ -93,5 +98,5 @@ export async function runChecks(checks: Check[], context: CheckContext, timeoutM
   const summary = { pass: 0, warn: 0, fail: 0, error: 0, total: results.length };
   for (const result of results) summary[result.status]++;
   const ok = summary.fail === 0 && summary.error === 0 && (!context.strict || summary.warn === 0);
-  return { checks: results, summary, durationMs: Date.now() - started, ok };
+  return { checks: results, timedOut, summary, durationMs: Date.now() - started, ok };
 }

@@ -12,11 +12,13 @@ export function judgeStoreConfig(store: ResolvedStore): CheckOutcome {
     return { subject: store.name, status: 'pass', reason: `the embedded default store (${store.config.engine === 'sqlite' ? store.config.path : ''})` };
   if (config.engine === 'sqlite') {
     const dir = path.dirname(config.path);
-    if (config.readonly && !fs.existsSync(config.path))
-      return { subject: store.name, status: 'fail', reason: `read-only, and ${config.path} does not exist`, hint: 'Fix stores.<name>.path.' };
-    if (!fs.existsSync(dir))
-      return { subject: store.name, status: 'fail', reason: `the directory ${dir} does not exist`, hint: `mkdir -p ${dir}, or fix the path.` };
-    return { subject: store.name, status: 'pass', reason: fs.existsSync(config.path) ? 'sqlite file present' : 'sqlite file will be created on first use' };
+    if (fs.existsSync(config.path)) return { subject: store.name, status: 'pass', reason: `sqlite file ${config.path}` };
+    return {
+      subject: store.name,
+      status: 'fail',
+      reason: fs.existsSync(dir) ? `${config.path} does not exist` : `${config.path} does not exist, nor does its directory`,
+      hint: `Fix stores.${store.name}.path: a configured SQLite file is opened, never created (only the embedded default is).`,
+    };
   }
   const url = new URL(config.url);
   if (!url.hostname && !url.searchParams.get('host'))

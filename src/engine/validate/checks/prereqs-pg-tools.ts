@@ -23,10 +23,21 @@ export const prereqsPgTools: Check = {
     if (pgStores.length === 0) return [{ status: 'pass', reason: 'no PostgreSQL stores' }];
     return Promise.all(
       pgStores.map(async (store): Promise<CheckOutcome> => {
-        const provider = (await fleet.provider(store)) as PostgresProvider;
-        const serverMajor = await provider.withClient(async (client) =>
-          Math.floor(Number((await client.query<{ n: string }>("select current_setting('server_version_num') as n")).rows[0].n) / 10000),
-        );
+        let serverMajor: number;
+        try {
+          const provider = (await fleet.provider(store)) as PostgresProvider;
+          serverMajor = await provider.withClient(async (client) =>
+            Math.floor(Number((await client.query<{ n: string }>("select current_setting('server_version_num') as n")).rows[0].n) / 10000),
+          );
+        } catch (error) {
+          // One unreachable server must not hide the others' answers; connectivity.stores says why.
+          return {
+            subject: store.name,
+            status: 'error',
+            reason: `cannot ask the server its version: ${(error as Error).message}`,
+            hint: `See connectivity.stores[${store.name}].`,
+          };
+        }
         const tools: Record<string, number | undefined> = {};
         for (const tool of ['pg_dump', 'pg_restore'] as const)
           tools[tool] = await toolMajor(pgTool(tool, serverMajor)).then(
