@@ -171,6 +171,8 @@ describe('snapshots', () => {
       const result = await victim;
       throw new Error(`${(error as Error).message}; the restore said: ${result.stderr}`);
     });
+    const during = await sandbox.run(['snapshot', 'show', 'k1', '--store', 'main', '--json'], { env });
+    expect(during.json()).toMatchObject({ state: 'restoring', explanation: expect.stringContaining('under way') });
     victim.kill('SIGKILL');
     await victim;
     const dbs = (await pgAdmin((client) => client.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${pgDb}%`]))).rows.map(
@@ -186,6 +188,11 @@ describe('snapshots', () => {
     expect(shown.json()).toMatchObject({ state: 'restore-interrupted', explanation: expect.stringContaining('drop') });
     const listed = await sandbox.run(['snapshot', 'list', 'main'], { env });
     expect(listed.stderr).toContain('did not finish');
+    const validated = await sandbox.run(['validate', '--suite', 'snapshots', '--store', 'main', '--json'], { env });
+    expect(validated.exitCode).toBe(3);
+    expect(validated.json().checks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'snapshots.state[main/k1]', status: 'fail', reason: expect.stringContaining('did not finish') })]),
+    );
   });
 
   it('shares locks with backups (75), records create/restore/delete in the audit log, and prunes', async () => {

@@ -133,6 +133,15 @@ describe('storage validate', () => {
       reason: expect.stringContaining(`${id} is damaged`),
     });
     expect((await sandbox.run(['backup', 'list', '--json'])).json().backups[0].verification).toBeUndefined();
+
+    // An edited manifest makes that backup unreadable: the integrity check names it.
+    expect((await sandbox.run(['backup', 'create', '-q'])).exitCode).toBe(0);
+    const newest = (await sandbox.run(['backup', 'list', '--json'])).json().backups.find((b: { id: string }) => b.id !== id).id;
+    const manifest = path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'backups', 'backups', newest, 'manifest.json');
+    fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace(/"originalBytes": \d+/, '"originalBytes": 1'));
+    const edited = await sandbox.run(['validate', '--suite', 'backups', '--json']);
+    expect(edited.exitCode).toBe(3);
+    expect(edited.json().checks).toEqual(expect.arrayContaining([expect.objectContaining({ id: `backups.integrity[${newest}]`, status: 'fail' })]));
   });
 
   it('--timeout bounds the whole run: a server that never answers is an error at the timeout, the others still report, and the process exits', async () => {

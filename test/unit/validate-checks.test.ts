@@ -14,6 +14,9 @@ import { backupsEncryption } from '../../src/engine/validate/checks/backups-encr
 import { backupsRetention } from '../../src/engine/validate/checks/backups-retention.js';
 import { judgeRpo } from '../../src/engine/validate/checks/backups-rpo.js';
 import { judgeVerified } from '../../src/engine/validate/checks/backups-verified.js';
+import { judgeRepositoryEntries } from '../../src/engine/validate/checks/backups-integrity.js';
+import { judgeSnapshot } from '../../src/engine/validate/checks/snapshots-state.js';
+import type { SnapshotStatus } from '../../src/engine/snapshot/service.js';
 import { judgeConnections } from '../../src/engine/validate/checks/capacity-connections.js';
 import { judgeDisk } from '../../src/engine/validate/checks/capacity-disk.js';
 import { configFile } from '../../src/engine/validate/checks/config-file.js';
@@ -253,6 +256,38 @@ describe('backup checks', () => {
     const off = { backup: { encryption: { enabled: false } } };
     expect(statuses(await runCheck(backupsEncryption, off))).toEqual({ '-': 'warn' });
     expect(statuses(await runCheck(backupsEncryption, off, { strict: true }))).toEqual({ '-': 'fail' });
+  });
+});
+
+describe('repository and snapshot checks', () => {
+  const now = Date.parse('2026-11-26T12:00:00Z');
+  const entry = (id: string, status: BackupEntry['status'], createdAt = '2026-11-26T11:00:00Z') => ({ id, store: 'main', status, createdAt }) as BackupEntry;
+
+  it('backups.integrity: a manifest that fails its seal fails; leftovers of a killed run warn after a day; a running backup is fine', () => {
+    expect(judgeRepositoryEntries([entry('a', 'complete'), entry('b', 'running'), entry('c', 'incomplete')], now)).toEqual([
+      { status: 'pass', reason: '1 complete backup, every manifest sealed' },
+    ]);
+    expect(judgeRepositoryEntries([entry('a', 'complete'), entry('old', 'incomplete', '2026-11-24T11:00:00Z')], now).map((o) => o.status)).toEqual([
+      'pass',
+      'warn',
+    ]);
+    const damaged = judgeRepositoryEntries([entry('a', 'complete'), entry('x', 'damaged')], now);
+    expect(damaged).toEqual([expect.objectContaining({ subject: 'x', status: 'fail', reason: expect.stringContaining('fails its seal') })]);
+  });
+
+  it('snapshots.state: an interrupted restore fails with its explanation; one under way, a vanished copy or an unreachable store warn', () => {
+    const status = (state: SnapshotStatus['state'], explanation?: string) =>
+      ({ name: 'k1', store: 'main', copy: 'app__snap_k1', state, explanation }) as SnapshotStatus;
+    expect(judgeSnapshot(status('ok'))).toBeUndefined();
+    expect(judgeSnapshot(status('restore-interrupted', 'A restore ... To finish, rename x'))).toMatchObject({
+      subject: 'main/k1',
+      status: 'fail',
+      reason: 'A restore ... To finish, rename x',
+      hint: 'storage snapshot show k1 --store main',
+    });
+    expect(judgeSnapshot(status('restoring', 'A restore is under way'))?.status).toBe('warn');
+    expect(judgeSnapshot(status('missing'))).toMatchObject({ status: 'warn', reason: expect.stringContaining('app__snap_k1') });
+    expect(judgeSnapshot(status('unknown'))?.status).toBe('warn');
   });
 });
 

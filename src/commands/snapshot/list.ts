@@ -8,7 +8,7 @@ import { renderCsv, renderTable } from '../../ui/output.js';
 const HEADERS = ['name', 'store', 'source', 'copy', 'taken', 'method', 'size', 'state'];
 
 export default class SnapshotList extends StorageCommand {
-  static override summary = 'List snapshots with their source, copy, method, size and state (ok, missing, restore-interrupted).';
+  static override summary = 'List snapshots with their source, copy, method, size and state (ok, missing, restoring, restore-interrupted).';
   static override args = { store: Args.string({ description: 'Only this store.' }) };
   static override flags = { csv: csvFlag };
 

@@ -87,6 +87,14 @@ export class StoreLock {
     throw new StorageError('LOCKED', `Could not take the lock on store "${store}".`, { hint: 'Try again in a moment.' });
   }
 
+  /** Who holds the store's lock now, if someone does and is still working (a stale lock counts as free). */
+  static liveHolder(dir: string, store: string): LockHolder | undefined {
+    const file = path.join(dir, `${store}.lock`);
+    if (!fs.existsSync(file)) return undefined;
+    const holder = readHolder(file);
+    return staleReason(holder) ? undefined : holder;
+  }
+
   private beat(): void {
     const current = readHolder(this.file);
     if (!current || current.pid !== this.holder.pid || current.startedAt !== this.holder.startedAt) return;

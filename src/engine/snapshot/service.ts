@@ -74,7 +74,7 @@ export async function createSnapshot(
   }
 }
 
-export type SnapshotState = 'ok' | 'missing' | 'restore-interrupted' | 'unknown';
+export type SnapshotState = 'ok' | 'missing' | 'restoring' | 'restore-interrupted' | 'unknown';
 
 export interface SnapshotStatus extends SnapshotRecord {
   state: SnapshotState;
@@ -87,6 +87,13 @@ export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Prom
     const store = fleet.store(record.store);
     const engine = await snapshotEngine(store.engine);
     const provider = await fleet.provider(store);
+    const holder = record.restoring ? StoreLock.liveHolder(locksDir(fleet), record.store) : undefined;
+    if (record.restoring && holder)
+      return {
+        ...record,
+        state: 'restoring',
+        explanation: `A restore is under way: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}).`,
+      };
     if (record.restoring) {
       const { previous, staged } = record.restoring;
       const [hasSource, hasPrevious, hasStaged] = await Promise.all([

@@ -3,6 +3,7 @@
 import type { Check } from '../registry.js';
 import { auditChain } from './audit-chain.js';
 import { backupsEncryption } from './backups-encryption.js';
+import { backupsIntegrity } from './backups-integrity.js';
 import { backupsRestoreTest } from './backups-restore-test.js';
 import { backupsRetention } from './backups-retention.js';
 import { backupsRpo } from './backups-rpo.js';
@@ -16,6 +17,7 @@ import { connectivityStores } from './connectivity-stores.js';
 import { prereqsNode } from './prereqs-node.js';
 import { prereqsPaths } from './prereqs-paths.js';
 import { prereqsPgTools } from './prereqs-pg-tools.js';
+import { snapshotsState } from './snapshots-state.js';
 
 export const ALL_CHECKS: Check[] = [
   configFile,
@@ -29,9 +31,11 @@ export const ALL_CHECKS: Check[] = [
   capacityDisk,
   backupsRpo,
   backupsVerified,
+  backupsIntegrity,
   backupsRestoreTest,
   backupsRetention,
   backupsEncryption,
+  snapshotsState,
   auditChain,
 ];
 

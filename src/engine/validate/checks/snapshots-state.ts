@@ -1,0 +1,48 @@
+// snapshots.state: no snapshot restore was left half done, and every catalogued snapshot still
+// exists on its server.
+import { listSnapshots } from '../../snapshot/catalog.js';
+import { snapshotStatus, type SnapshotStatus } from '../../snapshot/service.js';
+import type { Check, CheckOutcome } from '../registry.js';
+
+export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined {
+  const subject = `${status.store}/${status.name}`;
+  switch (status.state) {
+    case 'ok':
+      return undefined;
+    case 'restore-interrupted':
+      return {
+        subject,
+        status: 'fail',
+        reason: status.explanation ?? 'a restore did not finish',
+        hint: `storage snapshot show ${status.name} --store ${status.store}`,
+      };
+    case 'restoring':
+      return { subject, status: 'warn', reason: status.explanation ?? 'a restore is under way', hint: 'Validate again when it has finished.' };
+    case 'missing':
+      return {
+        subject,
+        status: 'warn',
+        reason: `its copy ${status.copy} is gone from the server`,
+        hint: `storage snapshot delete ${status.name} --store ${status.store} --confirm ${status.name}`,
+      };
+    default:
+      return { subject, status: 'warn', reason: `cannot tell: store "${status.store}" is not configured or did not answer`, hint: 'See connectivity.stores.' };
+  }
+}
+
+export const snapshotsState: Check = {
+  id: 'snapshots.state',
+  suite: 'snapshots',
+  title: 'no snapshot restore was left half done, and every snapshot still exists',
+  async run({ fleet, stores }) {
+    const wanted = new Set(fleet.select(stores).map((store) => store.name));
+    const records = listSnapshots().filter((record) => wanted.has(record.store));
+    const statuses = await Promise.all(records.map((record) => snapshotStatus(fleet, record)));
+    const problems = statuses.map(judgeSnapshot).filter((outcome): outcome is CheckOutcome => outcome !== undefined);
+    const fine = statuses.length - problems.length;
+    return [
+      ...(fine > 0 || problems.length === 0 ? [{ status: 'pass' as const, reason: `${fine} snapshot${fine === 1 ? '' : 's'} in place` }] : []),
+      ...problems,
+    ];
+  },
+};
