@@ -34,6 +34,22 @@ describe('chunked authenticated encryption', () => {
     }
   });
 
+  it('writes the same chunk layout whatever pieces the input arrives in, and decrypts to the input', async () => {
+    const plain = randomBytes(CHUNK * 5 + 7);
+    const cuts = [1, 3, CHUNK - 4, CHUNK + 9, 2, CHUNK * 2, 30];
+    const pieces: Buffer[] = [];
+    let at = 0;
+    for (const cut of cuts) {
+      pieces.push(plain.subarray(at, at + cut));
+      at += cut;
+    }
+    pieces.push(plain.subarray(at));
+    const sealed = await collect(Readable.from(pieces).pipe(new EncryptStream(key, 'b1/payload', CHUNK)));
+    // Header, then six chunks (five full, one of 7 bytes), each with its 16-byte tag.
+    expect(sealed.length).toBe(HEADER_BYTES + plain.length + 6 * 16);
+    expect(await decrypt(sealed)).toEqual(plain);
+  });
+
   it('detects a flipped bit anywhere in the file', async () => {
     const sealed = await encrypt(randomBytes(CHUNK * 4 + 10));
     for (let i = 0; i < 40; i++) {

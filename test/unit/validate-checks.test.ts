@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appendAudit, auditPaths } from '../../src/engine/audit/log.js';
-import { mergeVerification, passedAtLeast, type BackupEntry, type VerificationRecord } from '../../src/engine/backup/repository.js';
+import { mergeVerification, passedAtLeast, strongerLevel, type BackupEntry, type VerificationRecord } from '../../src/engine/backup/repository.js';
 import type { StoreHealth } from '../../src/engine/db/health.js';
 import type { CheckContext } from '../../src/engine/validate/registry.js';
 import { auditChain } from '../../src/engine/validate/checks/audit-chain.js';
@@ -221,6 +221,11 @@ describe('backup checks', () => {
     expect(readFailed.passed).toEqual({ files: '2026-11-21T00:00:00Z' });
     const readAgain = record('files', true, '2026-11-23T00:00:00Z', readFailed);
     expect(passedAtLeast(readAgain, 'read-data')).toBeUndefined();
+    expect([strongerLevel('read-data', 'restore-test'), strongerLevel('read-data', undefined), strongerLevel(undefined, 'files')]).toEqual([
+      'restore-test',
+      'read-data',
+      'files',
+    ]);
     // A record from before levels were kept counts for its own level.
     expect(passedAtLeast({ level: 'read-data', ok: true, at: 'T', problems: [] }, 'files')).toBe('T');
   });

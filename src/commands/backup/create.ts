@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
 import { isEmptyPolicy } from '../../engine/backup/retention.js';
+import { strongerLevel } from '../../engine/backup/repository.js';
 import { createBackups, openRepository, policyFromConfig, pruneBackups, type StoreOutcome } from '../../engine/backup/service.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
@@ -57,7 +58,7 @@ export default class BackupCreate extends StorageCommand {
       {
         tags: flags.tag,
         parallel: flags.parallel,
-        verify: flags.verify ? 'read-data' : fleet.config.file.backup?.verify,
+        verify: strongerLevel(flags.verify ? 'read-data' : undefined, fleet.config.file.backup?.verify),
         command: `storage backup create ${stores.map((s) => s.name).join(' ')}`,
         onOutcome: (o) =>
           flow.settle(o.store, o.ok, o.ok ? `${o.backup!.id} (${formatBytes(o.backup!.storedBytes)})` : `${o.error!.code}: ${o.error!.message}`),

@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { StorageError } from '../errors.js';
+import { ByteQueue } from './byte-queue.js';
 
 export const KEY_BYTES = 32;
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
@@ -34,8 +35,7 @@ function tampered(what: string): StorageError {
 export class EncryptStream extends Transform {
   private readonly header: Buffer;
   private readonly prefix = randomBytes(PREFIX_BYTES);
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly pending = new ByteQueue();
   private counter = 0;
   private headerSent = false;
 
@@ -54,11 +54,13 @@ export class EncryptStream extends Transform {
     return Buffer.concat([this.header, Buffer.from(this.context, 'utf8')]);
   }
 
-  private seal(plain: Buffer, final: boolean): Buffer {
+  /** Encrypts one chunk, given as the pieces it arrived in, and pushes it (no copy of the plain bytes). */
+  private seal(plain: Buffer[], final: boolean): void {
     if (this.counter >= 0xffffffff) throw new StorageError('FAILED', 'Payload too large for one encrypted file.');
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce(this.prefix, this.counter++, final));
     cipher.setAAD(this.aad());
-    return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    for (const piece of plain) this.push(cipher.update(piece));
+    this.push(Buffer.concat([cipher.final(), cipher.getAuthTag()]));
   }
 
   private sendHeader(): void {
@@ -71,18 +73,9 @@ export class EncryptStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.sendHeader();
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
+      this.pending.add(chunk);
       // Emit full chunks only while more data follows, so the final chunk always exists.
-      if (this.pendingBytes > this.chunkSize) {
-        let all = Buffer.concat(this.pending, this.pendingBytes);
-        while (all.length > this.chunkSize) {
-          this.push(this.seal(all.subarray(0, this.chunkSize), false));
-          all = all.subarray(this.chunkSize);
-        }
-        this.pending = [all];
-        this.pendingBytes = all.length;
-      }
+      while (this.pending.length > this.chunkSize) this.seal(this.pending.takePieces(this.chunkSize), false);
       callback();
     } catch (error) {
       callback(error as Error);
@@ -92,8 +85,7 @@ export class EncryptStream extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.sendHeader();
-      this.push(this.seal(Buffer.concat(this.pending), true));
-      this.pending = [];
+      this.seal(this.pending.takePieces(this.pending.length), true);
       callback();
     } catch (error) {
       callback(error as Error);
@@ -103,10 +95,8 @@ export class EncryptStream extends Transform {
 
 /** Decrypts the chunked format; fails with BAD_DATA (exit 65) on any alteration. */
 export class DecryptStream extends Transform {
-  // Incoming pieces are kept as a list and joined only when a whole chunk is there, so each
-  // byte is copied once, not once per incoming piece.
-  private pieces: Buffer[] = [];
-  private buffered = 0;
+  // Incoming pieces are joined only when a whole chunk is there, so each byte is copied once.
+  private readonly queue = new ByteQueue();
   private header?: Buffer;
   private prefix?: Buffer;
   private unit = 0;
@@ -118,15 +108,6 @@ export class DecryptStream extends Transform {
     private readonly label = 'Encrypted file',
   ) {
     super();
-  }
-
-  private consume(bytes: number): Buffer {
-    const all = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.buffered);
-    const head = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.pieces = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    return head;
   }
 
   private open(body: Buffer, final: boolean): Buffer {
@@ -142,18 +123,17 @@ export class DecryptStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.pieces.push(chunk);
-      this.buffered += chunk.length;
+      this.queue.add(chunk);
       if (!this.header) {
-        if (this.buffered < HEADER_BYTES) return callback();
-        const header = Buffer.from(this.consume(HEADER_BYTES));
+        if (this.queue.length < HEADER_BYTES) return callback();
+        const header = Buffer.from(this.queue.take(HEADER_BYTES));
         if (!header.subarray(0, MAGIC.length).equals(MAGIC)) throw tampered(`${this.label} header`);
         this.header = header;
         this.prefix = header.subarray(MAGIC.length, MAGIC.length + PREFIX_BYTES);
         this.unit = header.readUInt32BE(MAGIC.length + PREFIX_BYTES) + TAG_BYTES;
       }
       // A full unit followed by more bytes cannot be the final chunk.
-      while (this.buffered > this.unit) this.push(this.open(this.consume(this.unit), false));
+      while (this.queue.length > this.unit) this.push(this.open(this.queue.take(this.unit), false));
       callback();
     } catch (error) {
       callback(error as Error);
@@ -162,8 +142,8 @@ export class DecryptStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (!this.header || this.buffered < TAG_BYTES) throw tampered(`${this.label} (cut short)`);
-      this.push(this.open(this.consume(this.buffered), true));
+      if (!this.header || this.queue.length < TAG_BYTES) throw tampered(`${this.label} (cut short)`);
+      this.push(this.open(this.queue.take(this.queue.length), true));
       callback();
     } catch (error) {
       callback(error as Error);

@@ -5,10 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { StorageError } from '../errors.js';
 import { DEFAULT_CHUNK_SIZE, DecryptStream, EncryptStream } from './crypto.js';
 import { fsyncFile } from './files.js';
+import { ParallelGzip } from './parallel-gzip.js';
 import type { PayloadFile } from './manifest.js';
 
 /** Counts bytes passing through, and hashes them when asked to. */
@@ -54,8 +55,9 @@ export async function writePayload(source: Readable, dir: string, name: string, 
   const plain = new Meter(false);
   const stored = new Meter(true);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [source, plain];
-  // Level 1: on typical data about 1.5× faster than the default level 6 for a few percent more bytes.
-  if (options.compress) stages.push(createGzip({ level: 1 }));
+  // Level 1: on typical data about 1.5× faster than the default level 6 for a few percent more
+  // bytes; compressed on every core, in blocks.
+  if (options.compress) stages.push(new ParallelGzip(1));
   if (options.key) stages.push(new EncryptStream(options.key, options.context, DEFAULT_CHUNK_SIZE));
   stages.push(stored);
   if (options.onProgress) {

@@ -58,6 +58,12 @@ export function mergeVerification(previous: VerificationRecord | undefined, next
   return { ...next, passed };
 }
 
+/** The stronger of two verification levels (undefined: none asked). */
+export function strongerLevel(a: VerifyLevel | undefined, b: VerifyLevel | undefined): VerifyLevel | undefined {
+  if (!a || !b) return a ?? b;
+  return VERIFY_LEVELS.indexOf(a) >= VERIFY_LEVELS.indexOf(b) ? a : b;
+}
+
 /** Whether a backup's verification record shows a pass at `level` or a stronger one, with no failure since. */
 export function passedAtLeast(record: VerificationRecord | undefined, level: VerifyLevel): string | undefined {
   if (!record?.ok) return undefined;
