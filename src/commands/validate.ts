@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageCommand } from '../cli/base-command.js';
 import { StorageError } from '../engine/errors.js';
+import { redact } from '../engine/redact.js';
 import { ALL_CHECKS, SUITES } from '../engine/validate/checks/index.js';
 import { toJUnit } from '../engine/validate/junit.js';
 import { runChecks, type ValidationReport } from '../engine/validate/registry.js';
@@ -30,7 +31,8 @@ export default class Validate extends StorageCommand {
     const report = await runChecks(checks, { fleet, strict: flags.strict, stores, env: process.env, restoreTest: flags['restore-test'] }, flags.timeout * 1000);
     if (flags.junit) {
       fs.mkdirSync(path.dirname(path.resolve(flags.junit)), { recursive: true });
-      fs.writeFileSync(flags.junit, toJUnit(report));
+      // A file CI keeps and shows: scrubbed of every secret the process knows, like all output.
+      fs.writeFileSync(flags.junit, redact(toJUnit(report)));
     }
     this.print(validationView(report, flags.strict));
     if (!report.ok) {

@@ -76,6 +76,18 @@ describe('storage validate', () => {
     expect(byId['connectivity.stores[docs]']).toMatchObject({ status: 'pass' });
     expect(byId['capacity.connections[pgok]']).toMatchObject({ status: 'pass', reason: expect.stringMatching(/^\d+ of \d+ non-reserved connections in use/) });
     expect(byId['capacity.connections[docs]']).toMatchObject({ status: 'warn', reason: expect.stringContaining('serverStatus.connections') });
+
+    // The thresholds are the operator's: at 0 % any connection in use warns.
+    sandbox.writeConfig({ stores: { pgok: { engine: 'postgres', url: servers().pgUrl } }, validate: { connectionsWarnPercent: 0 } });
+    const strict = await sandbox.run(['validate', '--suite', 'capacity', '--json']);
+    expect(strict.json().checks.find((c: { id: string }) => c.id === 'capacity.connections[pgok]')).toMatchObject({ status: 'warn' });
+    sandbox.writeConfig({
+      stores: { pgok: { engine: 'postgres', url: servers().pgUrl } },
+      validate: { connectionsWarnPercent: 90, connectionsFailPercent: 50 },
+    });
+    const contradictory = await sandbox.run(['validate']);
+    expect(contradictory.exitCode).toBe(78);
+    expect(contradictory.stderr).toContain('validate.connectionsWarnPercent');
   });
 
   it('prereqs.pg-tools fails on an old or missing pg_dump / pg_restore and passes on the installed ones', async () => {

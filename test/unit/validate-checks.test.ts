@@ -177,6 +177,7 @@ describe('connectivity and capacity judgements', () => {
     expect(judgeConnectivity(health('standby'), 'standby').status).toBe('pass');
     expect(judgeConnectivity(health('primary', 1500), 'primary')).toMatchObject({ status: 'warn', reason: expect.stringContaining('1500 ms') });
     expect(judgeConnectivity(health('primary', 40), undefined).status).toBe('pass');
+    expect(judgeConnectivity(health('primary', 40), undefined, 20)).toMatchObject({ status: 'warn', reason: expect.stringContaining('over 20 ms') });
   });
 
   it('capacity.connections: over 80% warns, over 95% fails', () => {
@@ -184,12 +185,16 @@ describe('connectivity and capacity judgements', () => {
     expect(judgeConnections('m', 81, 100, 'connections')).toMatchObject({ status: 'warn', reason: '81 of 100 connections in use (81%)' });
     expect(judgeConnections('m', 96, 100, 'connections').status).toBe('fail');
     expect(judgeConnections('m', 0, 0, 'connections').status).toBe('fail');
+    // validate.connectionsWarnPercent / connectionsFailPercent move the lines.
+    expect(judgeConnections('m', 60, 100, 'connections', 50, 70)).toMatchObject({ status: 'warn', hint: expect.stringContaining('Over 50%') });
+    expect(judgeConnections('m', 71, 100, 'connections', 50, 70).status).toBe('fail');
   });
 
   it('capacity.disk: free space under twice the largest backup fails', () => {
     expect(judgeDisk(10e9, 0).status).toBe('pass');
     expect(judgeDisk(2e9, 1e9).status).toBe('pass');
     expect(judgeDisk(1.5e9, 1e9)).toMatchObject({ status: 'fail', reason: '1500 MB free, 2000 MB wanted (2 × the largest backup)' });
+    expect(judgeDisk(1.5e9, 1e9, 1.2).status).toBe('pass');
   });
 });
 

@@ -21,8 +21,11 @@ export class ParallelGzip extends Transform {
   constructor(
     private readonly level = 1,
     private readonly blockSize = GZIP_BLOCK_SIZE,
-    /** Blocks compressed at once: one per core, and one queued so no core waits. */
-    private readonly parallel = os.availableParallelism() + 1,
+    /**
+     * Blocks compressed at once: one per core and one queued so no core waits, but at most three:
+     * they run on libuv's pool of four threads, which the file writes need too.
+     */
+    private readonly parallel = Math.min(os.availableParallelism() + 1, 3),
   ) {
     super();
   }

@@ -163,6 +163,10 @@ export async function checkConfig(raw: unknown): Promise<{ file?: ConfigFile; is
   if (file.tenancy && !(file.stores ?? {})[file.tenancy.store]) {
     issues.push({ path: 'tenancy.store', message: `names a store that is not configured: ${file.tenancy.store}` });
   }
+  const thresholds = file.validate;
+  if ((thresholds?.connectionsWarnPercent ?? 80) > (thresholds?.connectionsFailPercent ?? 95)) {
+    issues.push({ path: 'validate.connectionsWarnPercent', message: 'must not be above validate.connectionsFailPercent' });
+  }
   return { file, issues };
 }
 

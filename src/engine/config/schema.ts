@@ -103,6 +103,19 @@ export const ConfigSchema = z
     defaults: z.object(timeouts).strict().optional(),
     backup: BackupSchema.optional(),
     tenancy: z.object({ store: z.string(), prefix: z.string().optional() }).strict().optional(),
+    /** Thresholds of `storage validate`. */
+    validate: z
+      .object({
+        /** A store slower than this to answer is a warning (default 1s). */
+        slowLatency: duration.optional(),
+        /** Connections in use, in percent of the limit, that warn (default 80) and fail (default 95). */
+        connectionsWarnPercent: z.number().min(0).max(100).optional(),
+        connectionsFailPercent: z.number().min(0).max(100).optional(),
+        /** Free space wanted for the repository, as a multiple of the largest newest backup (default 2). */
+        diskMargin: z.number().min(0).max(100).optional(),
+      })
+      .strict()
+      .optional(),
     vault: z
       .object({ path: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
       .strict()

@@ -1,22 +1,23 @@
 // capacity.connections: server connections in use stay clear of the limit (PostgreSQL:
-// max_connections less the superuser reserve; MongoDB: current vs available).
+// max_connections less the superuser reserve; MongoDB: current vs available). Thresholds from
+// validate.connectionsWarnPercent / connectionsFailPercent.
 import { poolReports } from '../../db/inspect.js';
 import type { Check, CheckOutcome } from '../registry.js';
 
 export const WARN_PERCENT = 80;
 export const FAIL_PERCENT = 95;
 
-export function judgeConnections(store: string, used: number, limit: number, what: string): CheckOutcome {
+export function judgeConnections(store: string, used: number, limit: number, what: string, warnAt = WARN_PERCENT, failAt = FAIL_PERCENT): CheckOutcome {
   const percent = limit > 0 ? Math.round((used / limit) * 1000) / 10 : 100;
   const reason = `${used} of ${limit} ${what} in use (${percent}%)`;
-  if (percent > FAIL_PERCENT)
+  if (percent > failAt)
     return {
       subject: store,
       status: 'fail',
       reason,
       hint: 'New connections will soon be refused: find idle or leaked sessions (storage db pools), or raise the limit.',
     };
-  if (percent > WARN_PERCENT) return { subject: store, status: 'warn', reason, hint: `Over ${WARN_PERCENT}%: look at storage db pools ${store}.` };
+  if (percent > warnAt) return { subject: store, status: 'warn', reason, hint: `Over ${warnAt}%: look at storage db pools ${store}.` };
   return { subject: store, status: 'pass', reason };
 }
 
@@ -27,16 +28,18 @@ export const capacityConnections: Check = {
   async run({ fleet, stores }) {
     const networked = fleet.select(stores).filter((store) => store.engine !== 'sqlite');
     if (networked.length === 0) return [{ status: 'pass', reason: 'no server stores' }];
+    const thresholds = fleet.config.file.validate;
+    const [warnAt, failAt] = [thresholds?.connectionsWarnPercent ?? WARN_PERCENT, thresholds?.connectionsFailPercent ?? FAIL_PERCENT];
     return (await poolReports(fleet, networked)).map((report): CheckOutcome => {
       if ('error' in report) return { subject: report.store, status: 'error', reason: report.error.message, hint: report.error.hint };
       if (report.engine === 'mongodb') {
         const { current, available } = report.server;
         if (current === undefined || available === undefined)
           return { subject: report.store, status: 'warn', reason: 'the server does not report its connections (serverStatus.connections)' };
-        return judgeConnections(report.store, current, current + available, 'connections');
+        return judgeConnections(report.store, current, current + available, 'connections', warnAt, failAt);
       }
       const { used, maxConnections, reserved } = report.details as { used: number; maxConnections: number; reserved?: number };
-      return judgeConnections(report.store, used, maxConnections - (reserved ?? 0), 'non-reserved connections');
+      return judgeConnections(report.store, used, maxConnections - (reserved ?? 0), 'non-reserved connections', warnAt, failAt);
     });
   },
 };

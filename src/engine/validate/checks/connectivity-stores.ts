@@ -1,12 +1,13 @@
 // connectivity.stores: every store answers, authenticated, in the role it is configured as, and
 // not slowly.
+import { parseDuration } from '../../config/duration.js';
 import { probeStore, type StoreHealth } from '../../db/health.js';
 import type { Check, CheckOutcome } from '../registry.js';
 
-/** A round trip slower than this is worth a warning. */
+/** A round trip slower than this is worth a warning (validate.slowLatency). */
 export const SLOW_MS = 1000;
 
-export function judgeConnectivity(health: StoreHealth, expectedRole: string | undefined): CheckOutcome {
+export function judgeConnectivity(health: StoreHealth, expectedRole: string | undefined, slowMs = SLOW_MS): CheckOutcome {
   const subject = health.store;
   if (health.status === 'down') return { subject, status: 'fail', reason: `${health.error?.code}: ${health.error?.message}`, hint: health.error?.hint };
   // Writable (primary or standalone) against read-only (standby) is what matters: a primary whose
@@ -21,12 +22,12 @@ export function judgeConnectivity(health: StoreHealth, expectedRole: string | un
     };
   if (expectedRole === 'primary' && health.role === 'standalone')
     return { subject, status: 'warn', reason: 'configured as primary, but no standby is replicating from it', hint: 'Check the standbys (storage db health).' };
-  if ((health.latencyMs ?? 0) > SLOW_MS)
+  if ((health.latencyMs ?? 0) > slowMs)
     return {
       subject,
       status: 'warn',
-      reason: `up, but slow: ${health.latencyMs} ms (over ${SLOW_MS} ms)`,
-      hint: 'Check the network path and the server load.',
+      reason: `up, but slow: ${health.latencyMs} ms (over ${slowMs} ms)`,
+      hint: 'Check the network path and the server load (or validate.slowLatency).',
     };
   return { subject, status: 'pass', reason: `up, ${health.role}, ${health.latencyMs} ms` };
 }
@@ -36,10 +37,13 @@ export const connectivityStores: Check = {
   suite: 'connectivity',
   title: 'every store is reachable, authenticated and in its configured role',
   async run({ fleet, stores }) {
+    const slow = fleet.config.file.validate?.slowLatency;
+    const slowMs = slow ? parseDuration(slow)! : SLOW_MS;
     return Promise.all(
-      fleet
-        .select(stores)
-        .map(async (store) => judgeConnectivity(await probeStore(fleet, store), store.config.engine === 'sqlite' ? undefined : store.config.role)),
+      fleet.select(stores).map(async (store) => {
+        const role = store.config.engine === 'sqlite' ? undefined : store.config.role;
+        return judgeConnectivity(await probeStore(fleet, store), role, slowMs);
+      }),
     );
   },
 };
