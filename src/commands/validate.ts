@@ -10,7 +10,8 @@ import { runChecks, type ValidationReport } from '../engine/validate/registry.js
 import { validationView } from '../ui/views/validation.js';
 
 export default class Validate extends StorageCommand {
-  static override summary = 'Check that the storage estate is safe: config, prerequisites, connectivity, capacity, backups, audit. Exit 3 when a check fails.';
+  static override summary =
+    'Check that the storage estate is safe: config, prerequisites, connectivity, capacity, backups, snapshots, audit. Exit 3 when a check fails.';
   static override description =
     'Exit 0 when nothing failed (warnings allowed unless --strict), 3 when a check failed or errored, 78 when the config itself is invalid.';
   static override flags = {

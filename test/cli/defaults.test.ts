@@ -18,6 +18,19 @@ describe('storage with no configuration', () => {
     expect(result.stdout + result.stderr).not.toMatch(ANSI);
   });
 
+  it('help: --help on the root, a topic and a command, and `storage help ...` says the same', async () => {
+    const root = await sandbox.run(['--help']);
+    expect(root.exitCode).toBe(0);
+    expect(root.stdout).toMatch(/TOPICS[\s\S]*backup[\s\S]*validate/);
+    expect((await sandbox.run(['help'])).stdout).toBe(root.stdout);
+    const command = await sandbox.run(['backup', 'create', '--help']);
+    expect(command.stdout).toContain('--verify');
+    expect((await sandbox.run(['help', 'backup', 'create'])).stdout).toBe(command.stdout);
+    const topic = await sandbox.run(['help', 'snapshot']);
+    expect(topic.exitCode).toBe(0);
+    expect(topic.stdout).toContain('snapshot restore');
+  });
+
   it('--json prints exactly one JSON document on stdout', async () => {
     const result = await sandbox.run(['db', 'health', '--json']);
     expect(result.exitCode).toBe(0);
