@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, pgbenchDatabase, pgUrlFor, psqlAt } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/run.js');
@@ -27,14 +28,14 @@ const env = {
 };
 const results = [];
 
-const pgUrl = (db) => Object.assign(new URL(pgBase), { pathname: `/${db}` }).toString();
+const pgUrl = (db) => pgUrlFor(pgBase, db);
 function sh(command, args, options = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024, ...options });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
 }
 function psql(sql, db = 'postgres') {
-  return sh('psql', ['-X', '-q', '-At', '-d', pgUrl(db), '-c', sql]);
+  return psqlAt(pgUrl(db), sql, env);
 }
 /** Wall time and peak RSS (kB) of a command, through GNU time. */
 function timed(command, args) {
@@ -46,7 +47,6 @@ function timed(command, args) {
   return { ms, rssMb: rssKb / 1024, stdout: result.stdout };
 }
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 /** Runs reference and ours alternately ROUNDS times (each after `before`), returns the medians. */
 function paired(reference, ours, before = () => undefined) {
   const refs = [];
@@ -85,12 +85,7 @@ const idOf = (out) => JSON.parse(out).stores[0].backup.id;
 async function postgres() {
   const rss = [];
   for (const scale of [Math.max(1, Math.round(pgScale / 4)), pgScale]) {
-    const db = `storage_bench_s${scale}`;
-    if (psql(`select count(*) from pg_database where datname = '${db}'`).trim() === '0') {
-      console.log(`(creating ${db} with pgbench -i -s ${scale}; once)`);
-      psql(`create database ${db}`);
-      sh('pgbench', ['-i', '-q', '-s', String(scale), pgUrl(db)]);
-    }
+    const db = pgbenchDatabase(pgBase, scale, env);
     const size = psql(`select pg_size_pretty(pg_database_size('${db}'))`).trim();
     const cfg = config(`  pg: { engine: postgres, url: "${pgUrl(db)}" }`);
     const dumpFile = path.join(work, 'ref.dump');

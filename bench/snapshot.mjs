@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, pgbenchDatabase, pgUrlFor, psqlAt } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/run.js');
@@ -16,8 +17,7 @@ const scale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const env = { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config'), XDG_DATA_HOME: path.join(work, 'data') };
 delete env.STORAGE_BACKUP_PASSPHRASE;
-const db = `storage_bench_s${scale}`;
-const url = (name) => Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+const url = (name) => pgUrlFor(base, name);
 
 function run(command, args) {
   const started = process.hrtime.bigint();
@@ -25,19 +25,14 @@ function run(command, args) {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr.slice(-2000)}`);
   return { ms: Number(process.hrtime.bigint() - started) / 1e6, stdout: result.stdout };
 }
-const psql = (sql) => run('psql', ['-X', '-q', '-At', '-d', url('postgres'), '-c', sql]).stdout.trim();
+const psql = (sql) => psqlAt(url('postgres'), sql, env);
 const storage = (...args) => run(process.execPath, [bin, ...args, '--config', config]);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const dropLike = (pattern) => {
   for (const name of psql(`select datname from pg_database where datname like '${pattern}'`).split('\n').filter(Boolean))
     psql(`drop database "${name}" with (force)`);
 };
 
-if (psql(`select count(*) from pg_database where datname = '${db}'`) === '0') {
-  console.log(`(creating ${db} with pgbench -i -s ${scale}; once)`);
-  psql(`create database ${db}`);
-  run('pgbench', ['-i', '-q', '-s', String(scale), url(db)]);
-}
+const db = pgbenchDatabase(base, scale, env);
 const config = path.join(work, 'storage.config.yaml');
 fs.writeFileSync(config, `stores:\n  bench: { engine: postgres, url: "${url(db)}" }\nbackup: { repository: ${path.join(work, 'repo')} }\n`);
 const size = psql(`select pg_size_pretty(pg_database_size('${db}'))`);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/run.js');
@@ -35,7 +36,6 @@ for (const c of cases) once(c.args);
 const samples = new Map(cases.map((c) => [c.name, []]));
 for (let i = 0; i < runs; i++) for (const c of cases) samples.get(c.name).push(once(c.args));
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const baseline = median(samples.get(cases[0].name));
 let failed = false;
 console.log(`start-up, median of ${runs} runs (node ${process.version}, ${os.cpus().length} cores)`);

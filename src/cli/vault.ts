@@ -2,6 +2,7 @@
 // STORAGE_VAULT_PASSPHRASE or a key file, or is asked for (hidden) at a terminal.
 import { Flags } from '@oclif/core';
 import type { Fleet } from '../engine/fleet.js';
+import { secretReferences } from '../engine/config/secrets.js';
 import { StorageError } from '../engine/errors.js';
 import { registerSecret } from '../engine/redact.js';
 import { vaultKeySource, vaultPath } from '../engine/secrets/resolver.js';
@@ -34,12 +35,6 @@ export async function openVault(fleet: Fleet, passphraseFile: string | undefined
 /** Stores whose password (or the backup key) refers to each secret. */
 export function secretUsers(fleet: Fleet): Map<string, string[]> {
   const users = new Map<string, string[]>();
-  const add = (name: string, user: string) => users.set(name, [...(users.get(name) ?? []), user]);
-  for (const store of fleet.config.stores.values()) {
-    if (store.config.engine !== 'sqlite' && store.config.password?.startsWith('secret:')) add(store.config.password.slice(7), store.name);
-  }
-  const encryption = fleet.config.file.backup?.encryption;
-  const backupRef = encryption && 'key' in encryption ? encryption.key : encryption && 'passphrase' in encryption ? encryption.passphrase : undefined;
-  if (backupRef?.startsWith('secret:')) add(backupRef.slice(7), 'backup encryption');
+  for (const ref of secretReferences(fleet.config)) users.set(ref.name, [...(users.get(ref.name) ?? []), ref.user]);
   return users;
 }

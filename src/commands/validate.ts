@@ -6,7 +6,7 @@ import { StorageError } from '../engine/errors.js';
 import { redact } from '../engine/redact.js';
 import { ALL_CHECKS, SUITES } from '../engine/validate/checks/index.js';
 import { toJUnit } from '../engine/validate/junit.js';
-import { runChecks, type ValidationReport } from '../engine/validate/registry.js';
+import { failsRun, runChecks, type ValidationReport } from '../engine/validate/registry.js';
 import { validationView } from '../ui/views/validation.js';
 
 export default class Validate extends StorageCommand {
@@ -37,7 +37,7 @@ export default class Validate extends StorageCommand {
     }
     this.print(validationView(report, flags.strict));
     if (!report.ok) {
-      const bad = report.checks.filter((check) => check.status === 'fail' || check.status === 'error' || (flags.strict && check.status === 'warn'));
+      const bad = report.checks.filter((check) => failsRun(check, flags.strict));
       this.failWith(
         new StorageError('CHECKS_FAILED', `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass: ${bad.map((check) => check.id).join(', ')}.`, {
           hint: bad[0]?.hint ?? 'See the report above.',

@@ -19,6 +19,19 @@ const transient = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECON
 const fatal = Object.assign(new Error('password authentication failed'), { code: '28P01' });
 const isTransient = (error: unknown) => (error as { code?: string }).code === 'ECONNREFUSED';
 
+/** An operation that always throws `error` (after `each`), counting its calls. */
+function alwaysFailing(error: Error, each: () => void = () => undefined) {
+  const op = {
+    calls: 0,
+    run: async (): Promise<never> => {
+      op.calls++;
+      each();
+      throw error;
+    },
+  };
+  return op;
+}
+
 describe('retry with full-jitter backoff', () => {
   it('waits a random time up to base * 2^attempt, capped', () => {
     const policy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 1000 };
@@ -46,49 +59,24 @@ describe('retry with full-jitter backoff', () => {
 
   it('does not retry a failure that is not transient (a wrong password)', async () => {
     const clock = new FakeClock();
-    let calls = 0;
-    await expect(
-      retry(
-        async () => {
-          calls++;
-          throw fatal;
-        },
-        { isTransient, clock },
-      ),
-    ).rejects.toBe(fatal);
-    expect(calls).toBe(1);
+    const op = alwaysFailing(fatal);
+    await expect(retry(op.run, { isTransient, clock })).rejects.toBe(fatal);
+    expect(op.calls).toBe(1);
     expect(clock.sleeps).toEqual([]);
   });
 
   it('gives up after the attempt budget with the last error', async () => {
     const clock = new FakeClock();
-    let calls = 0;
-    await expect(
-      retry(
-        async () => {
-          calls++;
-          throw transient;
-        },
-        { isTransient, clock, policy: { attempts: 4 } },
-      ),
-    ).rejects.toBe(transient);
-    expect(calls).toBe(4);
+    const op = alwaysFailing(transient);
+    await expect(retry(op.run, { isTransient, clock, policy: { attempts: 4 } })).rejects.toBe(transient);
+    expect(op.calls).toBe(4);
   });
 
   it('starts no attempt that could not finish before the deadline', async () => {
     const clock = new FakeClock();
-    let calls = 0;
-    await expect(
-      retry(
-        async () => {
-          calls++;
-          clock.time += 1000; // each attempt takes a full connect timeout
-          throw transient;
-        },
-        { isTransient, clock, random: () => 0.5, policy: { attempts: 10, deadlineMs: 1500 } },
-      ),
-    ).rejects.toBe(transient);
-    expect(calls).toBe(1);
+    const op = alwaysFailing(transient, () => (clock.time += 1000)); // each attempt takes a full connect timeout
+    await expect(retry(op.run, { isTransient, clock, random: () => 0.5, policy: { attempts: 10, deadlineMs: 1500 } })).rejects.toBe(transient);
+    expect(op.calls).toBe(1);
   });
 });
 

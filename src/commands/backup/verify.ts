@@ -40,7 +40,13 @@ export default class BackupVerify extends StorageCommand {
     const results: VerifyResult[] = [];
     try {
       for (const id of ids) {
-        const result = await verifyBackup(fleet, repo, id, { readData: flags['read-data'], restoreTest: flags['restore-test'] }, flow.progressFor(id));
+        const result = await verifyBackup(
+          fleet,
+          repo,
+          id,
+          { level: flags['restore-test'] ? 'restore-test' : flags['read-data'] ? 'read-data' : 'files' },
+          flow.progressFor(id),
+        );
         flow.settle(id, result.ok, result.ok ? `ok (${result.level})` : result.problems.join('; '));
         results.push(result);
       }

@@ -10,6 +10,7 @@ import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
 import { redact } from '../redact.js';
 import { writeFileAtomic } from '../backup/files.js';
+import { sleepSync } from '../resilience/clock.js';
 
 export interface AuditRecord {
   command: string;
@@ -55,10 +56,6 @@ function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
     entry[key as keyof typeof entry],
   ]);
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function withLock<T>(paths: AuditPaths, work: () => T): T {

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+function fsyncPath(target: string, flags: 'r' | 'r+'): void {
+  const fd = fs.openSync(target, flags);
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -12,13 +12,12 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+export function fsyncDir(dir: string): void {
+  fsyncPath(dir, 'r');
+}
+
 export function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fsyncPath(file, 'r+');
 }
 
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {

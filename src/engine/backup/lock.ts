@@ -18,7 +18,7 @@ export interface LockHolder {
 export const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 120_000;
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

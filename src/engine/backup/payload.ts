@@ -104,14 +104,6 @@ class HashCheck extends Transform {
   }
 }
 
-class PlainCount extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-}
-
 /**
  * Reads a payload file back to its vendor format, checking size and SHA-256 of the stored bytes,
  * every chunk's authentication tag, and the plain size; any mismatch fails with BAD_DATA (65).
@@ -124,7 +116,7 @@ export async function readPayload(dir: string, entry: PayloadFile, options: { ke
       details: { file: entry.name },
     });
   }
-  const count = new PlainCount();
+  const count = new Meter(false);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [readFileStream(file), new HashCheck(entry)];
   if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name));
   if (entry.compression === 'gzip') stages.push(createGunzip());

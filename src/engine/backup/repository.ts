@@ -12,7 +12,7 @@ import { StorageError } from '../errors.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams, type WrappedKey } from './crypto.js';
 import { writeFileAtomic } from './files.js';
 import { readKeyFile, type KeySource } from './keys.js';
-import { staleReason, type LockHolder } from './lock.js';
+import { StoreLock, processAlive } from './lock.js';
 import { manifestIntact, sealManifest, type BackupManifest, type SealedManifest } from './manifest.js';
 
 const REPO_FORMAT = 1;
@@ -89,6 +89,11 @@ export interface BackupEntry {
   createdAt: string;
 }
 
+/** Where a repository keeps its per-store locks (snapshots take the same locks without opening the repository). */
+export function locksDirOf(root: string): string {
+  return path.join(root, 'locks');
+}
+
 /** Backup ids are `<time>-<store>-<random>`; the store is the middle part. */
 export function storeOfBackupId(id: string): string {
   return id.split('-').slice(1, -1).join('-');
@@ -121,7 +126,7 @@ export class BackupRepository {
   }
 
   get locksDir(): string {
-    return path.join(this.root, 'locks');
+    return locksDirOf(this.root);
   }
 
   get tmpDir(): string {
@@ -300,17 +305,11 @@ export class BackupRepository {
   /** Stores whose lock is held by a live run (a killed run's lock does not count). */
   lockedStores(): Set<string> {
     if (!fs.existsSync(this.locksDir)) return new Set();
-    const live = new Set<string>();
-    for (const name of fs.readdirSync(this.locksDir).filter((entry) => entry.endsWith('.lock'))) {
-      let holder: LockHolder | undefined;
-      try {
-        holder = JSON.parse(fs.readFileSync(path.join(this.locksDir, name), 'utf8')) as LockHolder;
-      } catch {
-        holder = undefined;
-      }
-      if (!staleReason(holder)) live.add(name.slice(0, -'.lock'.length));
-    }
-    return live;
+    const stores = fs
+      .readdirSync(this.locksDir)
+      .filter((entry) => entry.endsWith('.lock'))
+      .map((entry) => entry.slice(0, -'.lock'.length));
+    return new Set(stores.filter((store) => StoreLock.liveHolder(this.locksDir, store)));
   }
 
   /** A scratch directory for work in progress (0700), removed by the caller or by a later sweep. */
@@ -325,14 +324,7 @@ export class BackupRepository {
     let swept = 0;
     for (const name of fs.readdirSync(this.tmpDir)) {
       const pid = Number(name.split('-').at(-2));
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = pid !== 0;
-      } catch {
-        alive = false;
-      }
-      if (!alive) {
+      if (!(pid > 0 && processAlive(pid))) {
         fs.rmSync(path.join(this.tmpDir, name), { recursive: true, force: true });
         swept++;
       }

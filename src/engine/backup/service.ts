@@ -9,6 +9,7 @@ import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { describeFailure } from '../providers/failures.js';
 import { storeTarget } from '../providers/target.js';
+import { DEFAULT_CHUNK_SIZE } from './crypto.js';
 import { engineBackup, silentProgress, type Progress } from './engine.js';
 import { fsyncDir } from './files.js';
 import { resolveKeySource } from './keys.js';
@@ -23,7 +24,8 @@ export const TOOL = {
   name: 'storage',
   version: (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
 };
-const DAY_MS = 86_400_000;
+/** A backup directory without a manifest this old is the leftover of a killed run (prune sweeps it). */
+export const LEFTOVER_AGE_MS = 86_400_000;
 
 export function repositoryPath(fleet: Fleet): string {
   const configured = fleet.config.file.backup?.repository;
@@ -100,7 +102,7 @@ export async function createBackup(
       server: { version: result.serverVersion, ...(result.dumpTool ? { dumpTool: result.dumpTool } : {}) },
       source: storeTarget(store),
       cipher: dataKey ? 'aes-256-gcm-chunked' : 'none',
-      ...(dataKey ? { chunkSize: 1024 * 1024, dataKey: dataKey.wrapped } : {}),
+      ...(dataKey ? { chunkSize: DEFAULT_CHUNK_SIZE, dataKey: dataKey.wrapped } : {}),
       files: result.files,
       originalBytes: result.files.reduce((sum, file) => sum + file.plainBytes, 0),
       storedBytes: result.files.reduce((sum, file) => sum + file.bytes, 0),
@@ -143,7 +145,7 @@ export async function createBackups(
     try {
       const backup = await createBackup(fleet, repo, store.name, options, progress);
       if (options.verify) {
-        const check = await verifyBackup(fleet, repo, backup.id, verifyOptionsFor(options.verify), progress);
+        const check = await verifyBackup(fleet, repo, backup.id, { level: options.verify }, progress);
         if (!check.ok)
           return {
             store: store.name,
@@ -177,28 +179,29 @@ export function listBackups(repo: BackupRepository, store?: string): BackupEntry
   return repo.list().filter((entry) => !store || entry.store === store);
 }
 
-/** The newest complete backup (of a store, or of any). */
-export function latestBackup(repo: BackupRepository, store?: string): SealedManifest {
+/** The newest complete backup (of a store, or of any), if there is one. */
+export function newestComplete(repo: BackupRepository, store?: string): BackupEntry | undefined {
   const complete = listBackups(repo, store).filter((entry) => entry.status === 'complete');
   complete.sort((a, b) => Date.parse(b.manifest!.startedAt) - Date.parse(a.manifest!.startedAt) || b.id.localeCompare(a.id));
-  if (complete.length === 0) {
+  return complete[0];
+}
+
+/** The newest complete backup (of a store, or of any); NOT_FOUND when there is none. */
+export function latestBackup(repo: BackupRepository, store?: string): SealedManifest {
+  const newest = newestComplete(repo, store);
+  if (!newest) {
     throw new StorageError('NOT_FOUND', `There is no complete backup${store ? ` of store "${store}"` : ''} in ${repo.root}.`, {
       hint: 'Take one with `storage backup create`.',
     });
   }
-  return complete[0].manifest!;
+  return newest.manifest!;
 }
 
 export interface VerifyOptions {
-  readData?: boolean;
-  restoreTest?: boolean;
+  /** files: manifest seal and file sizes; read-data: also decrypt and re-hash every byte; restore-test: also restore and compare counts. */
+  level?: VerifyLevel;
   /** Keep the result in the backup's verified.json (default); `validate` looks without writing. */
   record?: boolean;
-}
-
-/** The options that verify at `level`. */
-export function verifyOptionsFor(level: VerifyLevel): VerifyOptions {
-  return { readData: level !== 'files', restoreTest: level === 'restore-test' };
 }
 
 export interface VerifyResult extends VerificationRecord {
@@ -213,7 +216,7 @@ export async function verifyBackup(
   options: VerifyOptions = {},
   progress: Progress = silentProgress,
 ): Promise<VerifyResult> {
-  const level: VerificationRecord['level'] = options.restoreTest ? 'restore-test' : options.readData ? 'read-data' : 'files';
+  const level = options.level ?? 'files';
   const problems: string[] = [];
   let manifest: SealedManifest | undefined;
   try {
@@ -226,13 +229,13 @@ export async function verifyBackup(
       else if (fs.statSync(full).size !== file.bytes) problems.push(`${file.name} has ${fs.statSync(full).size} bytes, the manifest says ${file.bytes}`);
     }
     done(problems.length ? `${problems.length} problem(s)` : `${manifest.files.length} file(s)`);
-    if (problems.length === 0 && (options.readData || options.restoreTest)) {
+    if (problems.length === 0 && level !== 'files') {
       done = progress.step('read back, decrypt and re-hash every byte');
       const key = repo.dataKey(manifest);
       for (const file of manifest.files) await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, discard());
       done();
     }
-    if (problems.length === 0 && options.restoreTest) problems.push(...(await restoreTest(fleet, repo, manifest, progress)));
+    if (problems.length === 0 && level === 'restore-test') problems.push(...(await restoreTest(fleet, repo, manifest, progress)));
   } catch (error) {
     if (!(error instanceof StorageError) || !['BAD_DATA', 'NOT_FOUND'].includes(error.code)) throw error;
     if (error.code === 'NOT_FOUND') throw error;
@@ -373,10 +376,10 @@ export function pruneBackups(repo: BackupRepository, policy: RetentionPolicy, op
   const complete = entries
     .filter((entry) => entry.status === 'complete')
     .map((entry) => ({ id: entry.id, store: entry.manifest!.store, startedAt: entry.manifest!.startedAt }));
-  const decision = complete.length > 0 ? applyRetention(complete, policy) : (applyRetention([], policy), { keep: [], remove: [] });
+  const decision = applyRetention(complete, policy); // refuses an empty policy even with nothing to prune
   const now = options.now ?? Date.now();
   const sweep = entries
-    .filter((entry) => (entry.status === 'incomplete' || entry.status === 'damaged') && now - Date.parse(entry.createdAt) > DAY_MS)
+    .filter((entry) => (entry.status === 'incomplete' || entry.status === 'damaged') && now - Date.parse(entry.createdAt) > LEFTOVER_AGE_MS)
     .map((entry) => ({ id: entry.id, status: entry.status }));
   if (!options.dryRun) {
     for (const { id } of [...decision.remove, ...sweep]) {

@@ -2,7 +2,7 @@
 // reference that cannot be resolved is a configuration error that names the secret.
 import { StorageError } from '../errors.js';
 import { registerSecret } from '../redact.js';
-import { envPrefix, type ResolvedStore } from './load.js';
+import { envPrefix, type LoadedConfig, type ResolvedStore } from './load.js';
 
 export const SECRET_PREFIX = 'secret:';
 
@@ -13,6 +13,30 @@ const noVault: SecretResolver = async () => undefined;
 
 export function secretName(value: string | undefined): string | undefined {
   return value?.startsWith(SECRET_PREFIX) ? value.slice(SECRET_PREFIX.length) : undefined;
+}
+
+export interface SecretReference {
+  /** The secret's name in the vault. */
+  name: string;
+  /** Where the config makes the reference: `stores.main.password`, `backup.encryption.key`. */
+  path: string;
+  /** Who uses it: a store name, or `backup encryption`. */
+  user: string;
+}
+
+/** Every `secret:` reference the config makes: store passwords and the backup key or passphrase. */
+export function secretReferences(config: LoadedConfig): SecretReference[] {
+  const refs: SecretReference[] = [];
+  for (const store of config.stores.values()) {
+    const name = store.config.engine === 'sqlite' ? undefined : secretName(store.config.password);
+    if (name !== undefined) refs.push({ name, path: `stores.${store.name}.password`, user: store.name });
+  }
+  const encryption = config.file.backup?.encryption;
+  for (const field of ['passphrase', 'key'] as const) {
+    const name = secretName(encryption && field in encryption ? (encryption as Record<string, string>)[field] : undefined);
+    if (name !== undefined) refs.push({ name, path: `backup.encryption.${field}`, user: 'backup encryption' });
+  }
+  return refs;
 }
 
 /** The password to connect with, or undefined when the URL carries it (or none is needed). */

@@ -1,16 +1,17 @@
 // Snapshot operations: fast same-server copies to take before a risky change, and to roll back to.
 // They share the backup locks (a snapshot and a backup of one store never run at once).
-import path from 'node:path';
 import { requireConfirmation } from '../confirm.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { StoreLock } from '../backup/lock.js';
+import { locksDirOf } from '../backup/repository.js';
+import { sleepSync } from '../resilience/clock.js';
 import { repositoryPath, TOOL } from '../backup/service.js';
 import { SNAPSHOT_NAME, findSnapshot, listSnapshots, removeSnapshotRecord, saveSnapshot, type SnapshotRecord } from './catalog.js';
 import { snapshotEngine, type TableStat } from './engine.js';
 
 function locksDir(fleet: Fleet): string {
-  return path.join(repositoryPath(fleet), 'locks');
+  return locksDirOf(repositoryPath(fleet));
 }
 
 function stamp(): string {
@@ -158,7 +159,7 @@ export async function restoreSnapshot(
       saveSnapshot({ ...record, restoring: { startedAt: new Date().toISOString(), ...names } });
       // Diagnostic hook: hold here so a test (or an operator rehearsing) can interrupt a restore mid-way.
       const pause = Number(process.env.STORAGE_SNAPSHOT_RESTORE_PAUSE_MS ?? 0);
-      if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+      if (pause > 0) sleepSync(pause);
     });
     saveSnapshot({ ...record, restoring: undefined });
     return { snapshot: record.name, database: record.source, previous: names.previous };

@@ -49,6 +49,11 @@ export interface ValidationReport {
   ok: boolean;
 }
 
+/** Whether an outcome fails the run: a failure or an error always, a warning under --strict. */
+export function failsRun(outcome: Pick<CheckOutcome, 'status'>, strict: boolean): boolean {
+  return outcome.status === 'fail' || outcome.status === 'error' || (strict && outcome.status === 'warn');
+}
+
 export async function runChecks(checks: Check[], context: CheckContext, timeoutMs: number): Promise<ValidationReport> {
   const started = Date.now();
   const deadline = started + timeoutMs;
@@ -97,6 +102,6 @@ export async function runChecks(checks: Check[], context: CheckContext, timeoutM
   const results = (await Promise.all(running)).flat();
   const summary = { pass: 0, warn: 0, fail: 0, error: 0, total: results.length };
   for (const result of results) summary[result.status]++;
-  const ok = summary.fail === 0 && summary.error === 0 && (!context.strict || summary.warn === 0);
+  const ok = !results.some((result) => failsRun(result, context.strict));
   return { checks: results, timedOut, summary, durationMs: Date.now() - started, ok };
 }

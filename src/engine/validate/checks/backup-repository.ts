@@ -1,9 +1,8 @@
-// What the backup checks share: the repository, opened once per run, and each store's newest
-// complete backup.
+// What the backup checks share: the repository, opened once per run.
 import fs from 'node:fs';
 import path from 'node:path';
-import { listBackups, openRepository, repositoryPath } from '../../backup/service.js';
-import type { BackupEntry, BackupRepository } from '../../backup/repository.js';
+import { openRepository, repositoryPath } from '../../backup/service.js';
+import type { BackupRepository } from '../../backup/repository.js';
 import type { Fleet } from '../../fleet.js';
 import type { CheckOutcome } from '../registry.js';
 
@@ -21,10 +20,4 @@ export function repositoryOf(fleet: Fleet): Promise<BackupRepository | undefined
 
 export function noRepository(fleet: Fleet): CheckOutcome {
   return { status: 'fail', reason: `no backup repository at ${repositoryPath(fleet)}`, hint: 'Take a backup: storage backup create --all' };
-}
-
-export function newestComplete(repo: BackupRepository, store: string): BackupEntry | undefined {
-  return listBackups(repo, store)
-    .filter((entry) => entry.status === 'complete')
-    .sort((a, b) => Date.parse(b.manifest!.startedAt) - Date.parse(a.manifest!.startedAt))[0];
 }

@@ -1,12 +1,9 @@
 // backups.integrity: no backup in the repository has a manifest that fails its seal, and no
 // killed run has left leftovers lying around for long.
 import type { BackupEntry } from '../../backup/repository.js';
-import { listBackups } from '../../backup/service.js';
+import { LEFTOVER_AGE_MS, listBackups } from '../../backup/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
-
-/** Leftovers of a killed run are swept by the next backup of the store; older than this, nobody is taking backups. */
-export const LEFTOVER_MS = 24 * 3600_000;
 
 export function judgeRepositoryEntries(entries: BackupEntry[], now: number): CheckOutcome[] {
   const outcomes: CheckOutcome[] = [];
@@ -18,7 +15,7 @@ export function judgeRepositoryEntries(entries: BackupEntry[], now: number): Che
         reason: `${entry.id} has a manifest that cannot be read or fails its seal (edited, or a damaged disk)`,
         hint: 'Do not restore from it; keep it as evidence, and check the repository disk.',
       });
-    else if (entry.status === 'incomplete' && now - Date.parse(entry.createdAt) > LEFTOVER_MS)
+    else if (entry.status === 'incomplete' && now - Date.parse(entry.createdAt) > LEFTOVER_AGE_MS)
       outcomes.push({
         subject: entry.id,
         status: 'warn',

@@ -2,7 +2,8 @@
 // target and its counts match the manifest.
 import { verifyBackup } from '../../backup/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete, noRepository, repositoryOf } from './backup-repository.js';
+import { newestComplete } from '../../backup/service.js';
+import { noRepository, repositoryOf } from './backup-repository.js';
 
 export const backupsRestoreTest: Check = {
   id: 'backups.restore-test',
@@ -20,7 +21,7 @@ export const backupsRestoreTest: Check = {
         outcomes.push({ subject: store.name, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${store.name}` });
         continue;
       }
-      const result = await verifyBackup(fleet, repo, newest.id, { restoreTest: true });
+      const result = await verifyBackup(fleet, repo, newest.id, { level: 'restore-test' });
       outcomes.push(
         result.ok
           ? { subject: store.name, status: 'pass', reason: `${newest.id} restored and matched its counts` }

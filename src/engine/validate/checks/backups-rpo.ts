@@ -2,7 +2,8 @@
 import { parseDuration } from '../../config/duration.js';
 import type { BackupEntry } from '../../backup/repository.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete, noRepository, repositoryOf } from './backup-repository.js';
+import { newestComplete } from '../../backup/service.js';
+import { noRepository, repositoryOf } from './backup-repository.js';
 
 export function judgeRpo(store: string, newest: BackupEntry | undefined, rpo: string | undefined, now: number): CheckOutcome {
   if (!newest) return { subject: store, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${store}` };

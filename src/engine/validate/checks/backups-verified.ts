@@ -4,7 +4,8 @@
 import { verifyBackup } from '../../backup/service.js';
 import { passedAtLeast, type VerificationRecord, type VerifyLevel } from '../../backup/repository.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete, noRepository, repositoryOf } from './backup-repository.js';
+import { newestComplete } from '../../backup/service.js';
+import { noRepository, repositoryOf } from './backup-repository.js';
 
 const FLAG: Record<VerifyLevel, string> = { files: '', 'read-data': ' --read-data', 'restore-test': ' --restore-test' };
 

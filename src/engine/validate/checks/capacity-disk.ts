@@ -1,9 +1,9 @@
 // capacity.disk: the backup repository's disk has room for the next backups.
 import fs from 'node:fs';
 import path from 'node:path';
-import { repositoryPath } from '../../backup/service.js';
+import { newestComplete, repositoryPath } from '../../backup/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete, repositoryOf } from './backup-repository.js';
+import { repositoryOf } from './backup-repository.js';
 
 /** Free space wanted: this many times the largest newest backup. */
 export const DISK_MARGIN = 2;

@@ -1,25 +1,8 @@
 // config.secrets: every `secret:` reference in the config (store passwords, the backup key)
 // resolves through the vault.
-import { secretName } from '../../config/secrets.js';
+import { secretReferences } from '../../config/secrets.js';
 import { StorageError } from '../../errors.js';
-import type { LoadedConfig } from '../../config/load.js';
 import type { Check, CheckOutcome } from '../registry.js';
-
-/** The `secret:` references a config makes, by the config path that makes each. */
-export function secretReferences(config: LoadedConfig): { path: string; name: string }[] {
-  const refs: { path: string; name: string }[] = [];
-  for (const store of config.stores.values()) {
-    const name = store.config.engine === 'sqlite' ? undefined : secretName(store.config.password);
-    if (name !== undefined) refs.push({ path: `stores.${store.name}.password`, name });
-  }
-  const encryption = config.file.backup?.encryption;
-  for (const field of ['passphrase', 'key'] as const) {
-    const value = encryption && field in encryption ? (encryption as Record<string, string>)[field] : undefined;
-    const name = secretName(value);
-    if (name !== undefined) refs.push({ path: `backup.encryption.${field}`, name });
-  }
-  return refs;
-}
 
 export const configSecrets: Check = {
   id: 'config.secrets',
