@@ -1,0 +1,44 @@
+// Work a run must undo however it ends: locks to release, scratch to remove, child processes to
+// stop. Engine code registers each piece as it takes it; the CLI runs what is left when a signal
+// (SIGINT, SIGTERM) interrupts the run, so an interrupted run leaves nothing behind that looks finished.
+
+export type Cleanup = () => void | Promise<void>;
+
+interface Entry {
+  what: string;
+  run: Cleanup;
+}
+
+const pending = new Set<Entry>();
+
+/**
+ * Registers `run` (described by `what`, e.g. "lock on store main") to be run if the process is
+ * interrupted. Returns a function that unregisters it: call it once the work is undone normally.
+ */
+export function onCleanup(what: string, run: Cleanup): () => void {
+  const entry: Entry = { what, run };
+  pending.add(entry);
+  return () => {
+    pending.delete(entry);
+  };
+}
+
+/** What is still registered, newest last (for the interrupted run's message). */
+export function pendingCleanups(): string[] {
+  return [...pending].map((entry) => entry.what);
+}
+
+/** Runs every registered cleanup once, newest first; a failing cleanup does not stop the others. */
+export async function runCleanups(): Promise<string[]> {
+  const entries = [...pending].reverse();
+  pending.clear();
+  const failed: string[] = [];
+  for (const entry of entries) {
+    try {
+      await entry.run();
+    } catch (error) {
+      failed.push(`${entry.what}: ${(error as Error).message}`);
+    }
+  }
+  return failed;
+}
