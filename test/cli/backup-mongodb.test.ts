@@ -56,6 +56,16 @@ describe('MongoDB backups', () => {
     await client.close();
   });
 
+  it('a store whose database has no collections (a typo in the url) is an error, not a complete empty backup', async () => {
+    const typo = makeSandbox();
+    typo.writeConfig({ stores: { events: { engine: 'mongodb', url: `${servers().mongoUrl}/${database}_typo` } }, backup: { repository: './repo' } });
+    const created = await typo.run(['backup', 'create', '--json'], { env });
+    expect(created.exitCode).toBe(1);
+    expect(created.json().stores[0]).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: expect.stringContaining('nothing to back up') } });
+    const listed = await typo.run(['backup', 'list', '--json'], { env });
+    expect(listed.json().backups).toHaveLength(0);
+  });
+
   it('round-trips nested documents, arrays, dates, ObjectIds, binary, 64-bit and 32-bit ints and a unique compound index', async () => {
     const created = await sandbox.run(['backup', 'create', '--json'], { env });
     expect(created.exitCode, created.stderr).toBe(0);

@@ -9,6 +9,8 @@ export interface PgCluster {
   url: string;
   port: number;
   dir: string;
+  /** The server's processes (postmaster first), for tests that stop or freeze it. */
+  pids(): number[];
   stop(): void;
 }
 
@@ -35,7 +37,7 @@ function asPostgres(binary: string, args: string[]): void {
 }
 
 /** Starts a cluster on `port`. With a password, it uses scram-sha-256 auth for a superuser `postgres`. */
-export function startCluster(port: number, options: { password?: string } = {}): PgCluster {
+export function startCluster(port: number, options: { password?: string; settings?: Record<string, string | number> } = {}): PgCluster {
   const bin = pgBinDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-pg-'));
   fs.chmodSync(dir, 0o755);
@@ -51,16 +53,34 @@ export function startCluster(port: number, options: { password?: string } = {}):
     initArgs.push('-A', 'trust');
   }
   asPostgres(path.join(bin, 'initdb'), initArgs);
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
+  const extra = Object.entries(options.settings ?? {})
+    .map(([name, value]) => ` -c ${name}=${value}`)
+    .join('');
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50${extra}`;
   asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-o', serverOptions, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
   const auth = options.password ? `postgres:${encodeURIComponent(options.password)}@` : 'postgres@';
   return {
     url: `postgres://${auth}127.0.0.1:${port}/postgres`,
     port,
     dir,
+    pids() {
+      const postmaster = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      let children: number[] = [];
+      try {
+        children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        // no children
+      }
+      return [postmaster, ...children];
+    },
     stop() {
       try {
-        asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (fs.existsSync(path.join(data, 'postmaster.pid'))) asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        // A test killed the server already.
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

@@ -69,6 +69,77 @@ describe('configuration', () => {
     expect(error.message).toContain('stores.main.url');
   });
 
+  it("phrases problems in the operator's words: an unknown engine, a missing one, an unknown key, a bad option", async () => {
+    const dir = tempDir();
+    const file = write(
+      dir,
+      'words.yaml',
+      [
+        'stores:',
+        '  legacy: { engine: oracle, url: "oracle://db/x" }',
+        '  nameless: { url: "postgres://db/x" }',
+        '  main: { engine: postgres, url: "postgres://db/x", pool: 3 }',
+        'backup: { compression: lz4 }',
+      ].join('\n'),
+    );
+    const issues = (await loadError({ configPath: file, cwd: dir, env: {} })).details?.issues as { path: string; message: string }[];
+    const message = (path: string) => issues.find((issue) => issue.path === path)?.message;
+    expect(message('stores.legacy.engine')).toBe('unknown engine "oracle"; expected one of postgres, mongodb, sqlite');
+    expect(message('stores.nameless.engine')).toBe('is missing; say which engine this is: one of postgres, mongodb, sqlite');
+    expect(message('stores.main')).toBe('unknown key "pool" (check the spelling)');
+    expect(message('backup.compression')).toBe('"lz4" is not accepted; expected one of gzip, none');
+    expect(issues.map((issue) => issue.message).join(' ')).not.toMatch(/discriminator|Invalid input|Unrecognized/);
+  });
+
+  it('refuses a MongoDB url that names no database (the driver would silently use "test"), in the file and in the environment', async () => {
+    const dir = tempDir();
+    const file = write(dir, 'mongo.yaml', 'stores:\n  events: { engine: mongodb, url: "mongodb://ops@mongo1:27017" }\n');
+    const error = await loadError({ configPath: file, cwd: dir, env: {} });
+    expect(error.exitCode).toBe(78);
+    expect((error.details?.issues as { path: string; message: string }[])[0]).toMatchObject({
+      path: 'stores.events.url',
+      message: expect.stringContaining('names no database'),
+    });
+    const good = write(dir, 'good.yaml', 'stores:\n  events: { engine: mongodb, url: "mongodb://ops@mongo1:27017/events" }\n');
+    const viaEnv = await loadError({ configPath: good, cwd: dir, env: { STORAGE_STORE_EVENTS_URL: 'mongodb://mongo1:27017/?authSource=admin' } });
+    expect(viaEnv.exitCode).toBe(78);
+    expect(viaEnv.message).toContain('STORAGE_STORE_EVENTS_URL');
+  });
+
+  it('accepts the multi-host MongoDB url replica sets use, and masks and names every host', async () => {
+    const dir = tempDir();
+    const file = write(
+      dir,
+      'rs.yaml',
+      'stores:\n  events: { engine: mongodb, url: "mongodb://ops:s3cr%40t-pw@h1:27017,h2:27018/events?replicaSet=rs0&authSource=admin" }\n',
+    );
+    const config = await loadConfig({ configPath: file, cwd: dir, env: {} });
+    const view = describeConfig(config).stores.events;
+    expect(view.url).toBe('mongodb://ops:****@h1:27017,h2:27018/events?replicaSet=rs0&authSource=admin');
+    expect(redact('connect failed: mongodb://ops:s3cr%40t-pw@h1:27017 and s3cr@t-pw')).not.toMatch(/s3cr/);
+    const { storeAddress } = await import('../../src/engine/providers/target.js');
+    expect(storeAddress(getStore(config, 'events'))).toBe('h1:27017,h2:27018');
+  });
+
+  it('bounds timeouts that drive timers: connectTimeout 30d is refused with the limit (a timer past ~24.8 days fires at once)', async () => {
+    const dir = tempDir();
+    const file = write(
+      dir,
+      'timeouts.yaml',
+      ['stores:', '  main: { engine: postgres, url: "postgres://db/x", connectTimeout: 30d, statementTimeout: 0ms }', 'defaults: { connectTimeout: 2h }'].join(
+        '\n',
+      ),
+    );
+    const issues = (await loadError({ configPath: file, cwd: dir, env: {} })).details?.issues as { path: string; message: string }[];
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'stores.main.connectTimeout', message: 'must be at most 10m (got 30d)' },
+        { path: 'stores.main.statementTimeout', message: 'must be at least 1ms' },
+        { path: 'defaults.connectTimeout', message: 'must be at most 10m (got 2h)' },
+      ]),
+    );
+  });
+
   it('reports a YAML syntax error as a config error, not a crash', async () => {
     const dir = tempDir();
     const file = write(dir, 'broken.yaml', 'stores:\n  main: { engine: postgres\n');

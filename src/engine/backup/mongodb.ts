@@ -65,6 +65,13 @@ export const mongoBackup: EngineBackup = {
     const database = store.defaultDatabase;
     const build = await client.db('admin').command({ buildInfo: 1 });
     const collections = await userCollections(client, database);
+    if (collections.length === 0) {
+      // MongoDB has no empty databases: none means the url names a database that does not exist.
+      throw new StorageError('NOT_FOUND', `Database "${database}" of store "${store.store.name}" has no collections: there is nothing to back up.`, {
+        hint: `MongoDB keeps no empty databases, so this is usually a wrong database in the store's url; \`storage db info ${store.store.name}\` lists the databases the server has.`,
+        details: { store: store.store.name, database },
+      });
+    }
     const files: PayloadFile[] = [];
     const counts: Record<string, number> = {};
     for (const info of collections) {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { StorageError } from '../errors.js';
 import type { PostgresProvider } from '../providers/postgres.js';
-import { quoteIdent } from '../providers/postgres.js';
+import { cutConnection, queryWithoutTimeout, quoteIdent } from '../providers/postgres.js';
+import { hintForPostgresMessage } from '../providers/failures.js';
+import { watchServer } from '../resilience/watchdog.js';
 import type { Provider } from '../providers/types.js';
 import { redact } from '../redact.js';
 import type { EngineBackup } from './engine.js';
@@ -48,11 +50,14 @@ function toolFailure(tool: string, error: { exitCode?: number; signal?: string; 
     .join('\n');
   const how = error.signal ? `was killed by ${error.signal}` : `exited with ${error.exitCode}`;
   return new StorageError('FAILED', `${tool} ${how}${stderr ? `: ${stderr}` : ''}`, {
-    hint: "The message above is the tool's own; nothing of this run was kept as complete.",
+    hint: hintForPostgresMessage(stderr) ?? "The message above is the tool's own; nothing of this run was kept as complete.",
   });
 }
 
 type Query = (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>;
+
+/** How often a running dump checks that the server still answers (two silent probes in a row end the run). */
+const SERVER_PROBE_MS = 5000;
 
 /** Exact rows and total size of every user table, in whatever snapshot the query runs in. */
 export async function tableStats(query: Query): Promise<Record<string, { rows: number; sizeBytes: number }>> {
@@ -69,7 +74,7 @@ async function countTables(query: Query): Promise<Record<string, number>> {
 }
 
 export const postgresBackup: EngineBackup = {
-  async dump({ provider, backupId, dir, key, progress }) {
+  async dump({ store, provider, backupId, dir, key, progress }) {
     const postgres = pg(provider);
     let done = progress.step('connect and check pg_dump');
     return postgres.withClient(async (client) => {
@@ -88,27 +93,57 @@ export const postgresBackup: EngineBackup = {
       }
       done(toolVersion);
       // Count rows in the very snapshot pg_dump will use, so a restore test can compare exactly.
+      // A backup may rightly run for hours: no statement timeout for its own work, but lock waits
+      // are bounded (as pg_dump's --lock-wait-timeout) so a table held in an exclusive lock fails
+      // the run with a reason instead of hanging it.
+      const lockWaitMs = store.statementTimeoutMs;
       await client.query('begin isolation level repeatable read read only');
       try {
+        await client.query('set local statement_timeout = 0');
+        await client.query(`set local lock_timeout = ${lockWaitMs}`);
         const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
         done = progress.step('pg_dump -Fc | encrypt | write');
         const { url, password } = await postgres.toolConnection();
-        const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, '--dbname', url], {
+        const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, '--dbname', url], {
           env: password === undefined ? {} : { PGPASSWORD: password },
           stdout: 'pipe',
           stderr: 'pipe',
           buffer: { stdout: false, stderr: true },
         });
+        // The first failure of any part (dump, write, counts, a server that stops answering) stops
+        // the others and is the one reported; every part's failure is handled, none can crash the process.
+        const failures: unknown[] = [];
+        const stop = (error: unknown) => {
+          failures.push(error);
+          child.kill('SIGTERM');
+        };
+        const stopWatching = watchServer(
+          () => postgres.ping(),
+          { intervalMs: SERVER_PROBE_MS, misses: 2 },
+          (error) => {
+            stop(error);
+            cutConnection(client);
+          },
+        );
         const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
-        const written = writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` });
-        const counting = countTables((sql) => client.query(sql));
-        const [file, result] = await Promise.all([written, child.catch((error) => error)]);
+        const [file, result, counts] = await Promise.all([
+          writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
+          child.catch((error) => error),
+          countTables((sql) => queryWithoutTimeout(client, sql)).catch((error) => void stop(error)),
+        ]).finally(stopWatching);
+        if (failures.length > 0) throw failures[0];
         if (result instanceof Error || (result as { exitCode?: number }).exitCode !== 0) throw toolFailure('pg_dump', result as never);
-        if (file.plainBytes === 0)
+        if (!file || file.plainBytes === 0)
           throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
-        const counts = await counting;
-        done(`${Object.keys(counts).length} tables`);
-        return { database: meta.db, payloadFormat: 'pg_dump-custom' as const, files: [file], counts, serverVersion: meta.version, dumpTool: toolVersion };
+        done(`${Object.keys(counts!).length} tables`);
+        return {
+          database: meta.db,
+          payloadFormat: 'pg_dump-custom' as const,
+          files: [file],
+          counts: counts!,
+          serverVersion: meta.version,
+          dumpTool: toolVersion,
+        };
       } finally {
         await client.query('rollback').catch(() => undefined);
       }

@@ -1,6 +1,7 @@
 // The configuration as an operator may see it (secrets masked), and the problems worth a warning.
 import { MASK, maskUrl } from '../redact.js';
 import { secretName } from './secrets.js';
+import { parseStoreUrl } from './store-url.js';
 import type { LoadedConfig } from './load.js';
 
 export interface ConfigView {
@@ -59,12 +60,8 @@ export function configWarnings(config: LoadedConfig): ConfigWarning[] {
         message: 'is a plaintext password in the config file; use a secret: reference or the environment',
       });
     }
-    try {
-      if (raw.url && new URL(raw.url).password)
-        warnings.push({ path: `stores.${name}.url`, message: 'carries a plaintext password; move it to a secret: reference or the environment' });
-    } catch {
-      // The schema reports bad URLs.
-    }
+    if (raw.url && parseStoreUrl(raw.url)?.password)
+      warnings.push({ path: `stores.${name}.url`, message: 'carries a plaintext password; move it to a secret: reference or the environment' });
   }
   const encryption = (config.raw as { backup?: { encryption?: Record<string, unknown> } } | undefined)?.backup?.encryption ?? {};
   for (const field of ['passphrase', 'key'] as const) {

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { StorageError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { parseDuration } from './duration.js';
+import { describeIssue, type ConfigIssue } from './issues.js';
+import { parseStoreUrl } from './store-url.js';
 import { userPaths } from './paths.js';
 // The schema (zod) and the YAML parser load only when there is a file to read: start-up with
 // the built-in defaults stays fast.
@@ -46,10 +48,7 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
+export type { ConfigIssue } from './issues.js';
 
 /** Where the configuration comes from, in the documented discovery order. */
 export function discoverConfig(options: LoadOptions = {}): ConfigSource {
@@ -95,10 +94,6 @@ async function readConfigFile(file: string): Promise<unknown> {
   }
 }
 
-function issuePath(parts: ReadonlyArray<PropertyKey>): string {
-  return parts.length === 0 ? '(root)' : parts.map((part) => String(part)).join('.');
-}
-
 function invalid(file: string | undefined, issues: ConfigIssue[]): StorageError {
   const where = file ?? 'the configuration';
   const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n');
@@ -127,7 +122,10 @@ async function applyEnvOverrides(name: string, store: StoreConfig, env: NodeJS.P
   if (parsed.success) return { store: parsed.data, issues: [] };
   return {
     store,
-    issues: parsed.error.issues.map((issue) => ({ path: `${prefix}${String(issue.path[0] ?? '').toUpperCase()} (environment)`, message: issue.message })),
+    issues: parsed.error.issues.map((issue) => ({
+      path: `${prefix}${String(issue.path[0] ?? '').toUpperCase()} (environment)`,
+      message: describeIssue(issue, next).message,
+    })),
   };
 }
 
@@ -135,14 +133,10 @@ function registerStoreSecrets(store: StoreConfig): void {
   if (store.engine === 'sqlite') return;
   if (store.password && !store.password.startsWith('secret:')) registerSecret(store.password);
   for (const url of [store.url, ...(store.engine === 'postgres' ? (store.standbys ?? []).map((s) => s.url) : [])]) {
-    try {
-      const parsed = new URL(url);
-      if (parsed.password) {
-        registerSecret(decodeURIComponent(parsed.password));
-        registerSecret(parsed.password);
-      }
-    } catch {
-      // Invalid URLs were already reported by the schema.
+    const password = parseStoreUrl(url)?.password;
+    if (password) {
+      registerSecret(password);
+      registerSecret(encodeURIComponent(password));
     }
   }
 }
@@ -156,7 +150,7 @@ export async function checkConfig(raw: unknown): Promise<{ file?: ConfigFile; is
   const { ConfigSchema } = await import('./schema.js');
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return { issues: parsed.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message })) };
+    return { issues: parsed.error.issues.map((issue) => describeIssue(issue, raw)) };
   }
   const issues: ConfigIssue[] = [];
   const file = parsed.data;

@@ -2,46 +2,64 @@
 // path instead of being silently ignored.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parseStoreUrl } from './store-url.js';
 
 export const STORE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 
-const duration = z.string().refine((value) => parseDuration(value) !== undefined, {
-  message: 'expected a duration such as "500ms", "5s", "2m", "24h" or "7d"',
-});
+const DURATION_EXAMPLE = 'expected a duration such as "500ms", "5s", "2m", "24h" or "7d"';
+
+const duration = z.string().refine((value) => parseDuration(value) !== undefined, { message: DURATION_EXAMPLE });
+
+/** A duration that drives a timer: bounded, since a timer past ~24.8 days overflows and fires at once. */
+function timerDuration(max: string) {
+  const maxMs = parseDuration(max)!;
+  return z.string().superRefine((value, context) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) context.addIssue({ code: 'custom', message: DURATION_EXAMPLE });
+    else if (ms < 1) context.addIssue({ code: 'custom', message: 'must be at least 1ms' });
+    else if (ms > maxMs) context.addIssue({ code: 'custom', message: `must be at most ${max} (got ${value})` });
+  });
+}
 
 const secretOrPlain = z.string().min(1, 'must not be empty');
 
 const timeouts = {
   /** How long to wait for a connection before the store counts as unreachable. */
-  connectTimeout: duration.optional(),
+  connectTimeout: timerDuration('10m').optional(),
   /** How long one statement may run before it is cancelled. */
-  statementTimeout: duration.optional(),
+  statementTimeout: timerDuration('24h').optional(),
   /** The largest number of pooled connections this tool opens to the store. */
   poolSize: z.number().int().min(1).max(100).optional(),
 };
 
 const role = z.enum(['primary', 'standby', 'standalone']).optional();
 
-function urlWithScheme(schemes: string[]) {
-  return z.string().refine(
-    (value) => {
-      try {
-        return schemes.includes(new URL(value).protocol.replace(/:$/, ''));
-      } catch {
-        return false;
-      }
-    },
-    { message: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}` },
-  );
+function urlWithScheme(schemes: string[], rules: { singleHost?: boolean; database?: 'required' } = {}) {
+  return z.string().superRefine((value, context) => {
+    const url = parseStoreUrl(value);
+    if (!url || !schemes.includes(url.scheme)) {
+      context.addIssue({ code: 'custom', message: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}` });
+      return;
+    }
+    if (rules.singleHost && url.hosts.length > 1)
+      context.addIssue({ code: 'custom', message: 'names several hosts; give the primary here and the others as standbys' });
+    if (rules.database === 'required' && !url.database)
+      context.addIssue({
+        code: 'custom',
+        message: `names no database (the server would silently use "test"); add it to the path, e.g. ${url.scheme}://${url.hosts.join(',')}/DATABASE`,
+      });
+  });
 }
 
 export const PostgresStoreSchema = z
   .object({
     engine: z.literal('postgres'),
-    url: urlWithScheme(['postgres', 'postgresql']),
+    url: urlWithScheme(['postgres', 'postgresql'], { singleHost: true }),
     password: secretOrPlain.optional(),
     role,
-    standbys: z.array(z.object({ name: z.string().regex(STORE_NAME), url: urlWithScheme(['postgres', 'postgresql']) }).strict()).optional(),
+    standbys: z
+      .array(z.object({ name: z.string().regex(STORE_NAME), url: urlWithScheme(['postgres', 'postgresql'], { singleHost: true }) }).strict())
+      .optional(),
     ...timeouts,
   })
   .strict();
@@ -49,7 +67,7 @@ export const PostgresStoreSchema = z
 export const MongoStoreSchema = z
   .object({
     engine: z.literal('mongodb'),
-    url: urlWithScheme(['mongodb', 'mongodb+srv']),
+    url: urlWithScheme(['mongodb', 'mongodb+srv'], { database: 'required' }),
     password: secretOrPlain.optional(),
     role,
     ...timeouts,

@@ -12,6 +12,28 @@ const TRANSIENT_PG = new Set(['57P01', '57P02', '57P03', '53300', '08000', '0800
 const AUTH_PG = new Set(['28P01', '28000']);
 const MONGO_AUTH = new Set([18, 13]);
 
+/** What to do about PostgreSQL errors an operator meets in long runs (SQLSTATE → hint). */
+const PG_HINTS: Record<string, string> = {
+  '55P03':
+    "Another session holds a lock on a table this run needs (see pg_stat_activity / pg_locks). Wait for it to finish, or raise the store's statementTimeout, which bounds how long a run waits for a lock.",
+  '57014': "The statement ran longer than the store's statementTimeout; raise statementTimeout in the config if the work is legitimately slow.",
+  '53200':
+    'The server ran out of lock or shared memory: a dump locks every table at once, so a database with many tables needs max_locks_per_transaction raised (postgresql.conf, then a restart).',
+};
+
+/** The hint for a PostgreSQL tool's message (pg_dump, pg_restore print no SQLSTATE), if one applies. */
+export function hintForPostgresMessage(message: string): string | undefined {
+  if (/out of shared memory|max_locks_per_transaction/i.test(message)) return PG_HINTS['53200'];
+  if (/could not obtain lock|lock timeout/i.test(message)) return PG_HINTS['55P03'];
+  return undefined;
+}
+
+/** The server's own HINT line, when it sent one. */
+function serverHint(error: unknown): string | undefined {
+  const hint = (error as { hint?: unknown })?.hint;
+  return typeof hint === 'string' && hint ? `The server says: ${redact(hint)}` : undefined;
+}
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' ? code : undefined;
@@ -97,7 +119,7 @@ export function describeFailure(store: ResolvedStore, error: unknown): StorageEr
     }
   }
   return new StorageError('QUERY_FAILED', `Store "${store.name}" (${engineName} at ${address}): ${message}`, {
-    hint: 'The server rejected the request; the message above is its own.',
+    hint: (store.engine === 'postgres' && code && PG_HINTS[code]) || serverHint(error) || 'The server rejected the request; the message above is its own.',
     details: { store: store.name, address, driverCode: code ?? null },
   });
 }

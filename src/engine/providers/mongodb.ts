@@ -2,9 +2,10 @@
 // its connections from the driver's pool events so `db pools` can show them. Works against
 // FerretDB v1 (no replica sets, no transactions).
 import type { Collection, Document, MongoClient } from 'mongodb';
-import type { ResolvedStore } from '../config/load.js';
 import type { MongoStoreConfig } from '../config/schema.js';
+import { envPrefix, type ResolvedStore } from '../config/load.js';
 import { resolvePassword, type SecretResolver } from '../config/secrets.js';
+import { parseStoreUrl } from '../config/store-url.js';
 import { StorageError } from '../errors.js';
 import { withConnectRetry } from './connect-retry.js';
 import { describeFailure } from './failures.js';
@@ -51,10 +52,16 @@ export class MongoProvider implements Provider {
     this.config = store.config as MongoStoreConfig;
   }
 
-  /** The database the store's URL names (MongoDB's default is `test`). */
+  /** The database the store's URL names (the config schema requires one: the driver's silent default `test` is never used). */
   get defaultDatabase(): string {
-    const name = decodeURIComponent(new URL(this.config.url).pathname.replace(/^\//, ''));
-    return name || 'test';
+    const name = parseStoreUrl(this.config.url)?.database;
+    if (!name) {
+      throw new StorageError('CONFIG_INVALID', `Store "${this.store.name}" has a MongoDB url that names no database.`, {
+        hint: `Add the database to the url's path, e.g. mongodb://HOST:27017/DATABASE (or in ${envPrefix(this.store.name)}URL).`,
+        details: { store: this.store.name },
+      });
+    }
+    return name;
   }
 
   getClient(): Promise<MongoClient> {

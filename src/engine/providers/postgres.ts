@@ -1,10 +1,11 @@
 // PostgreSQL through a `pg` Pool: one pool per store, pre-pinged connections, connect and
 // statement timeouts. Admin work (create/drop) uses a short-lived connection to the
 // maintenance database, since a database cannot be dropped while connected to it.
-import type { Client, ClientConfig, Pool, PoolClient } from 'pg';
+import type { Client, ClientBase, ClientConfig, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import type { ResolvedStore } from '../config/load.js';
 import type { PostgresStoreConfig } from '../config/schema.js';
 import { resolvePassword, type SecretResolver } from '../config/secrets.js';
+import { formatStoreUrl, parseStoreUrl } from '../config/store-url.js';
 import { StorageError } from '../errors.js';
 import { withConnectRetry } from './connect-retry.js';
 import { describeFailure } from './failures.js';
@@ -39,9 +40,28 @@ const OBJECT_COUNTS_SQL = `
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
    where n.nspname not in ('pg_catalog','information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'`;
 
+/**
+ * Cuts a connection at once, even when the server no longer answers (a stopped or hung server
+ * never completes a polite close): its pending query fails with "Connection terminated".
+ */
+export function cutConnection(client: ClientBase): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** The largest timer Node accepts: a query given this has, in effect, no client-side timeout. */
+const NO_QUERY_TIMEOUT = 2_147_483_647;
+
+/** Runs a query without the client-side timeout the pool's clients carry (for work that may rightly take long). */
+export function queryWithoutTimeout(client: ClientBase, sql: string): Promise<QueryResult> {
+  // pg reads query_timeout per query; its types only know it on the client config.
+  return client.query({ text: sql, query_timeout: NO_QUERY_TIMEOUT } as QueryConfig);
+}
+
 export class PostgresProvider implements Provider {
   private pool?: Pool;
   private readonly lastUsed = new WeakMap<PoolClient, number>();
+  /** Clients that already have an error listener: a checked-out client whose socket fails must not crash the process. */
+  private readonly guarded = new WeakSet<PoolClient>();
   private readonly config: PostgresStoreConfig;
 
   constructor(
@@ -54,10 +74,9 @@ export class PostgresProvider implements Provider {
   /** What an external tool (pg_dump, pg_restore) needs: a URL without the password, and the password for PGPASSWORD. */
   async toolConnection(database?: string): Promise<{ url: string; password?: string }> {
     const password = await resolvePassword(this.store, this.secrets);
-    const url = new URL(withUrlParts(this.config.url, { database }));
-    const inUrl = url.password ? decodeURIComponent(url.password) : undefined;
-    url.password = '';
-    return { url: url.toString(), password: password ?? inUrl };
+    const url = parseStoreUrl(this.config.url)!;
+    const inUrl = url.password || undefined;
+    return { url: formatStoreUrl({ ...url, password: undefined, database: database ?? url.database }), password: password ?? inUrl };
   }
 
   private async clientConfig(database?: string): Promise<ClientConfig> {
@@ -93,6 +112,12 @@ export class PostgresProvider implements Provider {
     const pool = await this.getPool();
     return withConnectRetry(this.store, async () => {
       const client = await pool.connect();
+      if (!this.guarded.has(client)) {
+        // Without a listener, a server that dies mid-query (pg_ctl stop -m immediate) raises an
+        // unhandled 'error' event; the pending query already rejects with the same error.
+        client.on('error', () => undefined);
+        this.guarded.add(client);
+      }
       const idleSince = this.lastUsed.get(client);
       if (idleSince !== undefined && Date.now() - idleSince > PREPING_AFTER_IDLE_MS) {
         try {
@@ -140,6 +165,28 @@ export class PostgresProvider implements Provider {
       throw describeFailure(this.store, error);
     } finally {
       await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Proves the server still answers: `select 1` on a new connection, within the connect timeout
+   * and without retries. Long work (a dump) calls it now and then to notice a server that stopped
+   * answering, which an open connection alone would wait on forever.
+   */
+  async ping(): Promise<void> {
+    const { default: pg } = await import('pg');
+    const config = await this.clientConfig();
+    const client = new pg.Client({ ...config, query_timeout: this.store.connectTimeoutMs });
+    client.on('error', () => undefined);
+    const deadline = setTimeout(() => cutConnection(client), this.store.connectTimeoutMs + 500);
+    try {
+      await client.connect();
+      await client.query('select 1');
+    } catch (error) {
+      throw describeFailure(this.store, error);
+    } finally {
+      clearTimeout(deadline);
+      cutConnection(client);
     }
   }
 

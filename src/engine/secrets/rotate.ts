@@ -1,6 +1,7 @@
 // Password rotation: generate a strong password, change it on the server, prove it works on a
 // fresh connection, and only then update the vault. If anything fails after the server-side
 // change, the old password is put back, and the error says so.
+import { parseStoreUrl } from '../config/store-url.js';
 import { randomBytes } from 'node:crypto';
 import type { ResolvedStore } from '../config/load.js';
 import { secretName } from '../config/secrets.js';
@@ -51,7 +52,7 @@ export function planRotation(fleet: Fleet, storeName: string): RotationPlan {
       },
     );
   }
-  const user = decodeURIComponent(new URL(store.config.url).username);
+  const user = parseStoreUrl(store.config.url)?.username ?? '';
   if (!user)
     throw new StorageError('CONFIG_INVALID', `Store "${store.name}" has no user in its url.`, { hint: 'Put the user in the url: postgres://USER@host/db.' });
   return { store: store.name, engine: store.engine, user, secret };
@@ -110,7 +111,7 @@ async function rotateMongo(fleet: Fleet, plan: RotationPlan, vault: SecretStore,
   const store = fleet.store(plan.store);
   const provider = (await fleet.provider(store)) as MongoProvider;
   const client = await provider.getClient();
-  const authDb = new URL((store.config as { url: string }).url).searchParams.get('authSource') ?? 'admin';
+  const authDb = parseStoreUrl((store.config as { url: string }).url)?.params.get('authSource') ?? 'admin';
   const update = (password: string) => client.db(authDb).command({ updateUser: plan.user, pwd: password });
   try {
     await update(next);

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ResolvedStore } from '../../config/load.js';
+import { parseStoreUrl } from '../../config/store-url.js';
 import type { Check, CheckOutcome } from '../registry.js';
 
 /** What a store lacks that its engine needs, judged from the config alone. */
@@ -20,17 +21,24 @@ export function judgeStoreConfig(store: ResolvedStore): CheckOutcome {
       hint: `Fix stores.${store.name}.path: a configured SQLite file is opened, never created (only the embedded default is).`,
     };
   }
-  const url = new URL(config.url);
-  if (!url.hostname && !url.searchParams.get('host'))
+  const url = parseStoreUrl(config.url);
+  if (!url || url.hosts.length === 0)
     return { subject: store.name, status: 'fail', reason: 'the url names no host', hint: `Give the host: ${config.engine}://HOST:PORT/DB` };
-  if (config.engine === 'postgres' && url.pathname.replace(/^\//, '') === '')
+  if (config.engine === 'mongodb' && !url.database)
+    return {
+      subject: store.name,
+      status: 'fail',
+      reason: 'the url names no database (MongoDB would silently use "test")',
+      hint: `Name the database: mongodb://${url.hosts.join(',')}/DB`,
+    };
+  if (config.engine === 'postgres' && !url.database)
     return {
       subject: store.name,
       status: 'warn',
       reason: 'the url names no database, so the server picks one named after the user',
       hint: 'Name the database: postgres://user@host:5432/DB',
     };
-  return { subject: store.name, status: 'pass', reason: `${config.engine} at ${url.hostname || url.searchParams.get('host')}` };
+  return { subject: store.name, status: 'pass', reason: `${config.engine} at ${url.hosts.join(',')}` };
 }
 
 export const configFile: Check = {
