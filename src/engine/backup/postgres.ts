@@ -10,6 +10,7 @@ import type { PostgresProvider } from '../providers/postgres.js';
 import { quoteIdent } from '../providers/postgres.js';
 import type { Provider } from '../providers/types.js';
 import { redact } from '../redact.js';
+import { childEnv } from '../child-env.js';
 import type { EngineBackup } from './engine.js';
 import { payloadName, readPayload, writePayload } from './payload.js';
 
@@ -31,7 +32,7 @@ export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): str
 
 export async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
   try {
-    const { stdout } = await execa(tool, ['--version']);
+    const { stdout } = await execa(tool, ['--version'], { env: childEnv(), extendEnv: false });
     const match = /(\d+)(?:\.(\d+))?/.exec(stdout);
     return { major: Number(match?.[1] ?? 0), version: stdout.trim() };
   } catch {
@@ -94,7 +95,8 @@ export const postgresBackup: EngineBackup = {
         done = progress.step('pg_dump -Fc | encrypt | write');
         const { url, password } = await postgres.toolConnection();
         const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, '--dbname', url], {
-          env: password === undefined ? {} : { PGPASSWORD: password },
+          env: childEnv({ PGPASSWORD: password }),
+          extendEnv: false,
           stdout: 'pipe',
           stderr: 'pipe',
           buffer: { stdout: false, stderr: true },
@@ -136,7 +138,8 @@ export const postgresBackup: EngineBackup = {
         pgTool('pg_restore', Math.floor(serverMajor)),
         ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, '--dbname', url, archive],
         {
-          env: password === undefined ? {} : { PGPASSWORD: password },
+          env: childEnv({ PGPASSWORD: password }),
+          extendEnv: false,
           reject: false,
         },
       );

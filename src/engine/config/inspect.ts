@@ -1,5 +1,5 @@
 // The configuration as an operator may see it (secrets masked), and the problems worth a warning.
-import { MASK, maskUrl } from '../redact.js';
+import { MASK, isCredentialParameter, maskUrl } from '../redact.js';
 import { secretName } from './secrets.js';
 import type { LoadedConfig } from './load.js';
 
@@ -40,6 +40,20 @@ export function describeConfig(config: LoadedConfig): ConfigView {
   };
 }
 
+/** Which credentials a URL carries in plaintext: its userinfo password, credential query parameters (`password=`, …). */
+function urlCredentials(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const parsed = new URL(url);
+    const found = parsed.password ? ['password'] : [];
+    for (const key of new Set(parsed.searchParams.keys())) if (isCredentialParameter(key)) found.push(`${key}= parameter`);
+    return found;
+  } catch {
+    // The schema reports bad URLs; a multi-host URL still shows a userinfo password.
+    return /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:[^\s/?#]+@/i.test(url) ? ['password'] : [];
+  }
+}
+
 export interface ConfigWarning {
   path: string;
   message: string;
@@ -48,10 +62,8 @@ export interface ConfigWarning {
 /** Things that are valid but unwise: passwords and backup keys written in plaintext in the file. */
 export function configWarnings(config: LoadedConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
-  const fileStores = ((config.raw as { stores?: Record<string, { password?: string; url?: string }> } | undefined)?.stores ?? {}) as Record<
-    string,
-    { password?: string; url?: string }
-  >;
+  type RawStore = { password?: string; url?: string; standbys?: Array<{ url?: string }> };
+  const fileStores = ((config.raw as { stores?: Record<string, RawStore> } | undefined)?.stores ?? {}) as Record<string, RawStore>;
   for (const [name, raw] of Object.entries(fileStores)) {
     if (raw.password && secretName(raw.password) === undefined) {
       warnings.push({
@@ -59,11 +71,14 @@ export function configWarnings(config: LoadedConfig): ConfigWarning[] {
         message: 'is a plaintext password in the config file; use a secret: reference or the environment',
       });
     }
-    try {
-      if (raw.url && new URL(raw.url).password)
-        warnings.push({ path: `stores.${name}.url`, message: 'carries a plaintext password; move it to a secret: reference or the environment' });
-    } catch {
-      // The schema reports bad URLs.
+    const urls: Array<[string, string | undefined]> = [
+      [`stores.${name}.url`, raw.url],
+      ...(raw.standbys ?? []).map((standby, i): [string, string | undefined] => [`stores.${name}.standbys.${i}.url`, standby?.url]),
+    ];
+    for (const [where, url] of urls) {
+      const carried = urlCredentials(url);
+      if (carried.length > 0)
+        warnings.push({ path: where, message: `carries a plaintext ${carried.join(' and ')}; move it to a secret: reference or the environment` });
     }
   }
   const encryption = (config.raw as { backup?: { encryption?: Record<string, unknown> } } | undefined)?.backup?.encryption ?? {};

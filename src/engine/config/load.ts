@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
-import { registerSecret } from '../redact.js';
+import { isCredentialParameter, registerSecret } from '../redact.js';
 import { parseDuration } from './duration.js';
 import { userPaths } from './paths.js';
 // The schema (zod) and the YAML parser load only when there is a file to read: start-up with
@@ -141,6 +141,8 @@ function registerStoreSecrets(store: StoreConfig): void {
         registerSecret(decodeURIComponent(parsed.password));
         registerSecret(parsed.password);
       }
+      // A password can also ride in the query string (?password=…, ?sslpassword=…).
+      for (const [key, value] of parsed.searchParams) if (isCredentialParameter(key)) registerSecret(value);
     } catch {
       // Invalid URLs were already reported by the schema.
     }

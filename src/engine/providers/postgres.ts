@@ -8,7 +8,7 @@ import { resolvePassword, type SecretResolver } from '../config/secrets.js';
 import { StorageError } from '../errors.js';
 import { withConnectRetry } from './connect-retry.js';
 import { describeFailure } from './failures.js';
-import { storeTarget, withUrlParts } from './target.js';
+import { storeTarget, withUrlParts, withoutCredentials } from './target.js';
 import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Session, StoreInfo } from './types.js';
 
 const APPLICATION_NAME = 'storage-cli';
@@ -51,13 +51,15 @@ export class PostgresProvider implements Provider {
     this.config = store.config as PostgresStoreConfig;
   }
 
-  /** What an external tool (pg_dump, pg_restore) needs: a URL without the password, and the password for PGPASSWORD. */
+  /**
+   * What an external tool (pg_dump, pg_restore) needs: a URL with no credential in it (its command
+   * line is visible in `ps`), and the password for PGPASSWORD, chosen as node-pg chooses it (a
+   * `password=` query parameter, then the store's password, then the URL's userinfo).
+   */
   async toolConnection(database?: string): Promise<{ url: string; password?: string }> {
     const password = await resolvePassword(this.store, this.secrets);
-    const url = new URL(withUrlParts(this.config.url, { database }));
-    const inUrl = url.password ? decodeURIComponent(url.password) : undefined;
-    url.password = '';
-    return { url: url.toString(), password: password ?? inUrl };
+    const { url, userinfo, query } = withoutCredentials(withUrlParts(this.config.url, { database }));
+    return { url, password: query ?? password ?? userinfo };
   }
 
   private async clientConfig(database?: string): Promise<ClientConfig> {

@@ -1,6 +1,6 @@
-// How a store is named in output: a URL with the password masked, or a file path.
+// How a store is named in output: a URL with its credentials masked, or a file path.
 import type { ResolvedStore } from '../config/load.js';
-import { maskUrl } from '../redact.js';
+import { isCredentialParameter, maskUrl } from '../redact.js';
 
 export function storeTarget(store: ResolvedStore): string {
   return store.config.engine === 'sqlite' ? store.config.path : maskUrl(store.config.url);
@@ -24,4 +24,34 @@ export function withUrlParts(url: string, parts: { password?: string; database?:
   if (parts.password !== undefined) parsed.password = encodeURIComponent(parts.password);
   if (parts.database !== undefined) parsed.pathname = `/${encodeURIComponent(parts.database)}`;
   return parsed.toString();
+}
+
+export interface UrlCredentials {
+  /** The URL with no credential left in it: safe on a child process's command line (visible in `ps`). */
+  url: string;
+  /** The password of the userinfo (`user:PASSWORD@host`), decoded. */
+  userinfo?: string;
+  /** A `password=` query parameter, decoded (node-pg and libpq let it win over the userinfo). */
+  query?: string;
+}
+
+/**
+ * Takes every credential out of a connection URL: the userinfo password and every credential
+ * query parameter (`password`, `sslpassword`, …). The other parameters are kept byte for byte
+ * (re-encoding them would turn spaces in `options=` into `+`, which libpq reads literally).
+ */
+export function withoutCredentials(url: string): UrlCredentials {
+  const parsed = new URL(url);
+  const userinfo = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  parsed.password = '';
+  let query: string | undefined;
+  const kept: string[] = [];
+  for (const part of parsed.search.replace(/^\?/, '').split('&').filter(Boolean)) {
+    const [rawKey, ...rest] = part.split('=');
+    const key = decodeURIComponent(rawKey);
+    if (!isCredentialParameter(key)) kept.push(part);
+    else if (key.toLowerCase() === 'password') query = decodeURIComponent(rest.join('=').replace(/\+/g, ' '));
+  }
+  parsed.search = kept.length ? `?${kept.join('&')}` : '';
+  return { url: parsed.toString(), userinfo, query };
 }
