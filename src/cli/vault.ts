@@ -47,7 +47,14 @@ export function secretUsers(fleet: Fleet): Map<string, string[]> {
  */
 export function readSecretFile(file: string): string {
   const limit = MAX_SECRET_BYTES + 2; // room for a trailing \r\n
-  const fd = file === '-' ? 0 : fs.openSync(file, 'r');
+  let fd = 0;
+  try {
+    if (file !== '-') fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw new StorageError('USAGE', `Cannot read the value file ${file}: ${(error as Error).message}.`, {
+      hint: 'Give a readable file, or "-" to read the value from stdin.',
+    });
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   try {

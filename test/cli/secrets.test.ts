@@ -38,6 +38,8 @@ describe('storage secrets', () => {
     const inUse = await sandbox.run(['secrets', 'remove', 'secure-pw', '--confirm', 'secure-pw']);
     expect(inUse.exitCode).toBe(77);
     expect(inUse.stderr).toContain('used by secure');
+    const audited = (await sandbox.run(['audit', 'list', '--json'])).json().entries.at(-1);
+    expect(audited).toMatchObject({ command: 'storage secrets remove secure-pw --confirm secure-pw', outcome: 'refused', exitCode: 77 });
   });
 
   it('--reveal prints the value and is audited; without a value source and no TTY it refuses (64); remove needs confirmation (77)', async () => {
