@@ -126,6 +126,19 @@ describe('replacing and restoring secrets', () => {
   });
 });
 
+describe('concurrent vault writes', () => {
+  it('two `secrets set` at once on a passphrase vault both keep their secret, round after round', async () => {
+    const sandbox = makeSandbox();
+    const env = { STORAGE_VAULT_PASSPHRASE: 'concurrent cli passphrase' };
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(['a', 'b'].map((who) => sandbox.run(['secrets', 'set', `${who}-${round}`, '--generate'], { env })));
+      expect(results.map((result) => result.exitCode)).toEqual([0, 0]);
+    }
+    const names = (await sandbox.run(['secrets', 'list', '--json'], { env })).json().secrets.map((s: { name: string }) => s.name);
+    expect(names).toEqual(['a-0', 'a-1', 'a-2', 'b-0', 'b-1', 'b-2']);
+  });
+});
+
 describe('secret values from stdin and their size', () => {
   it('--from-file - reads the value from stdin; a value over 64 KiB is refused (64) before it is loaded', async () => {
     const sandbox = makeSandbox();
