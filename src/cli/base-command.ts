@@ -4,6 +4,7 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { StorageError, isStorageError } from '../engine/errors.js';
 import { Fleet } from '../engine/fleet.js';
 import { redact } from '../engine/redact.js';
+import type { AuditRecord } from '../engine/audit/log.js';
 import { color, renderJson, writeErr, writeOut } from '../ui/output.js';
 
 export abstract class StorageCommand extends Command {
@@ -80,14 +81,16 @@ export abstract class StorageCommand extends Command {
     const exitCode = Number(process.exitCode ?? 0);
     const outcome = exitCode === 0 ? 'ok' : exitCode === 2 ? 'partial' : exitCode === 77 ? 'refused' : 'failed';
     try {
-      const { appendAudit } = await import('../engine/audit/log.js');
-      appendAudit({
+      const { appendAudit, auditPaths } = await import('../engine/audit/log.js');
+      const record: AuditRecord = {
         command: ['storage', ...(this.id ?? '').split(':'), ...this.argv].join(' '),
         stores: this.auditStores,
         outcome,
         exitCode,
         durationMs: Date.now() - this.startedAt,
-      });
+      };
+      // The entry was written but its head, key record or syslog copy was not: say exactly that.
+      appendAudit(record, auditPaths(), { onWarning: (message) => writeErr(`${color.yellow('Warning:')} ${message}`) });
     } catch (failure) {
       writeErr(`${color.yellow('Warning:')} could not write the audit log: ${(failure as Error).message}`);
     }

@@ -1,12 +1,15 @@
 // Password rotation against a real PostgreSQL server that enforces passwords.
+import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotatePassword } from '../../src/engine/secrets/rotate.js';
+import { rotatePassword, type RotationStep } from '../../src/engine/secrets/rotate.js';
 import { Vault } from '../../src/engine/secrets/vault.js';
+import { makeSandbox } from '../support/cli.js';
 import { fleetFor } from '../support/fleet.js';
+import { ROOT } from '../support/paths.js';
 import { startCountingProxy, type CountingProxy } from '../support/net.js';
 import { pgAdmin, servers, uniqueName } from '../support/servers.js';
 
@@ -80,11 +83,14 @@ describe('password rotation (PostgreSQL)', () => {
   it('puts the old password back when saving to the vault fails after the server-side change', async () => {
     const old = vault.get('rot-pw')!;
     const fleet = await appFleet();
+    // The final vault write (the pending password made current) fails.
     const failingVault = {
       get: (name: string) => vault.get(name),
-      set: () => {
+      setPending: (name: string, value: string, store: string) => vault.setPending(name, value, store),
+      commitPending: () => {
         throw new Error('disk full (injected)');
       },
+      clearPending: (name: string) => vault.clearPending(name),
     };
     try {
       await expect(rotatePassword(fleet, 'app', failingVault)).rejects.toThrow(/old password was put back/);
@@ -93,5 +99,79 @@ describe('password rotation (PostgreSQL)', () => {
     }
     expect(await canLogin(port, role, old)).toBe(true);
     expect(vault.get('rot-pw')).toBe(old);
+  });
+});
+
+describe('password rotation killed at each step (PostgreSQL)', () => {
+  const role = uniqueName('rotkill');
+  const port = Number(new URL(servers().pgAuthUrl).port);
+  const sandbox = makeSandbox();
+  const vaultFile = path.join(sandbox.dir, 'vault.json');
+  const keyFile = path.join(sandbox.dir, 'vault.key');
+  const env = { STORAGE_VAULT: vaultFile, STORAGE_VAULT_KEY_FILE: keyFile };
+  const source = { kind: 'keyfile' as const, file: keyFile };
+
+  beforeAll(async () => {
+    await pgAdmin((client) => client.query(`create role ${role} login password '${FIRST}'`), servers().pgAuthUrl);
+    fs.writeFileSync(keyFile, Buffer.alloc(32, 9).toString('base64'), { mode: 0o600 });
+    (await Vault.open(vaultFile, source, { create: true })).set('kill-pw', FIRST);
+    sandbox.writeConfig({ stores: { app: { engine: 'postgres', url: `postgres://${role}@127.0.0.1:${port}/postgres`, password: 'secret:kill-pw' } } });
+  });
+
+  afterAll(async () => {
+    await pgAdmin((client) => client.query(`drop role if exists ${role}`), servers().pgAuthUrl);
+  });
+
+  /** Runs a rotation in its own process and kill -9s it right after `step`. */
+  async function rotateKilledAfter(step: RotationStep): Promise<void> {
+    const dist = (file: string) => JSON.stringify(path.join(ROOT, 'dist', file));
+    const script = `import { Fleet } from ${dist('engine/fleet.js')};
+      import { Vault } from ${dist('engine/secrets/vault.js')};
+      import { rotatePassword } from ${dist('engine/secrets/rotate.js')};
+      const env = ${JSON.stringify(env)};
+      const fleet = await Fleet.load({ configPath: ${JSON.stringify(path.join(sandbox.dir, 'storage.config.yaml'))}, env });
+      const vault = await Vault.open(env.STORAGE_VAULT, { kind: 'keyfile', file: env.STORAGE_VAULT_KEY_FILE });
+      await rotatePassword(fleet, 'app', vault, { onStep: (at) => { if (at === process.argv[1]) process.kill(process.pid, 'SIGKILL'); } });
+      console.log('not killed');`;
+    const child = await execa(process.execPath, ['--input-type=module', '-e', script, step], { reject: false });
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+  }
+
+  const stored = async () => {
+    const vault = await Vault.open(vaultFile, source);
+    return { current: vault.get('kill-pw')!, pending: vault.pending('kill-pw') };
+  };
+
+  it.each([
+    ['pending-saved', ['db', 'health', 'app', '--json'], 'kept-old'],
+    ['server-changed', ['validate', '--suite', 'config', '--json'], 'took-new'],
+    ['proven', ['secrets', 'rotate', 'app', '--confirm', 'app', '--json'], 'rotated-again'],
+    ['saved', ['db', 'health', 'app', '--json'], 'took-new'],
+  ] as const)('killed after "%s", the next `%s` settles it: the vault holds the password the server takes, none is lost', async (step, command, expected) => {
+    const before = (await stored()).current;
+    expect(await canLogin(port, role, before)).toBe(true);
+    await rotateKilledAfter(step);
+    const killed = await stored();
+    if (step !== 'saved') {
+      // Both passwords are in the vault: the old as current, the new as pending.
+      expect(killed.current).toBe(before);
+      expect(killed.pending?.value).toBeDefined();
+    }
+    const newPassword = step === 'saved' ? killed.current : killed.pending!.value;
+
+    const settle = await sandbox.run([...command], { env });
+    expect(settle.exitCode, `${settle.stdout}\n${settle.stderr}`).toBe(0);
+    const after = await stored();
+    expect(after.pending, 'the pending rotation is settled').toBeUndefined();
+    expect(await canLogin(port, role, after.current), 'the vault holds the password the server takes').toBe(true);
+    if (expected === 'kept-old') expect(after.current).toBe(before);
+    if (expected === 'took-new') expect(after.current).toBe(newPassword);
+    if (expected === 'rotated-again') {
+      expect(after.current).not.toBe(before);
+      expect(after.current).not.toBe(newPassword);
+      // The interrupted rotation's password was settled into the vault first, then replaced and kept as a version.
+      const vault = await Vault.open(vaultFile, source);
+      expect(vault.list()[0].versions.map((version) => vault.get('kill-pw', version))).toContain(newPassword);
+    }
   });
 });

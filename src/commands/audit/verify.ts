@@ -3,7 +3,8 @@ import { auditPaths, verifyAudit, type AuditVerification } from '../../engine/au
 import { StorageError } from '../../engine/errors.js';
 
 export default class AuditVerify extends StorageCommand {
-  static override summary = 'Check the audit chain: an edited, removed or reordered entry, or a cut-off tail, fails with exit 65 naming the first bad entry.';
+  static override summary =
+    'Check the audit chain: an edited, removed or reordered entry, a cut-off tail, or a log rolled back or deleted, fails with exit 65 naming the first bad entry.';
 
   async run(): Promise<AuditVerification & { log: string }> {
     await this.parse(AuditVerify);
@@ -19,7 +20,9 @@ export default class AuditVerify extends StorageCommand {
         },
       );
     }
-    this.print(`The audit log ${log} is intact: ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}, chain and head verified.`);
+    const unkeyed = result.unkeyed ? ` ${result.unkeyed} of them predate the keyed format: their chain shows order and completeness, not who wrote them.` : '';
+    this.print(`The audit log ${log} is intact: ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}, chain, head and key record verified.${unkeyed}`);
+    for (const warning of result.warnings ?? []) this.warning(warning);
     return { ...result, log };
   }
 }

@@ -20,7 +20,8 @@ export default class SecretsRemove extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const users = secretUsers(fleet).get(args.name) ?? [];
     if (users.length > 0 && !flags.force) {
-      throw new StorageError('IN_USE', `Secret "${args.name}" is used by ${users.join(', ')}; removing it would break them.`, {
+      // Refused, not failed (77): the operator can act on it (point the stores elsewhere, or --force).
+      throw new StorageError('PERMISSION_DENIED', `Secret "${args.name}" is used by ${users.join(', ')}; removing it would break them.`, {
         hint: 'Point those stores elsewhere first, or add --force.',
       });
     }

@@ -12,6 +12,7 @@ import { hintForPostgresMessage } from '../providers/failures.js';
 import { watchServer } from '../resilience/watchdog.js';
 import type { Provider } from '../providers/types.js';
 import { redact } from '../redact.js';
+import { childEnv } from '../child-env.js';
 import type { EngineBackup } from './engine.js';
 import { payloadName, readPayload, writePayload } from './payload.js';
 
@@ -33,7 +34,7 @@ export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): str
 
 export async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
   try {
-    const { stdout } = await execa(tool, ['--version']);
+    const { stdout } = await execa(tool, ['--version'], { env: childEnv(), extendEnv: false });
     const match = /(\d+)(?:\.(\d+))?/.exec(stdout);
     return { major: Number(match?.[1] ?? 0), version: stdout.trim() };
   } catch {
@@ -105,7 +106,8 @@ export const postgresBackup: EngineBackup = {
         done = progress.step('pg_dump -Fc | encrypt | write');
         const { url, password } = await postgres.toolConnection();
         const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, '--dbname', url], {
-          env: password === undefined ? {} : { PGPASSWORD: password },
+          env: childEnv({ PGPASSWORD: password }),
+          extendEnv: false,
           stdout: 'pipe',
           stderr: 'pipe',
           buffer: { stdout: false, stderr: true },
@@ -171,7 +173,8 @@ export const postgresBackup: EngineBackup = {
         pgTool('pg_restore', Math.floor(serverMajor)),
         ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, '--dbname', url, archive],
         {
-          env: password === undefined ? {} : { PGPASSWORD: password },
+          env: childEnv({ PGPASSWORD: password }),
+          extendEnv: false,
           reject: false,
         },
       );

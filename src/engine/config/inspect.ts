@@ -1,5 +1,5 @@
 // The configuration as an operator may see it (secrets masked), and the problems worth a warning.
-import { MASK, maskUrl } from '../redact.js';
+import { MASK, isCredentialParameter, maskUrl } from '../redact.js';
 import { secretName } from './secrets.js';
 import { parseStoreUrl } from './store-url.js';
 import type { LoadedConfig } from './load.js';
@@ -41,6 +41,15 @@ export function describeConfig(config: LoadedConfig): ConfigView {
   };
 }
 
+/** Which credentials a URL carries in plaintext: its userinfo password, credential query parameters (`password=`, …). */
+function urlCredentials(url: string | undefined): string[] {
+  const parsed = url ? parseStoreUrl(url) : undefined;
+  if (!parsed) return [];
+  const found = parsed.password ? ['password'] : [];
+  for (const key of new Set(parsed.params.keys())) if (isCredentialParameter(key)) found.push(`${key}= parameter`);
+  return found;
+}
+
 export interface ConfigWarning {
   path: string;
   message: string;
@@ -49,10 +58,8 @@ export interface ConfigWarning {
 /** Things that are valid but unwise: passwords and backup keys written in plaintext in the file. */
 export function configWarnings(config: LoadedConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
-  const fileStores = ((config.raw as { stores?: Record<string, { password?: string; url?: string }> } | undefined)?.stores ?? {}) as Record<
-    string,
-    { password?: string; url?: string }
-  >;
+  type RawStore = { password?: string; url?: string; standbys?: Array<{ url?: string }> };
+  const fileStores = ((config.raw as { stores?: Record<string, RawStore> } | undefined)?.stores ?? {}) as Record<string, RawStore>;
   for (const [name, raw] of Object.entries(fileStores)) {
     if (raw.password && secretName(raw.password) === undefined) {
       warnings.push({
@@ -60,8 +67,15 @@ export function configWarnings(config: LoadedConfig): ConfigWarning[] {
         message: 'is a plaintext password in the config file; use a secret: reference or the environment',
       });
     }
-    if (raw.url && parseStoreUrl(raw.url)?.password)
-      warnings.push({ path: `stores.${name}.url`, message: 'carries a plaintext password; move it to a secret: reference or the environment' });
+    const urls: Array<[string, string | undefined]> = [
+      [`stores.${name}.url`, raw.url],
+      ...(raw.standbys ?? []).map((standby, i): [string, string | undefined] => [`stores.${name}.standbys.${i}.url`, standby?.url]),
+    ];
+    for (const [where, url] of urls) {
+      const carried = urlCredentials(url);
+      if (carried.length > 0)
+        warnings.push({ path: where, message: `carries a plaintext ${carried.join(' and ')}; move it to a secret: reference or the environment` });
+    }
   }
   const encryption = (config.raw as { backup?: { encryption?: Record<string, unknown> } } | undefined)?.backup?.encryption ?? {};
   for (const field of ['passphrase', 'key'] as const) {

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
-import { registerSecret } from '../redact.js';
+import { isCredentialParameter, registerSecret } from '../redact.js';
 import { parseDuration } from './duration.js';
 import { describeIssue, type ConfigIssue } from './issues.js';
 import { parseStoreUrl } from './store-url.js';
@@ -133,11 +133,13 @@ function registerStoreSecrets(store: StoreConfig): void {
   if (store.engine === 'sqlite') return;
   if (store.password && !store.password.startsWith('secret:')) registerSecret(store.password);
   for (const url of [store.url, ...(store.engine === 'postgres' ? (store.standbys ?? []).map((s) => s.url) : [])]) {
-    const password = parseStoreUrl(url)?.password;
-    if (password) {
-      registerSecret(password);
-      registerSecret(encodeURIComponent(password));
+    const parsed = parseStoreUrl(url);
+    if (parsed?.password) {
+      registerSecret(parsed.password);
+      registerSecret(encodeURIComponent(parsed.password));
     }
+    // A password can also ride in the query string (?password=…, ?sslpassword=…).
+    for (const [key, value] of parsed?.params ?? []) if (isCredentialParameter(key)) registerSecret(value);
   }
 }
 

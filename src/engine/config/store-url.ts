@@ -13,6 +13,8 @@ export interface StoreUrl {
   /** Decoded database from the path, or undefined when the path names none. */
   database?: string;
   params: URLSearchParams;
+  /** The query as written (without `?`): re-encoding would turn spaces in `options=` into `+`, which libpq reads literally. */
+  rawQuery: string;
 }
 
 const SHAPE = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/i;
@@ -43,6 +45,7 @@ export function parseStoreUrl(url: string): StoreUrl | undefined {
     hosts,
     database: path ? decode(path) : undefined,
     params: new URLSearchParams(query?.slice(1) ?? ''),
+    rawQuery: query?.slice(1) ?? '',
   };
 }
 
@@ -51,7 +54,7 @@ export function formatStoreUrl(url: StoreUrl): string {
   const user = url.username || url.password !== undefined ? encodeURIComponent(url.username) : '';
   const auth = url.password !== undefined ? `${user}:${encodeURIComponent(url.password)}@` : user ? `${user}@` : '';
   const path = url.database !== undefined ? `/${encodeURIComponent(url.database)}` : '';
-  const query = url.params.toString();
+  const query = url.rawQuery;
   return `${url.scheme}://${auth}${url.hosts.join(',')}${path}${query ? `?${query}` : ''}`;
 }
 
@@ -64,4 +67,9 @@ export function withUrlParts(url: string, parts: { password?: string; database?:
     ...(parts.password !== undefined ? { password: parts.password } : {}),
     ...(parts.database !== undefined ? { database: parts.database } : {}),
   });
+}
+
+/** The same URL with a new query (given as written, without `?`). */
+export function withRawQuery(url: StoreUrl, rawQuery: string): StoreUrl {
+  return { ...url, rawQuery, params: new URLSearchParams(rawQuery) };
 }

@@ -5,11 +5,10 @@ import type { Client, ClientBase, ClientConfig, Pool, PoolClient, QueryConfig, Q
 import type { ResolvedStore } from '../config/load.js';
 import type { PostgresStoreConfig } from '../config/schema.js';
 import { resolvePassword, type SecretResolver } from '../config/secrets.js';
-import { formatStoreUrl, parseStoreUrl } from '../config/store-url.js';
 import { StorageError } from '../errors.js';
 import { withConnectRetry } from './connect-retry.js';
 import { describeFailure } from './failures.js';
-import { storeTarget, withUrlParts } from './target.js';
+import { storeTarget, withUrlParts, withoutCredentials } from './target.js';
 import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Session, StoreInfo } from './types.js';
 
 const APPLICATION_NAME = 'storage-cli';
@@ -71,12 +70,15 @@ export class PostgresProvider implements Provider {
     this.config = store.config as PostgresStoreConfig;
   }
 
-  /** What an external tool (pg_dump, pg_restore) needs: a URL without the password, and the password for PGPASSWORD. */
+  /**
+   * What an external tool (pg_dump, pg_restore) needs: a URL with no credential in it (its command
+   * line is visible in `ps`), and the password for PGPASSWORD, chosen as node-pg chooses it (a
+   * `password=` query parameter, then the store's password, then the URL's userinfo).
+   */
   async toolConnection(database?: string): Promise<{ url: string; password?: string }> {
     const password = await resolvePassword(this.store, this.secrets);
-    const url = parseStoreUrl(this.config.url)!;
-    const inUrl = url.password || undefined;
-    return { url: formatStoreUrl({ ...url, password: undefined, database: database ?? url.database }), password: password ?? inUrl };
+    const { url, userinfo, query } = withoutCredentials(withUrlParts(this.config.url, { database }));
+    return { url, password: query ?? password ?? userinfo };
   }
 
   private async clientConfig(database?: string): Promise<ClientConfig> {

@@ -35,8 +35,14 @@ export function vaultKeySource(config: LoadedConfig, env: NodeJS.ProcessEnv = pr
   return keyFile ? { kind: 'keyfile', file: keyFile } : undefined;
 }
 
+/**
+ * Looks secrets up in the vault, opened on the first lookup. A secret with a rotation left
+ * pending by an interrupted `secrets rotate` is settled first (both passwords tried on its
+ * store, the one the server takes kept), once per process.
+ */
 export function vaultResolver(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): SecretResolver {
   let opened: Promise<Vault | undefined> | undefined;
+  const settling = new Map<string, Promise<unknown>>();
   return async (name) => {
     opened ??= (async () => {
       const file = vaultPath(config, env);
@@ -50,6 +56,16 @@ export function vaultResolver(config: LoadedConfig, env: NodeJS.ProcessEnv = pro
       const { Vault } = await import('./vault.js');
       return Vault.open(file, source);
     })();
-    return (await opened)?.get(name);
+    const vault = await opened;
+    if (!vault) return undefined;
+    if (vault.hasPending(name)) {
+      let settled = settling.get(name);
+      if (!settled) {
+        settled = import('./rotate.js').then(({ settlePendingRotation }) => settlePendingRotation(config, vault, name)).catch(() => undefined);
+        settling.set(name, settled);
+      }
+      await settled;
+    }
+    return vault.get(name);
   };
 }

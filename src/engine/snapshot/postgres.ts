@@ -6,6 +6,7 @@
 import { execa } from 'execa';
 import type { Client } from 'pg';
 import { StorageError } from '../errors.js';
+import { childEnv } from '../child-env.js';
 import { pgTool, tableStats } from '../backup/postgres.js';
 import { quoteIdent, type PostgresProvider } from '../providers/postgres.js';
 import type { Provider } from '../providers/types.js';
@@ -83,10 +84,10 @@ export const postgresSnapshots: SnapshotEngine = {
       const from = await pg(provider).toolConnection(source);
       const to = await pg(provider).toolConnection(copy);
       try {
-        await execa(pgTool('pg_dump', major), ['-Fc', '--dbname', from.url], { env: from.password ? { PGPASSWORD: from.password } : {} }).pipe(
+        await execa(pgTool('pg_dump', major), ['-Fc', '--dbname', from.url], { env: childEnv({ PGPASSWORD: from.password }), extendEnv: false }).pipe(
           pgTool('pg_restore', major),
           ['--no-owner', '--exit-on-error', '--dbname', to.url],
-          { env: to.password ? { PGPASSWORD: to.password } : {} },
+          { env: childEnv({ PGPASSWORD: to.password }), extendEnv: false },
         );
       } catch (error) {
         await pg(provider)

@@ -7,8 +7,12 @@ export const auditChain: Check = {
   suite: 'audit',
   title: 'the audit log chain verifies',
   async run({ env }) {
-    const result = verifyAudit(auditPaths(env.STORAGE_AUDIT_DIR));
-    if (result.ok) return [{ status: 'pass', reason: `${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}, chain and head intact` }];
+    const result = verifyAudit(auditPaths(env.STORAGE_AUDIT_DIR, env));
+    if (result.ok) {
+      const unkeyed = result.unkeyed ? ` (${result.unkeyed} unkeyed, from before the log was keyed)` : '';
+      const notes = result.warnings?.length ? `; ${result.warnings.join('; ')}` : '';
+      return [{ status: 'pass', reason: `${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}${unkeyed}, chain and head intact${notes}` }];
+    }
     return [
       {
         status: 'fail',

@@ -11,6 +11,7 @@ import { backupsVerified } from './backups-verified.js';
 import { capacityConnections } from './capacity-connections.js';
 import { capacityDisk } from './capacity-disk.js';
 import { configFile } from './config-file.js';
+import { configPasswords } from './config-passwords.js';
 import { configPlaintext } from './config-plaintext.js';
 import { configSecrets } from './config-secrets.js';
 import { connectivityStores } from './connectivity-stores.js';
@@ -23,6 +24,7 @@ export const ALL_CHECKS: Check[] = [
   configFile,
   configSecrets,
   configPlaintext,
+  configPasswords,
   prereqsNode,
   prereqsPgTools,
   prereqsPaths,
