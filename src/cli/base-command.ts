@@ -25,6 +25,9 @@ export abstract class StorageCommand extends Command {
   /** The stores a run worked on, for its audit entry. */
   protected auditStores: string[] = [];
 
+  /** What the run did beyond its outcome (e.g. the backups a prune deleted), for its audit entry. */
+  protected auditDetails?: Record<string, unknown>;
+
   private readonly startedAt = Date.now();
   private fleetInstance?: Fleet;
 
@@ -87,6 +90,7 @@ export abstract class StorageCommand extends Command {
         outcome,
         exitCode,
         durationMs: Date.now() - this.startedAt,
+        ...(this.auditDetails ? { details: this.auditDetails } : {}),
       });
     } catch (failure) {
       writeErr(`${color.yellow('Warning:')} could not write the audit log: ${(failure as Error).message}`);

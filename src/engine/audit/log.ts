@@ -18,6 +18,8 @@ export interface AuditRecord {
   outcome: 'ok' | 'failed' | 'partial' | 'refused';
   exitCode: number;
   durationMs: number;
+  /** What the run did beyond its outcome (e.g. the backups a prune deleted); covered by the hash when present. */
+  details?: Record<string, unknown>;
 }
 
 export interface AuditEntry extends AuditRecord {
@@ -55,6 +57,8 @@ function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
     key,
     entry[key as keyof typeof entry],
   ]);
+  // Only when present, so entries written before details existed keep their hashes.
+  if (entry.details !== undefined) ordered.push(['details', entry.details]);
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
 }
 
@@ -115,6 +119,7 @@ export function appendAudit(record: AuditRecord, paths: AuditPaths = auditPaths(
       outcome: record.outcome,
       exitCode: record.exitCode,
       durationMs: Math.round(record.durationMs),
+      ...(record.details ? { details: record.details } : {}),
       prev: previous?.hash ?? GENESIS,
     };
     const entry: AuditEntry = { ...base, hash: entryHash(base) };
