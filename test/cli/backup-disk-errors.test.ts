@@ -40,6 +40,13 @@ describe('repository disk errors', () => {
       const human = await runWithMounts(sandbox, [FULL_BACKUPS_DIR], ['backup', 'create', store]);
       expect(human.stderr).toMatch(/Cannot write .*repo\/backups\/.*: no space left on the device/);
     }
+    // SQLite's online backup writes its snapshot into the repository's scratch first.
+    const scratchFull = await runWithMounts(sandbox, ['mount -t tmpfs -o size=64k tmpfs repo/tmp'], ['backup', 'create', 'lite', '--json']);
+    expect(scratchFull.exitCode).toBe(1);
+    expect(scratchFull.json().stores[0].error).toMatchObject({
+      code: 'FAILED',
+      message: expect.stringMatching(new RegExp(`Cannot write ${path.join(sandbox.repo, 'tmp')}: no space left on the device`)),
+    });
     expect(backupIds(sandbox.repo)).toEqual([first]);
   });
 

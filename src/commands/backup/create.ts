@@ -17,7 +17,7 @@ import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
 import { openFlow } from '../../ui/task-list.js';
-import { renderPrune } from '../../ui/views/prune.js';
+import { pruneSummary } from '../../ui/views/prune.js';
 
 export default class BackupCreate extends StorageCommand {
   static override audited = true;
@@ -102,14 +102,7 @@ export default class BackupCreate extends StorageCommand {
     );
     const findings = prune && pruneFindings(prune);
     if (prune) {
-      const deleted = prunedBackups(prune);
-      this.print(
-        deleted.length
-          ? `Pruned ${deleted.length} backup${deleted.length === 1 ? '' : 's'} (backup.retention):`
-          : `Pruned nothing: backup.retention keeps every backup of ${backedUp.join(', ')}.`,
-      );
-      const table = renderPrune(prune, { keptToo: false });
-      if (table) this.print(table);
+      this.print(pruneSummary(prune, backedUp));
       for (const warning of findings!.warnings) this.warning(warning);
     }
     const failed = outcomes.filter((o) => !o.ok);

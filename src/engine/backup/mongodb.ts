@@ -20,6 +20,8 @@ const BATCH = 1000;
  * in one reply, and memory grew with document size.
  */
 const BATCH_BYTES = 8 * 1024 * 1024;
+/** MongoDB's largest document (16 MiB) plus the 16 KiB it allows internal documents. */
+const MAX_BSON_BYTES = 16 * 1024 * 1024 + 16 * 1024;
 /** Without a size from the server, assume large documents rather than small ones. */
 const UNKNOWN_SIZE_BATCH = 16;
 
@@ -86,7 +88,8 @@ class BsonSplitter extends Writable {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
       while (this.buffer.length >= 4) {
         const size = this.buffer.readInt32LE(0);
-        if (size < 5) throw new StorageError('BAD_DATA', 'A BSON document in the backup has an impossible length.');
+        // A length read from the file is bounded before anything is buffered for it.
+        if (size < 5 || size > MAX_BSON_BYTES) throw new StorageError('BAD_DATA', `A BSON document in the backup has an impossible length (${size} bytes).`);
         if (this.buffer.length < size) break;
         await this.onDocument(this.buffer.subarray(0, size));
         this.buffer = this.buffer.subarray(size);

@@ -475,7 +475,8 @@ export class BackupRepository {
           const status = isFutureDated(manifest.startedAt, now) ? 'future-dated' : 'complete';
           entries.push({ id, store: manifest.store, status, manifest, verification: this.readVerification(id), createdAt });
         } catch (error) {
-          entries.push({ id, store: storeOfBackupId(id), status: 'damaged', createdAt, problem: (error as Error).message });
+          const problem = (error as Error).message.replace(`manifest.json of backup ${id} `, 'its manifest ');
+          entries.push({ id, store: storeOfBackupId(id), status: 'damaged', createdAt, problem });
         }
       } else {
         const store = storeOfBackupId(id);

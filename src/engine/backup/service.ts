@@ -59,6 +59,10 @@ export function repositoryExists(root: string): boolean {
 /** How a failed run is reported: a local file-system error as what it is (with the repository), anything else as the store's failure. */
 function runFailure(store: ResolvedStore, repo: BackupRepository, error: unknown): StorageError {
   if (isFileSystemError(error)) return fileSystemFailure(error, `the backup repository ${repo.root}`);
+  // SQLite's online backup writes its snapshot into the repository's scratch: a full disk there
+  // comes back as SQLITE_FULL, which is not the store's doing (a backup only reads the store).
+  if (store.engine === 'sqlite' && (error as { code?: unknown })?.code === 'SQLITE_FULL')
+    return fileSystemFailure(Object.assign(new Error('database or disk is full'), { code: 'ENOSPC', syscall: 'write' }), repo.tmpDir);
   return describeFailure(store, error);
 }
 

@@ -18,3 +18,13 @@ export function renderPrune(plan: PrunePlan, options: { keptToo: boolean }): str
   const rows = pruneRows(plan, options);
   return rows.length ? renderTable(['backup', 'store', 'action', 'why'], rows) : undefined;
 }
+
+/** After `backup create --prune`: what the policy deleted in the stores just backed up (and what it had to keep). */
+export function pruneSummary(plan: PrunePlan, stores: string[]): string {
+  const deleted = pruneRows(plan, { keptToo: false }).filter((row) => row[2] === 'deleted').length;
+  const head = deleted
+    ? `Pruned ${deleted} backup${deleted === 1 ? '' : 's'} (backup.retention):`
+    : `Pruned nothing: backup.retention keeps every backup of ${stores.join(', ')}.`;
+  const table = renderPrune(plan, { keptToo: false });
+  return table ? `${head}\n${table}` : head;
+}
