@@ -66,6 +66,13 @@ const DESCRIPTIONS: Record<string, string> = {
   EFBIG: 'the file is too large for the file system',
 };
 
+/** What went wrong, in words, with the errno code: "the file system is read-only (EROFS)". */
+export function fileSystemReason(error: NodeJS.ErrnoException): string {
+  const code = error.code ?? 'unknown';
+  const what = DESCRIPTIONS[code] ?? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  return `${what} (${code})`;
+}
+
 /** Whether `error` is a local file-system failure (Node's errno errors from fs calls). */
 export function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
   const failure = error as NodeJS.ErrnoException | undefined;
@@ -80,8 +87,7 @@ export function isFileSystemError(error: unknown): error is NodeJS.ErrnoExceptio
 export function fileSystemFailure(error: NodeJS.ErrnoException, where?: string): StorageError {
   const code = error.code!;
   const place = error.path ?? where;
-  const what = DESCRIPTIONS[code] ?? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
-  return new StorageError('FAILED', `Cannot ${error.syscall ?? 'use'} ${place ?? 'a local file'}: ${what} (${code}).`, {
+  return new StorageError('FAILED', `Cannot ${error.syscall ?? 'use'} ${place ?? 'a local file'}: ${fileSystemReason(error)}.`, {
     hint: HINTS[code] ?? 'A local file or directory could not be used; the path and the reason are above.',
     details: { errno: code, ...(place ? { path: place } : {}), ...(where && error.path ? { in: where } : {}) },
   });

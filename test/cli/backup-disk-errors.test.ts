@@ -57,7 +57,7 @@ describe('repository disk errors', () => {
     const run = await runWithMounts(sandbox, readOnly, ['backup', 'verify', id, '--read-data', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json().results[0]).toMatchObject({ ok: true, level: 'read-data', recorded: false });
-    expect(run.stderr).toMatch(/not recorded in .*verified\.json .*read-only.*the check itself passed/);
+    expect(run.stderr).toMatch(/not recorded in .*verified\.json.*read-only.*the check itself passed/);
     const human = await runWithMounts(sandbox, readOnly, ['backup', 'verify', id, '--read-data']);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/ok/);

@@ -99,7 +99,7 @@ describe('prune never deletes what it cannot judge', () => {
 
     const recovered = await sandbox.run(['backup', 'create', 'lite', '--prune', '--json']);
     expect(recovered.exitCode, recovered.stderr).toBe(0);
-    expect(recovered.stderr).toMatch(/repo\.json it is missing: opened it from its copy .*keys/);
+    expect(recovered.stderr).toMatch(/repo\.json is missing: opened it from its copy .*keys/);
     expect(fs.readFileSync(repoJson, 'utf8')).toBe(original);
     const list = (await sandbox.run(['backup', 'list', '--json'])).json().backups;
     expect(list.map((b: { status: string }) => b.status)).toEqual(['complete', 'complete']);

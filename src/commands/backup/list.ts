@@ -36,7 +36,10 @@ export default class BackupList extends StorageCommand {
       ];
     });
     this.print(flags.csv ? renderCsv(HEADERS, rows) : rows.length ? renderTable(HEADERS, rows) : `No backups in ${repo.root} yet.`);
-    if (!repo.encrypted) this.warning(`The repository ${repo.root} is NOT encrypted.`);
+    if (!repo.encrypted)
+      this.warning(
+        `The repository ${repo.root} is NOT encrypted${repo.sealsAreKeyed ? '' : ', and its manifests are sealed with a plain SHA-256 (made before repository format 2): they prove nothing against edits'}.`,
+      );
     for (const entry of entries.filter((e) => e.status === 'damaged'))
       this.warning(`${entry.id} is damaged: ${entry.problem} It cannot be judged, so prune keeps it; do not restore from it.`);
     for (const entry of entries.filter((e) => e.status === 'future-dated'))

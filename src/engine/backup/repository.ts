@@ -159,8 +159,8 @@ export interface OpenOptions {
 }
 
 function repoFileProblem(repo: RepoFile): string | undefined {
-  if (!repo || typeof repo !== 'object' || typeof repo.id !== 'string' || !Array.isArray(repo.slots)) return 'it is not a repository description';
-  if (repo.encryption !== 'none' && repo.encryption !== 'aes-256-gcm') return `it names an unknown encryption "${String(repo.encryption)}"`;
+  if (!repo || typeof repo !== 'object' || typeof repo.id !== 'string' || !Array.isArray(repo.slots)) return 'is not a repository description';
+  if (repo.encryption !== 'none' && repo.encryption !== 'aes-256-gcm') return `names an unknown encryption "${String(repo.encryption)}"`;
   return undefined;
 }
 
@@ -175,9 +175,9 @@ function readRepoFile(root: string): { repo: RepoFile; from: string; problem?: s
       if (!problem) return { repo, from: main };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      problem = 'it is not valid JSON';
+      problem = 'is not valid JSON';
     }
-  } else problem = 'it is missing';
+  } else problem = 'is missing';
   const keys = path.join(root, 'keys');
   const copies = fs.existsSync(keys) ? fs.readdirSync(keys).filter((name) => name.endsWith('.json')) : [];
   for (const name of copies.sort()) {
@@ -188,7 +188,7 @@ function readRepoFile(root: string): { repo: RepoFile; from: string; problem?: s
       // Try the next copy.
     }
   }
-  if (problem !== 'it is missing') {
+  if (problem !== 'is missing') {
     throw new StorageError('BAD_DATA', `The backup repository ${root} cannot be opened: repo.json ${problem}, and keys/ holds no readable copy.`, {
       hint: 'Put back repo.json (or keys/<id>.json) from your copy of the repository; without it the backups cannot be read. Nothing was written.',
     });

@@ -7,7 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
-import { fileSystemFailure, isFileSystemError } from '../fs-errors.js';
+import { fileSystemFailure, fileSystemReason, isFileSystemError } from '../fs-errors.js';
 import { describeFailure } from '../providers/failures.js';
 import { storeTarget } from '../providers/target.js';
 import { DEFAULT_CHUNK_SIZE } from './crypto.js';
@@ -271,7 +271,7 @@ export async function verifyBackup(
     } catch (error) {
       // The check itself is done and its result stands; only keeping it failed (a read-only repository).
       if (!isFileSystemError(error)) throw error;
-      const warning = `The result was not recorded in ${path.join(repo.backupDir(id), 'verified.json')} (${fileSystemFailure(error).message}); the check itself ${record.ok ? 'passed' : 'failed'}.`;
+      const warning = `The result was not recorded in ${path.join(repo.backupDir(id), 'verified.json')}: ${fileSystemReason(error)}; the check itself ${record.ok ? 'passed' : 'failed'}.`;
       progress.warn(warning);
       return { id, store, ...record, recorded: false, warning };
     }
