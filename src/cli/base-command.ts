@@ -26,6 +26,9 @@ export abstract class StorageCommand extends Command {
   /** The stores a run worked on, for its audit entry. */
   protected auditStores: string[] = [];
 
+  /** What the run did beyond its outcome (e.g. the backups a prune deleted), for its audit entry. */
+  protected auditDetails?: Record<string, unknown>;
+
   private readonly startedAt = Date.now();
   private fleetInstance?: Fleet;
 
@@ -88,6 +91,7 @@ export abstract class StorageCommand extends Command {
         outcome,
         exitCode,
         durationMs: Date.now() - this.startedAt,
+        ...(this.auditDetails ? { details: this.auditDetails } : {}),
       };
       // The entry was written but its head, key record or syslog copy was not: say exactly that.
       appendAudit(record, auditPaths(), { onWarning: (message) => writeErr(`${color.yellow('Warning:')} ${message}`) });

@@ -100,4 +100,20 @@ describe('chunked authenticated encryption', () => {
     expect(await deriveKey('correct horse', params)).toEqual(a);
     expect(await deriveKey('correct horsf', params)).not.toEqual(a);
   });
+
+  it('a chunk size in the header that was altered fails at once, before a chunk of that size is buffered', async () => {
+    const sealed = await encrypt(randomBytes(CHUNK * 4 + 10));
+    const write = (stream: DecryptStream, data: Buffer) => new Promise<Error | null | undefined>((resolve) => stream.write(data, resolve));
+    // One flipped bit in the size's top byte: 64 becomes 2^30 + 64, a chunk no reader should wait for.
+    const huge = Buffer.from(sealed);
+    huge[HEADER_BYTES - 4] ^= 0x40;
+    const reader = new DecryptStream(key, 'b1/payload', 'payload.enc');
+    reader.on('error', () => undefined);
+    // The first piece written (header and a little data, stream not ended) is already refused.
+    expect(await write(reader, huge.subarray(0, HEADER_BYTES + CHUNK))).toMatchObject({ code: 'BAD_DATA', message: expect.stringMatching(/chunk size/) });
+    // Within the bound, the header must still say what the manifest records.
+    const other = new DecryptStream(key, 'b1/payload', 'payload.enc', CHUNK * 2);
+    other.on('error', () => undefined);
+    expect(await write(other, sealed.subarray(0, HEADER_BYTES + 1))).toMatchObject({ message: expect.stringMatching(/the manifest says 128/) });
+  });
 });

@@ -55,4 +55,24 @@ describe('driver failures as operator errors', () => {
     expect(isTransient(withCode('syntax error at or near "selec"', '42601'))).toBe(false);
     expect(isTransient(withCode('getaddrinfo ENOTFOUND db1', 'ENOTFOUND'))).toBe(false);
   });
+
+  it('a full or read-only local disk is reported as a file-system error with its path, never as the server rejecting the request', async () => {
+    for (const name of ['pg', 'mongo', 'lite']) {
+      for (const [code, words] of [
+        ['ENOSPC', /no space left/],
+        ['EROFS', /read-only/],
+      ] as const) {
+        const error = Object.assign(new Error(`${code}: something, write`), { code, syscall: 'write', path: '/srv/backups/backups/x/payload.enc' });
+        const failure = describeFailure(await store(name), error);
+        expect(failure.code, `${name} ${code}`).toBe('FAILED');
+        expect(failure.message).toMatch(words);
+        expect(failure.message).toContain('/srv/backups/backups/x/payload.enc');
+        expect(failure.hint).not.toMatch(/server/);
+      }
+    }
+    // A refused connection is still the store's failure.
+    expect(describeFailure(await store('pg'), Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' })).code).toBe(
+      'UNREACHABLE',
+    );
+  });
 });

@@ -71,4 +71,34 @@ describe('retention', () => {
       expect(applyRetention(candidates, policy)).toEqual(decision);
     }
   });
+
+  it('a backup dated a year in the future is kept but never counted as the newest: keepWithin keeps the real backups', () => {
+    const now = Date.parse('2026-11-27T12:00:00Z');
+    const candidates: RetentionCandidate[] = [
+      { id: 'skewed', store: 's', startedAt: '2027-11-27T12:00:00Z' },
+      { id: 'real-1', store: 's', startedAt: '2026-11-26T12:00:00Z' },
+      { id: 'real-2', store: 's', startedAt: '2026-11-27T11:00:00Z' },
+    ];
+    const decision = applyRetention(candidates, { keepWithinMs: 7 * 86_400_000 }, now);
+    expect(decision.remove).toEqual([]);
+    expect(decision.keep).toEqual(
+      expect.arrayContaining([
+        { id: 'skewed', store: 's', reasons: ['dated in the future'] },
+        { id: 'real-2', store: 's', reasons: ['newest', 'within'] },
+        { id: 'real-1', store: 's', reasons: ['within'] },
+      ]),
+    );
+  });
+
+  it('tagged backups are kept on top of the policy, unless the policy prunes tagged backups too', () => {
+    const candidates: RetentionCandidate[] = [
+      { id: 'a', store: 's', startedAt: '2026-01-01T00:00:00Z', tags: ['before-upgrade'] },
+      { id: 'b', store: 's', startedAt: '2026-01-02T00:00:00Z' },
+      { id: 'c', store: 's', startedAt: '2026-01-03T00:00:00Z' },
+    ];
+    const kept = applyRetention(candidates, { keepLast: 1 });
+    expect(kept.remove.map((r) => r.id)).toEqual(['b']);
+    expect(kept.keep.find((k) => k.id === 'a')?.reasons).toEqual(['tagged before-upgrade']);
+    expect(applyRetention(candidates, { keepLast: 1, pruneTagged: true }).remove.map((r) => r.id)).toEqual(['b', 'a']);
+  });
 });

@@ -3,11 +3,21 @@ import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
 import { isEmptyPolicy } from '../../engine/backup/retention.js';
 import { strongerLevel } from '../../engine/backup/repository.js';
-import { createBackups, openRepository, policyFromConfig, pruneBackups, type StoreOutcome } from '../../engine/backup/service.js';
+import {
+  createBackups,
+  openRepository,
+  policyFromConfig,
+  pruneBackups,
+  pruneFindings,
+  prunedBackups,
+  type PrunePlan,
+  type StoreOutcome,
+} from '../../engine/backup/service.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
 import { openFlow } from '../../ui/task-list.js';
+import { pruneSummary } from '../../ui/views/prune.js';
 
 export default class BackupCreate extends StorageCommand {
   static override audited = true;
@@ -23,7 +33,9 @@ export default class BackupCreate extends StorageCommand {
       description:
         'Read the new backup back (decrypt and re-hash every byte) before reporting success. Without it, backup.verify in the config sets the level.',
     }),
-    prune: Flags.boolean({ description: 'Apply the retention policy after a successful backup.' }),
+    prune: Flags.boolean({
+      description: 'Then apply backup.retention to the stores just backed up (only those): what it deletes is listed. Tagged and damaged backups are kept.',
+    }),
     parallel: Flags.integer({ description: 'Stores backed up at once with --all.', default: 2, min: 1 }),
     quiet: Flags.boolean({ char: 'q', description: 'No progress lines, only the result and warnings.' }),
   };
@@ -33,7 +45,7 @@ export default class BackupCreate extends StorageCommand {
     '<%= config.bin %> backup create --all --prune --json',
   ];
 
-  async run(): Promise<{ stores: StoreOutcome[] }> {
+  async run(): Promise<{ stores: StoreOutcome[]; prune?: PrunePlan }> {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
     const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
@@ -66,8 +78,16 @@ export default class BackupCreate extends StorageCommand {
       (name) => flow.progressFor(name),
     );
     await flow.close('not backed up');
-    if (flags.prune && outcomes.every((o) => o.ok)) pruneBackups(repo, policyFromConfig(fleet), { dryRun: false });
-    else if (flags.prune) this.warning('Not pruning: a backup failed, and a failed backup must not cost an old one.');
+    // Retention applies to the stores this run backed up, and to nothing else in the repository.
+    let prune: PrunePlan | undefined;
+    const failedStores = outcomes.filter((o) => !o.ok).map((o) => o.store);
+    if (flags.prune && failedStores.length > 0)
+      this.warning(`Not pruning ${failedStores.join(', ')}: the backup failed, and a failed backup must not cost an old one.`);
+    const backedUp = outcomes.filter((o) => o.ok).map((o) => o.store);
+    if (flags.prune && backedUp.length > 0) {
+      prune = pruneBackups(repo, policyFromConfig(fleet), { dryRun: false, stores: backedUp, configured: [...fleet.config.stores.keys()] });
+      this.auditDetails = { pruned: prunedBackups(prune).map((b) => b.id) };
+    }
     this.print(
       renderTable(
         ['store', 'backup', 'status', 'size (stored / original)', 'took'],
@@ -80,6 +100,11 @@ export default class BackupCreate extends StorageCommand {
         ]),
       ),
     );
+    const findings = prune && pruneFindings(prune);
+    if (prune) {
+      this.print(pruneSummary(prune, backedUp));
+      for (const warning of findings!.warnings) this.warning(warning);
+    }
     const failed = outcomes.filter((o) => !o.ok);
     if (failed.length > 0) {
       const first = failed[0].error!;
@@ -92,7 +117,7 @@ export default class BackupCreate extends StorageCommand {
             )
           : new StorageError(first.code as StorageError['code'], first.message, { hint: first.hint }),
       );
-    }
-    return { stores: outcomes };
+    } else this.failWith(findings?.failure);
+    return { stores: outcomes, ...(prune ? { prune } : {}) };
   }
 }

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { csvFlag } from '../../cli/flags.js';
 import { listBackups, openRepository } from '../../engine/backup/service.js';
-import type { BackupEntry } from '../../engine/backup/repository.js';
+import { verificationSummary, type BackupEntry } from '../../engine/backup/repository.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
 import { quietProgress } from '../../ui/progress.js';
@@ -10,7 +10,7 @@ import { quietProgress } from '../../ui/progress.js';
 const HEADERS = ['id', 'store', 'engine', 'started', 'duration', 'stored', 'original', 'status', 'encrypted', 'verified', 'tags'];
 
 export default class BackupList extends StorageCommand {
-  static override summary = 'List backups: complete, running (with bytes so far) and incomplete leftovers.';
+  static override summary = 'List backups: complete, running (with bytes so far), incomplete leftovers, damaged and future-dated ones.';
   static override flags = { store: Flags.string({ description: 'Only this store.' }), csv: csvFlag };
   static override examples = ['<%= config.bin %> backup list', '<%= config.bin %> backup list --store main --csv'];
 
@@ -20,7 +20,7 @@ export default class BackupList extends StorageCommand {
     const entries = listBackups(repo, flags.store);
     const rows = entries.map((entry) => {
       const m = entry.manifest;
-      const verified = entry.verification ? `${entry.verification.ok ? 'ok' : 'FAILED'} ${entry.verification.level} ${entry.verification.at}` : null;
+      const verified = m ? verificationSummary(entry.verification) : '-';
       return [
         entry.id,
         entry.store,
@@ -36,7 +36,16 @@ export default class BackupList extends StorageCommand {
       ];
     });
     this.print(flags.csv ? renderCsv(HEADERS, rows) : rows.length ? renderTable(HEADERS, rows) : `No backups in ${repo.root} yet.`);
-    if (!repo.encrypted) this.warning(`The repository ${repo.root} is NOT encrypted.`);
+    if (!repo.encrypted)
+      this.warning(
+        `The repository ${repo.root} is NOT encrypted${repo.sealsAreKeyed ? '' : ', and its manifests are sealed with a plain SHA-256 (made before repository format 2): they prove nothing against edits'}.`,
+      );
+    for (const entry of entries.filter((e) => e.status === 'damaged'))
+      this.warning(`${entry.id} is damaged: ${entry.problem} It cannot be judged, so prune keeps it; do not restore from it.`);
+    for (const entry of entries.filter((e) => e.status === 'future-dated'))
+      this.warning(
+        `${entry.id} is dated in the future (${entry.manifest!.startedAt}): the clock was wrong when it was taken, or is wrong now. It never counts as the newest backup.`,
+      );
     return { repository: repo.root, backups: entries };
   }
 }

@@ -2,15 +2,15 @@ import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { parseDuration } from '../../engine/config/duration.js';
 import { StorageError } from '../../engine/errors.js';
-import { openRepository, policyFromConfig, pruneBackups, type PrunePlan } from '../../engine/backup/service.js';
-import { renderTable } from '../../ui/output.js';
+import { openRepository, policyFromConfig, pruneBackups, pruneFindings, prunedBackups, type PrunePlan } from '../../engine/backup/service.js';
 import { quietProgress } from '../../ui/progress.js';
+import { renderPrune } from '../../ui/views/prune.js';
 
 export default class BackupPrune extends StorageCommand {
   static override audited = true;
   static override summary = 'Delete backups the retention policy does not keep; never the newest complete backup of a store.';
   static override description =
-    'The policy comes from backup.retention in the config unless flags give one. An empty policy is refused. Incomplete leftovers older than a day are swept. --dry-run lists exactly what a real run deletes.';
+    'The policy comes from backup.retention in the config unless flags give one. An empty policy is refused. Incomplete leftovers older than a day are swept. Tagged backups are kept unless --prune-tagged. Backups that cannot be judged (damaged) are kept and reported (exit 65) unless --delete-damaged; backups dated in the future are kept and never count as the newest; backups of stores not in the config are left alone unless --include-orphans. --dry-run lists exactly what a real run deletes.';
   static override flags = {
     'keep-last': Flags.integer({ min: 0 }),
     'keep-hourly': Flags.integer({ min: 0 }),
@@ -19,6 +19,9 @@ export default class BackupPrune extends StorageCommand {
     'keep-monthly': Flags.integer({ min: 0 }),
     'keep-within': Flags.string({ description: 'Keep everything this much younger than the newest backup, e.g. 7d.' }),
     store: Flags.string({ description: 'Only this store.' }),
+    'prune-tagged': Flags.boolean({ description: 'Let the policy judge tagged backups too (by default a tag keeps a backup).' }),
+    'include-orphans': Flags.boolean({ description: 'Also apply the policy to backups of stores that are no longer in the config.' }),
+    'delete-damaged': Flags.boolean({ description: 'Also delete backups whose manifest cannot be read or fails its seal (never by default).' }),
     'dry-run': Flags.boolean({ description: 'Show what would be deleted; delete nothing.' }),
   };
   static override examples = ['<%= config.bin %> backup prune --keep-daily 7 --keep-weekly 4 --dry-run'];
@@ -47,15 +50,23 @@ export default class BackupPrune extends StorageCommand {
         }
       : policyFromConfig(fleet);
     const repo = await openRepository(fleet, quietProgress);
-    const plan = pruneBackups(repo, policy, { dryRun: flags['dry-run'], store: flags.store });
-    const verb = plan.dryRun ? 'would delete' : 'deleted';
-    const rows = [
-      ...plan.remove.map((r) => [r.id, r.store, verb, 'not kept by the policy']),
-      ...plan.sweep.map((s) => [s.id, '-', verb, `${s.status} leftover`]),
-      ...plan.keep.map((k) => [k.id, k.store, 'keep', k.reasons.join(', ')]),
-    ];
-    this.print(rows.length ? renderTable(['backup', 'store', 'action', 'why'], rows) : 'No backups to consider.');
-    if (plan.remove.length + plan.sweep.length === 0) this.warning('Nothing to delete.');
+    const plan = pruneBackups(
+      repo,
+      { ...policy, pruneTagged: flags['prune-tagged'] },
+      {
+        dryRun: flags['dry-run'],
+        stores: flags.store ? [flags.store] : undefined,
+        configured: [...fleet.config.stores.keys()],
+        includeOrphans: flags['include-orphans'],
+        deleteDamaged: flags['delete-damaged'],
+      },
+    );
+    this.auditDetails = { [plan.dryRun ? 'wouldDelete' : 'deleted']: prunedBackups(plan).map((b) => b.id) };
+    this.print(renderPrune(plan, { keptToo: true }) ?? 'No backups to consider.');
+    const findings = pruneFindings(plan);
+    for (const warning of findings.warnings) this.warning(warning);
+    if (prunedBackups(plan).length === 0 && !findings.failure) this.warning('Nothing to delete.');
+    this.failWith(findings.failure);
     return plan;
   }
 }

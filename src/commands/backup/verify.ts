@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
 import { latestBackup, listBackups, openRepository, verifyBackup, type VerifyResult } from '../../engine/backup/service.js';
+import { isReadable } from '../../engine/backup/repository.js';
 import { renderTable } from '../../ui/output.js';
 import { openFlow } from '../../ui/task-list.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
@@ -11,7 +12,7 @@ export default class BackupVerify extends StorageCommand {
   static override args = { id: Args.string({ description: 'The backup to check.' }) };
   static override flags = {
     latest: Flags.boolean({ description: 'The newest complete backup (of --store).', exclusive: ['all'] }),
-    all: Flags.boolean({ description: 'Every complete backup.' }),
+    all: Flags.boolean({ description: 'Every complete backup (future-dated ones too).' }),
     store: Flags.string({ description: 'With --latest or --all: only this store.' }),
     'read-data': Flags.boolean({ description: 'Decrypt, decompress and re-hash every byte.' }),
     'restore-test': Flags.boolean({ description: 'Restore into a scratch database, compare row counts with the manifest, drop it.' }),
@@ -30,7 +31,7 @@ export default class BackupVerify extends StorageCommand {
       ? [args.id]
       : flags.all
         ? listBackups(repo, flags.store)
-            .filter((e) => e.status === 'complete')
+            .filter(isReadable)
             .map((e) => e.id)
         : flags.latest
           ? [latestBackup(repo, flags.store).id]

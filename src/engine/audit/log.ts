@@ -96,6 +96,8 @@ function legacyHash(entry: Omit<AuditEntry, 'hash'>): string {
     key,
     entry[key as keyof typeof entry],
   ]);
+  // Only when present, so entries written before details existed keep their hashes.
+  if (entry.details !== undefined) ordered.push(['details', entry.details]);
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
 }
 

@@ -12,6 +12,8 @@ import { ByteQueue } from './byte-queue.js';
 
 export const KEY_BYTES = 32;
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/** The largest chunk a reader accepts: a size read from disk is bounded before anything is buffered for it. */
+export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 const TAG_BYTES = 16;
 const PREFIX_BYTES = 7;
 const MAGIC = Buffer.from('STGENC1\0', 'latin1');
@@ -45,6 +47,7 @@ export class EncryptStream extends Transform {
     private readonly chunkSize = DEFAULT_CHUNK_SIZE,
   ) {
     super();
+    if (!(Number.isInteger(chunkSize) && chunkSize > 0 && chunkSize <= MAX_CHUNK_SIZE)) throw new RangeError(`chunk size ${chunkSize} out of range`);
     const size = Buffer.alloc(4);
     size.writeUInt32BE(chunkSize);
     this.header = Buffer.concat([MAGIC, this.prefix, size]);
@@ -106,6 +109,8 @@ export class DecryptStream extends Transform {
     private readonly key: Buffer,
     private readonly context: string,
     private readonly label = 'Encrypted file',
+    /** The chunk size the manifest records; the header must say the same. */
+    private readonly expectedChunkSize?: number,
   ) {
     super();
   }
@@ -128,9 +133,19 @@ export class DecryptStream extends Transform {
         if (this.queue.length < HEADER_BYTES) return callback();
         const header = Buffer.from(this.queue.take(HEADER_BYTES));
         if (!header.subarray(0, MAGIC.length).equals(MAGIC)) throw tampered(`${this.label} header`);
+        // The chunk size comes from disk: check it before buffering a chunk of that size (a flipped
+        // bit here once made a reader hold a whole 772 MB file before failing).
+        const chunkSize = header.readUInt32BE(MAGIC.length + PREFIX_BYTES);
+        if (chunkSize === 0 || chunkSize > MAX_CHUNK_SIZE || (this.expectedChunkSize !== undefined && chunkSize !== this.expectedChunkSize)) {
+          throw new StorageError(
+            'BAD_DATA',
+            `${this.label} header gives a chunk size of ${chunkSize} bytes${this.expectedChunkSize === undefined ? ` (at most ${MAX_CHUNK_SIZE} is possible)` : `; the manifest says ${this.expectedChunkSize}`}: the file was altered.`,
+            { hint: 'Do not restore from this file. Verify other backups with `storage backup verify --read-data`.' },
+          );
+        }
         this.header = header;
         this.prefix = header.subarray(MAGIC.length, MAGIC.length + PREFIX_BYTES);
-        this.unit = header.readUInt32BE(MAGIC.length + PREFIX_BYTES) + TAG_BYTES;
+        this.unit = chunkSize + TAG_BYTES;
       }
       // A full unit followed by more bytes cannot be the final chunk.
       while (this.queue.length > this.unit) this.push(this.open(this.queue.take(this.unit), false));

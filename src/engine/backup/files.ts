@@ -34,3 +34,12 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   fs.renameSync(temp, file);
   fsyncDir(dir);
 }
+
+/**
+ * A name taken from backup content (a database or collection name), as one plain file name:
+ * path separators and NUL are percent-encoded, and so is a leading dot (no `..`, no hidden files),
+ * so it can never climb out of the directory it is written into.
+ */
+export function fileNameSafe(name: string): string {
+  return name.replace(/[/\\\0]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`).replace(/^\./, '%2E');
+}

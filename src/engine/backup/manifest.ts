@@ -1,10 +1,15 @@
 // The manifest: what a backup holds and how to read it back. A backup is complete only when its
-// manifest exists; the manifest carries a MAC under the repository key, so an edited one is caught.
-import { createHash, createHmac } from 'node:crypto';
+// manifest exists; the manifest carries a MAC under a repository key, so an edited one is caught
+// (format-1 unencrypted repositories sealed it with a plain SHA-256, which only catches accidents:
+// their manifests are read as untrusted input, like every manifest is checked before use).
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Engine } from '../config/schema.js';
-import type { WrappedKey } from './crypto.js';
+import { MAX_CHUNK_SIZE, type WrappedKey } from './crypto.js';
 
 export const MANIFEST_FORMAT = 1;
+/** A manifest is a few kB (one line per payload file and per table); anything near this is not one. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+const PAYLOAD_FORMATS = ['pg_dump-custom', 'sqlite-file', 'mongodump'];
 
 export interface PayloadFile {
   /** Path inside the backup directory, e.g. `payload.dump.enc`. */
@@ -66,9 +71,35 @@ export function sealManifest(manifest: BackupManifest, macKey: Buffer | undefine
   return { ...manifest, seal };
 }
 
-/** True when the manifest is exactly as written (MAC under the repository key when encrypted). */
+/** True when the manifest is exactly as written (a MAC under the repository's seal key when it has one). */
 export function manifestIntact(sealed: SealedManifest, macKey: Buffer | undefined): boolean {
   const { seal, ...manifest } = sealed;
-  if (!seal || (macKey && seal.kind !== 'hmac-sha256')) return false;
-  return sealManifest(manifest as BackupManifest, macKey).seal.value === seal.value;
+  if (!seal || typeof seal.value !== 'string' || seal.kind !== (macKey ? 'hmac-sha256' : 'sha256')) return false;
+  const expected = Buffer.from(sealManifest(manifest as BackupManifest, macKey).seal.value, 'hex');
+  const given = Buffer.from(seal.value, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * What makes a manifest unusable whatever its seal says, or undefined: everything later code builds
+ * a path, a buffer or a loop bound from is checked here (file names are plain names inside the
+ * backup's directory, sizes are counts, the chunk size is bounded, the store is the one in the id).
+ */
+export function manifestProblem(manifest: BackupManifest): string | undefined {
+  if (typeof manifest.id !== 'string' || typeof manifest.store !== 'string' || typeof manifest.database !== 'string') return 'lacks its id, store or database';
+  if (manifest.id.split('-').slice(1, -1).join('-') !== manifest.store) return `names store "${manifest.store}", which is not the store in its id`;
+  if (!PAYLOAD_FORMATS.includes(manifest.payloadFormat)) return `has an unknown payload format "${String(manifest.payloadFormat)}"`;
+  if (Number.isNaN(Date.parse(manifest.startedAt))) return 'has no valid start time';
+  if (!Array.isArray(manifest.files) || !manifest.files.every((file) => file && typeof file === 'object')) return 'has no list of files';
+  for (const file of manifest.files) {
+    if (typeof file.name !== 'string' || !/^payload\.[^/\\\0]+$/.test(file.name))
+      return `names a payload file "${String(file.name)}" outside the backup's directory`;
+    if (!isCount(file.bytes) || !isCount(file.plainBytes) || typeof file.sha256 !== 'string') return `gives impossible sizes for ${file.name}`;
+  }
+  if (manifest.chunkSize !== undefined && !(Number.isInteger(manifest.chunkSize) && manifest.chunkSize! > 0 && manifest.chunkSize! <= MAX_CHUNK_SIZE))
+    return `gives an impossible encryption chunk size (${String(manifest.chunkSize)})`;
+  if (!manifest.counts || typeof manifest.counts !== 'object') return 'has no row counts';
+  return undefined;
 }

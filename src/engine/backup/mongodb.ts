@@ -4,15 +4,51 @@
 // indexes, each file compressed and encrypted. Collections are read one after another; without
 // transactions a backup is consistent per collection, not across collections.
 import { Readable, Writable } from 'node:stream';
-import type { Document } from 'mongodb';
+import type { Db, Document } from 'mongodb';
 import { StorageError } from '../errors.js';
 import { createIndexesLike, userCollections, type MongoProvider } from '../providers/mongodb.js';
 import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
+import { fileNameSafe } from './files.js';
 import type { PayloadFile } from './manifest.js';
 import { discard, payloadName, readPayload, writePayload } from './payload.js';
 
 const BATCH = 1000;
+/**
+ * About this many bytes of documents per round trip. Batches are sized by bytes, from the
+ * collection's average document size: a count alone (1000) held 30 documents of 15 MB (450 MB)
+ * in one reply, and memory grew with document size.
+ */
+const BATCH_BYTES = 8 * 1024 * 1024;
+/** MongoDB's largest document (16 MiB) plus the 16 KiB it allows internal documents. */
+const MAX_BSON_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+/** Without a size from the server, assume large documents rather than small ones. */
+const UNKNOWN_SIZE_BATCH = 16;
+
+/** Documents per cursor batch for a collection, from its average document size. */
+export function dumpBatchSize(averageDocumentBytes: number | undefined): number {
+  if (!(averageDocumentBytes && averageDocumentBytes > 0)) return UNKNOWN_SIZE_BATCH;
+  return Math.max(1, Math.min(BATCH, Math.floor(BATCH_BYTES / averageDocumentBytes)));
+}
+
+async function averageDocumentBytes(db: Db, collection: string): Promise<number | undefined> {
+  try {
+    const stats = await db.command({ collStats: collection });
+    if (Number(stats.avgObjSize) > 0) return Number(stats.avgObjSize);
+  } catch {
+    // Servers that dropped collStats answer the aggregation stage instead.
+  }
+  try {
+    const [stats] = await db
+      .collection(collection)
+      .aggregate([{ $collStats: { storageStats: {} } }])
+      .toArray();
+    const average = Number((stats as { storageStats?: { avgObjSize?: number } } | undefined)?.storageStats?.avgObjSize);
+    return average > 0 ? average : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function mongo(provider: Provider): MongoProvider {
   return provider as MongoProvider;
@@ -25,11 +61,20 @@ function fileName(database: string, collection: string, suffix: '.bson' | '.meta
   return payloadName(`${encodeName(database)}.${encodeName(collection)}${suffix}`, options);
 }
 
-/** The vendor (mongodump) path of a payload file, for export. */
+/** Decodes a name part of a payload file's name; a part that does not decode stays as it is. */
+function decodeName(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** The vendor (mongodump) path of a payload file, for export: `<db>/<collection>.bson`, each part one plain file name. */
 export function mongodumpPath(name: string): string {
   const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)(\.gz)?(\.enc)?$/.exec(name);
-  if (!match) return name;
-  return `${decodeURIComponent(match[1])}/${decodeURIComponent(match[2])}${match[3]}`;
+  if (!match) return fileNameSafe(name);
+  return `${fileNameSafe(decodeName(match[1]))}/${fileNameSafe(decodeName(match[2]))}${match[3]}`;
 }
 
 /** Splits a stream of concatenated BSON documents into documents. */
@@ -43,7 +88,8 @@ class BsonSplitter extends Writable {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
       while (this.buffer.length >= 4) {
         const size = this.buffer.readInt32LE(0);
-        if (size < 5) throw new StorageError('BAD_DATA', 'A BSON document in the backup has an impossible length.');
+        // A length read from the file is bounded before anything is buffered for it.
+        if (size < 5 || size > MAX_BSON_BYTES) throw new StorageError('BAD_DATA', `A BSON document in the backup has an impossible length (${size} bytes).`);
         if (this.buffer.length < size) break;
         await this.onDocument(this.buffer.subarray(0, size));
         this.buffer = this.buffer.subarray(size);
@@ -79,7 +125,10 @@ export const mongoBackup: EngineBackup = {
       const done = progress.step(`dump ${database}.${name}`);
       const collection = client.db(database).collection(name);
       let documents = 0;
-      const cursor = collection.find({}, { raw: true, batchSize: BATCH });
+      const batchSize = dumpBatchSize(await averageDocumentBytes(client.db(database), name));
+      const cursor = collection.find({}, { raw: true, batchSize });
+      // A byte stream (not object mode, which buffers 16 documents whatever their size): one
+      // document is pulled only when the one before has moved on.
       const source = Readable.from(
         (async function* () {
           for await (const raw of cursor) {
@@ -87,6 +136,7 @@ export const mongoBackup: EngineBackup = {
             yield raw as unknown as Buffer;
           }
         })(),
+        { objectMode: false, highWaterMark: 1024 * 1024 },
       );
       const bson = fileName(database, name, '.bson', { compress, encrypted: key !== undefined });
       files.push(await writePayload(source, dir, bson, { compress, key, context: `${backupId}/${bson}` }));

@@ -7,6 +7,7 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { StorageError } from '../errors.js';
+import { fileSystemFailure, isFileSystemError } from '../fs-errors.js';
 import { DEFAULT_CHUNK_SIZE, DecryptStream, EncryptStream } from './crypto.js';
 import { fsyncFile } from './files.js';
 import { ParallelGzip } from './parallel-gzip.js';
@@ -70,7 +71,13 @@ export async function writePayload(source: Readable, dir: string, name: string, 
     });
   }
   stages.push(fs.createWriteStream(file, { mode: 0o600 }));
-  await pipeline(stages as unknown as [Readable, Writable]);
+  try {
+    await pipeline(stages as unknown as [Readable, Writable]);
+  } catch (error) {
+    // A write error of a stream names no file: say which one the disk refused.
+    if (isFileSystemError(error) && !error.path) error.path = file;
+    throw error;
+  }
   fsyncFile(file);
   return { name, bytes: stored.bytes, sha256: stored.digest(), plainBytes: plain.bytes, compression: options.compress ? 'gzip' : 'none' };
 }
@@ -108,7 +115,12 @@ class HashCheck extends Transform {
  * Reads a payload file back to its vendor format, checking size and SHA-256 of the stored bytes,
  * every chunk's authentication tag, and the plain size; any mismatch fails with BAD_DATA (65).
  */
-export async function readPayload(dir: string, entry: PayloadFile, options: { key?: Buffer; context: string }, sink: Writable): Promise<number> {
+export async function readPayload(
+  dir: string,
+  entry: PayloadFile,
+  options: { key?: Buffer; context: string; chunkSize?: number },
+  sink: Writable,
+): Promise<number> {
   const file = path.join(dir, entry.name);
   if (!fs.existsSync(file)) {
     throw new StorageError('BAD_DATA', `${entry.name} is missing from the backup.`, {
@@ -118,13 +130,18 @@ export async function readPayload(dir: string, entry: PayloadFile, options: { ke
   }
   const count = new Meter(false);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [readFileStream(file), new HashCheck(entry)];
-  if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name));
+  if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name, options.chunkSize));
   if (entry.compression === 'gzip') stages.push(createGunzip());
   stages.push(count, sink);
   try {
     await pipeline(stages as unknown as [Readable, Writable]);
   } catch (error) {
     if (error instanceof StorageError) throw error;
+    // A full or read-only disk where the data goes is not a damaged backup.
+    if (isFileSystemError(error)) {
+      const sinkPath = (sink as Partial<fs.WriteStream>).path;
+      throw fileSystemFailure(error, error.syscall === 'write' && typeof sinkPath === 'string' ? sinkPath : error.syscall === 'write' ? undefined : file);
+    }
     throw new StorageError('BAD_DATA', `${entry.name} cannot be read back: ${(error as Error).message}.`, {
       hint: 'Do not restore from this backup.',
       details: { file: entry.name },

@@ -1,6 +1,8 @@
 // Which backups a retention policy keeps. Only complete backups count; the newest complete
-// backup of each store is always kept; an empty policy is refused. Pure, so `--dry-run` and a
-// real run compute exactly the same set.
+// backup of each store is always kept; an empty policy is refused. A backup dated in the future
+// (a clock was wrong when it was taken) is kept and never counted as the newest, so it cannot make
+// real backups look old. Tagged backups are kept unless the policy says otherwise. Pure, so
+// `--dry-run` and a real run compute exactly the same set.
 import { StorageError } from '../errors.js';
 
 export interface RetentionPolicy {
@@ -11,12 +13,25 @@ export interface RetentionPolicy {
   keepMonthly?: number;
   /** Keep every backup this many ms younger than the store's newest one. */
   keepWithinMs?: number;
+  /**
+   * Tagged backups are kept by default (a tag is a deliberate mark, like restic's --keep-tag for
+   * every tag); true lets the policy judge them like any other backup.
+   */
+  pruneTagged?: boolean;
+}
+
+/** How far ahead of this host's clock a backup's start may be before it counts as dated in the future. */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+
+export function isFutureDated(startedAt: string, now: number): boolean {
+  return Date.parse(startedAt) > now + FUTURE_SKEW_MS;
 }
 
 export interface RetentionCandidate {
   id: string;
   store: string;
   startedAt: string;
+  tags?: string[];
 }
 
 export interface RetentionDecision {
@@ -25,7 +40,9 @@ export interface RetentionDecision {
 }
 
 export function isEmptyPolicy(policy: RetentionPolicy): boolean {
-  return !Object.values(policy).some((value) => typeof value === 'number' && value > 0);
+  return ![policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepWithinMs].some(
+    (value) => typeof value === 'number' && value > 0,
+  );
 }
 
 function bucket(date: Date, unit: 'hour' | 'day' | 'week' | 'month'): string {
@@ -41,7 +58,8 @@ function bucket(date: Date, unit: 'hour' | 'day' | 'week' | 'month'): string {
   return `${day.getUTCFullYear()}-W${Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7)}`;
 }
 
-export function applyRetention(candidates: RetentionCandidate[], policy: RetentionPolicy): RetentionDecision {
+/** `now` (this host's clock) is what "in the future" is measured against; without it no backup counts as future-dated. */
+export function applyRetention(candidates: RetentionCandidate[], policy: RetentionPolicy, now?: number): RetentionDecision {
   if (isEmptyPolicy(policy)) {
     throw new StorageError('USAGE', 'The retention policy is empty: it would keep nothing.', {
       hint: 'Give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-within, or set backup.retention in the config.',
@@ -50,11 +68,16 @@ export function applyRetention(candidates: RetentionCandidate[], policy: Retenti
   const decision: RetentionDecision = { keep: [], remove: [] };
   const byStore = new Map<string, RetentionCandidate[]>();
   for (const candidate of candidates) byStore.set(candidate.store, [...(byStore.get(candidate.store) ?? []), candidate]);
-  for (const [store, list] of byStore) {
+  for (const [store, all] of byStore) {
+    const future = now === undefined ? [] : all.filter((candidate) => isFutureDated(candidate.startedAt, now));
+    for (const candidate of future) decision.keep.push({ id: candidate.id, store, reasons: ['dated in the future'] });
+    const list = all.filter((candidate) => !future.includes(candidate));
+    if (list.length === 0) continue;
     const sorted = [...list].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.id.localeCompare(a.id));
     const reasons = new Map<string, string[]>(sorted.map((candidate) => [candidate.id, []]));
     const add = (id: string, reason: string) => reasons.get(id)!.push(reason);
     add(sorted[0].id, 'newest');
+    if (!policy.pruneTagged) for (const candidate of sorted) if (candidate.tags?.length) add(candidate.id, `tagged ${candidate.tags.join(' ')}`);
     sorted.slice(0, policy.keepLast ?? 0).forEach((candidate) => add(candidate.id, 'last'));
     const units = [
       ['hour', policy.keepHourly],

@@ -7,16 +7,17 @@ import { parseDuration } from '../config/duration.js';
 import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
+import { fileSystemFailure, fileSystemReason, isFileSystemError } from '../fs-errors.js';
 import { describeFailure } from '../providers/failures.js';
 import { storeTarget } from '../providers/target.js';
 import { DEFAULT_CHUNK_SIZE } from './crypto.js';
 import { engineBackup, silentProgress, type Progress } from './engine.js';
-import { fsyncDir } from './files.js';
+import { fileNameSafe, fsyncDir } from './files.js';
 import { resolveKeySource } from './keys.js';
 import { StoreLock } from './lock.js';
 import type { BackupManifest, SealedManifest } from './manifest.js';
 import { discard, readPayload } from './payload.js';
-import { BackupRepository, storeOfBackupId, type BackupEntry, type VerificationRecord, type VerifyLevel } from './repository.js';
+import { BackupRepository, isReadable, storeOfBackupId, type BackupEntry, type VerificationRecord, type VerifyLevel } from './repository.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
 
 /** This tool's name and version, recorded in every manifest. */
@@ -40,12 +41,29 @@ export async function openRepository(
   options: { create?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BackupRepository> {
   const root = repositoryPath(fleet);
-  if (!options.create && !fs.existsSync(path.join(root, 'repo.json'))) {
+  if (!options.create && !repositoryExists(root)) {
     throw new StorageError('NOT_FOUND', `There is no backup repository at ${root} yet.`, {
       hint: 'Take a first backup with `storage backup create`, or point backup.repository in the config at an existing repository.',
     });
   }
-  return BackupRepository.open(root, await resolveKeySource(fleet.config, options.env ?? process.env, fleet.secrets), (message) => progress.warn(message));
+  return BackupRepository.open(root, await resolveKeySource(fleet.config, options.env ?? process.env, fleet.secrets), (message) => progress.warn(message), {
+    create: options.create,
+  });
+}
+
+/** Whether anything of a repository is at `root` (its repo.json, the copy in keys/, or backups). */
+export function repositoryExists(root: string): boolean {
+  return ['repo.json', 'keys', 'backups'].some((name) => fs.existsSync(path.join(root, name)));
+}
+
+/** How a failed run is reported: a local file-system error as what it is (with the repository), anything else as the store's failure. */
+function runFailure(store: ResolvedStore, repo: BackupRepository, error: unknown): StorageError {
+  if (isFileSystemError(error)) return fileSystemFailure(error, `the backup repository ${repo.root}`);
+  // SQLite's online backup writes its snapshot into the repository's scratch: a full disk there
+  // comes back as SQLITE_FULL, which is not the store's doing (a backup only reads the store).
+  if (store.engine === 'sqlite' && (error as { code?: unknown })?.code === 'SQLITE_FULL')
+    return fileSystemFailure(Object.assign(new Error('database or disk is full'), { code: 'ENOSPC', syscall: 'write' }), repo.tmpDir);
+  return describeFailure(store, error);
 }
 
 export interface CreateOptions {
@@ -116,7 +134,7 @@ export async function createBackup(
   } catch (error) {
     // Nothing partial may look finished: the directory has no manifest; remove it too.
     fs.rmSync(dir, { recursive: true, force: true });
-    throw describeFailure(store, error);
+    throw runFailure(store, repo, error);
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     lock.release();
@@ -160,7 +178,7 @@ export async function createBackups(
       }
       return { store: store.name, ok: true, backup };
     } catch (error) {
-      const failure = describeFailure(store, error);
+      const failure = runFailure(store, repo, error);
       return { store: store.name, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } };
     }
   };
@@ -207,6 +225,9 @@ export interface VerifyOptions {
 export interface VerifyResult extends VerificationRecord {
   id: string;
   store: string;
+  /** False when the result could not be kept in verified.json (a read-only repository); `warning` says why. */
+  recorded?: boolean;
+  warning?: string;
 }
 
 export async function verifyBackup(
@@ -232,7 +253,8 @@ export async function verifyBackup(
     if (problems.length === 0 && level !== 'files') {
       done = progress.step('read back, decrypt and re-hash every byte');
       const key = repo.dataKey(manifest);
-      for (const file of manifest.files) await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, discard());
+      for (const file of manifest.files)
+        await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}`, chunkSize: manifest.chunkSize }, discard());
       done();
     }
     if (problems.length === 0 && level === 'restore-test') problems.push(...(await restoreTest(fleet, repo, manifest, progress)));
@@ -242,8 +264,19 @@ export async function verifyBackup(
     problems.push(error.message);
   }
   let record: VerificationRecord = { level, ok: problems.length === 0, at: new Date().toISOString(), problems };
-  if (options.record !== false && fs.existsSync(repo.backupDir(id))) record = repo.recordVerification(id, record);
-  return { id, store: manifest?.store ?? storeOfBackupId(id), ...record };
+  const store = manifest?.store ?? storeOfBackupId(id);
+  if (options.record !== false && fs.existsSync(repo.backupDir(id))) {
+    try {
+      record = repo.recordVerification(id, record);
+    } catch (error) {
+      // The check itself is done and its result stands; only keeping it failed (a read-only repository).
+      if (!isFileSystemError(error)) throw error;
+      const warning = `The result was not recorded in ${path.join(repo.backupDir(id), 'verified.json')}: ${fileSystemReason(error)}; the check itself ${record.ok ? 'passed' : 'failed'}.`;
+      progress.warn(warning);
+      return { id, store, ...record, recorded: false, warning };
+    }
+  }
+  return { id, store, ...record };
 }
 
 async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: SealedManifest, progress: Progress): Promise<string[]> {
@@ -366,37 +399,127 @@ export function policyFromConfig(fleet: Fleet): RetentionPolicy {
   return { ...retention, keepWithinMs: retention.keepWithin ? parseDuration(retention.keepWithin) : undefined };
 }
 
+export interface PruneOptions {
+  dryRun: boolean;
+  /** Only these stores (`backup create --prune`: the stores it just backed up; `backup prune --store`). */
+  stores?: string[];
+  /** The stores in the config. Backups of any other store ("orphans") are left alone unless includeOrphans. */
+  configured: string[];
+  includeOrphans?: boolean;
+  /** Delete backups that cannot be judged (their manifest cannot be read or fails its seal). Never by default. */
+  deleteDamaged?: boolean;
+  now?: number;
+}
+
 export interface PrunePlan extends RetentionDecision {
-  sweep: Array<{ id: string; status: string }>;
+  /** Leftovers of killed runs (no manifest) older than a day. */
+  sweep: Array<{ id: string; store: string; status: string }>;
+  /** Backups that cannot be judged: kept (and reported) unless deleteDamaged. */
+  damaged: Array<{ id: string; store: string; problem: string; deleted: boolean }>;
+  /** Backups dated in the future (a clock was wrong): kept, and never counted as a store's newest. */
+  futureDated: Array<{ id: string; store: string; startedAt: string }>;
+  /** Stores with backups that are not in the config: skipped unless includeOrphans. */
+  orphans: Array<{ store: string; backups: number; skipped: boolean }>;
+  /** Stores whose lock another run holds: nothing of theirs was deleted this time. */
+  locked: string[];
   dryRun: boolean;
 }
 
-export function pruneBackups(repo: BackupRepository, policy: RetentionPolicy, options: { dryRun: boolean; store?: string; now?: number }): PrunePlan {
-  const entries = listBackups(repo, options.store);
-  const complete = entries
-    .filter((entry) => entry.status === 'complete')
-    .map((entry) => ({ id: entry.id, store: entry.manifest!.store, startedAt: entry.manifest!.startedAt }));
-  const decision = applyRetention(complete, policy); // refuses an empty policy even with nothing to prune
-  const now = options.now ?? Date.now();
-  const sweep = entries
-    .filter((entry) => (entry.status === 'incomplete' || entry.status === 'damaged') && now - Date.parse(entry.createdAt) > LEFTOVER_AGE_MS)
-    .map((entry) => ({ id: entry.id, status: entry.status }));
-  if (!options.dryRun) {
-    for (const { id } of [...decision.remove, ...sweep]) {
-      // Move the whole directory out first, so a half-deleted backup never looks complete.
-      const doomed = path.join(repo.scratch('prune'), id);
-      fs.renameSync(repo.backupDir(id), doomed);
-      fs.rmSync(path.dirname(doomed), { recursive: true, force: true });
-    }
-  }
-  return { ...decision, sweep, dryRun: options.dryRun };
+/** Every backup this plan deletes (or, with dryRun, would delete). */
+export function prunedBackups(plan: PrunePlan): Array<{ id: string; store: string; why: string }> {
+  return [
+    ...plan.remove.map((r) => ({ id: r.id, store: r.store, why: 'not kept by the policy' })),
+    ...plan.sweep.map((s) => ({ id: s.id, store: s.store, why: `${s.status} leftover` })),
+    ...plan.damaged.filter((d) => d.deleted).map((d) => ({ id: d.id, store: d.store, why: `damaged: ${d.problem}` })),
+  ];
 }
 
-/** Where each payload file lands in an export: the vendor's own layout. */
+/**
+ * Applies the retention policy. Only backups that can be judged are ever deleted by the policy:
+ * damaged ones (unreadable or unsealed manifest) are reported and kept unless `deleteDamaged`,
+ * backups dated in the future are kept and never count as the newest, and backups of stores not
+ * in the config are skipped unless `includeOrphans`. Deletion takes each store's lock, so it never
+ * races a backup or restore of that store.
+ */
+export function pruneBackups(repo: BackupRepository, policy: RetentionPolicy, options: PruneOptions): PrunePlan {
+  const now = options.now ?? Date.now();
+  const scope = options.stores && new Set(options.stores);
+  const configured = new Set(options.configured);
+  const entries = listBackups(repo).filter((entry) => !scope || scope.has(entry.store));
+  const orphanCounts = new Map<string, number>();
+  for (const entry of entries) {
+    if (!configured.has(entry.store) && (isReadable(entry) || entry.status === 'damaged'))
+      orphanCounts.set(entry.store, (orphanCounts.get(entry.store) ?? 0) + 1);
+  }
+  const judged = entries.filter((entry) => configured.has(entry.store) || options.includeOrphans);
+  const candidates = judged
+    .filter(isReadable)
+    .map((entry) => ({ id: entry.id, store: entry.manifest!.store, startedAt: entry.manifest!.startedAt, tags: entry.manifest!.tags }));
+  const decision = applyRetention(candidates, policy, now); // refuses an empty policy even with nothing to prune
+  // Leftovers without a manifest never were backups: swept after a day, whoever's they were.
+  const sweep = entries
+    .filter((entry) => entry.status === 'incomplete' && now - Date.parse(entry.createdAt) > LEFTOVER_AGE_MS)
+    .map((entry) => ({ id: entry.id, store: entry.store, status: entry.status }));
+  const damaged = judged
+    .filter((entry) => entry.status === 'damaged')
+    .map((entry) => ({ id: entry.id, store: entry.store, problem: entry.problem ?? 'its manifest cannot be read', deleted: Boolean(options.deleteDamaged) }));
+  const futureDated = judged
+    .filter((entry) => entry.status === 'future-dated')
+    .map((entry) => ({ id: entry.id, store: entry.store, startedAt: entry.manifest!.startedAt }));
+  const orphans = [...orphanCounts].map(([store, backups]) => ({ store, backups, skipped: !options.includeOrphans }));
+  const plan: PrunePlan = { ...decision, sweep, damaged, futureDated, orphans, locked: [], dryRun: options.dryRun };
+  if (options.dryRun) return plan;
+  const byStore = new Map<string, string[]>();
+  for (const { id, store } of prunedBackups(plan)) byStore.set(store, [...(byStore.get(store) ?? []), id]);
+  const kept = new Set<string>();
+  for (const [store, ids] of byStore) {
+    let lock: StoreLock;
+    try {
+      lock = StoreLock.acquire(repo.locksDir, store, 'storage backup prune');
+    } catch (error) {
+      if (!(error instanceof StorageError && error.code === 'LOCKED')) throw error;
+      plan.locked.push(store);
+      for (const id of ids) kept.add(id);
+      continue;
+    }
+    try {
+      for (const id of ids) {
+        // Move the whole directory out first, so a half-deleted backup never looks complete.
+        const doomed = path.join(repo.scratch('prune'), id);
+        fs.renameSync(repo.backupDir(id), doomed);
+        fs.rmSync(path.dirname(doomed), { recursive: true, force: true });
+      }
+    } finally {
+      lock.release();
+    }
+  }
+  if (kept.size === 0) return plan;
+  // What a locked store kept is not reported as deleted.
+  return {
+    ...plan,
+    remove: plan.remove.filter((r) => !kept.has(r.id)),
+    keep: [...plan.keep, ...plan.remove.filter((r) => kept.has(r.id)).map((r) => ({ ...r, reasons: ['its store is locked by another run'] }))],
+    sweep: plan.sweep.filter((s) => !kept.has(s.id)),
+    damaged: plan.damaged.map((d) => (kept.has(d.id) ? { ...d, deleted: false } : d)),
+  };
+}
+
+/** Where each payload file lands in an export: the vendor's own layout, never outside the export directory. */
 function exportPath(manifest: BackupManifest, name: string, mongodumpPath: (name: string) => string): string {
-  if (manifest.payloadFormat === 'pg_dump-custom') return `${manifest.database}.dump`;
-  if (manifest.payloadFormat === 'sqlite-file') return `${manifest.database}.db`;
+  if (manifest.payloadFormat === 'pg_dump-custom') return `${fileNameSafe(manifest.database)}.dump`;
+  if (manifest.payloadFormat === 'sqlite-file') return `${fileNameSafe(manifest.database)}.db`;
   return mongodumpPath(name);
+}
+
+/** `relative` inside `root`, or BAD_DATA: manifest content never decides where a file is written. */
+function confined(root: string, relative: string): string {
+  const target = path.resolve(root, relative);
+  if (path.relative(root, target).startsWith('..') || path.isAbsolute(path.relative(root, target)) || target === root) {
+    throw new StorageError('BAD_DATA', `The backup names a file "${relative}" outside the export directory.`, {
+      hint: 'Do not use this backup; nothing was written.',
+    });
+  }
+  return target;
 }
 
 export interface ExportResult {
@@ -410,7 +533,7 @@ export interface ExportResult {
 export async function exportBackup(repo: BackupRepository, id: string, out: string, progress: Progress = silentProgress): Promise<ExportResult> {
   const manifest = repo.readManifest(id);
   const key = repo.dataKey(manifest);
-  const final = path.resolve(out, manifest.id);
+  const final = path.resolve(out, manifest.id); // the id was checked against the backup's directory name
   if (fs.existsSync(final))
     throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
   const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
@@ -420,10 +543,15 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
   try {
     for (const file of manifest.files) {
       const relative = exportPath(manifest, file.name, mongodumpPath);
-      const target = path.join(partial, relative);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      const target = confined(partial, relative);
+      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
       const done = progress.step(`decrypt ${relative}`);
-      await readPayload(repo.backupDir(manifest.id), file, { key, context: `${manifest.id}/${file.name}` }, fs.createWriteStream(target, { mode: 0o600 }));
+      await readPayload(
+        repo.backupDir(manifest.id),
+        file,
+        { key, context: `${manifest.id}/${file.name}`, chunkSize: manifest.chunkSize },
+        fs.createWriteStream(target, { mode: 0o600, flags: 'wx' }),
+      );
       done();
       files.push(relative);
     }
@@ -434,4 +562,33 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
     throw error;
   }
   return { id: manifest.id, directory: final, files, format: manifest.payloadFormat };
+}
+
+/** What a prune must tell the operator besides its table: warnings, and the failure when it kept backups it could not judge. */
+export function pruneFindings(plan: PrunePlan): { warnings: string[]; failure?: StorageError } {
+  const warnings: string[] = [];
+  const list = (items: Array<{ id: string }>) => items.map((item) => item.id).join(', ');
+  for (const orphan of plan.orphans.filter((o) => o.skipped)) {
+    warnings.push(
+      `Left ${orphan.backups} backup${orphan.backups === 1 ? '' : 's'} of store "${orphan.store}" alone: the store is not in the config, so they may be its only copies. Add --include-orphans to apply the policy to them too.`,
+    );
+  }
+  if (plan.futureDated.length > 0) {
+    warnings.push(
+      `${plan.futureDated.length} backup${plan.futureDated.length === 1 ? ' is' : 's are'} dated in the future (a clock was wrong when ${plan.futureDated.length === 1 ? 'it was' : 'they were'} taken): kept, and never counted as the newest: ${list(plan.futureDated)}.`,
+    );
+  }
+  for (const store of plan.locked) warnings.push(`Store "${store}" is locked by another run: none of its backups were deleted this time.`);
+  const kept = plan.damaged.filter((d) => !d.deleted);
+  if (kept.length === 0) return { warnings };
+  return {
+    warnings,
+    failure: new StorageError(
+      'BAD_DATA',
+      `${kept.length} backup${kept.length === 1 ? '' : 's'} cannot be judged and ${kept.length === 1 ? 'was' : 'were'} kept (damaged): ${kept.map((d) => `${d.id} (${d.problem})`).join('; ')}`,
+      {
+        hint: 'Prune never deletes what it cannot read. Check each with `storage backup verify ID`; if repo.json was replaced or lost, put back the original (keys/ holds a copy). Delete backups beyond saving with `storage backup prune --delete-damaged`.',
+      },
+    ),
+  };
 }

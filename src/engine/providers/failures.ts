@@ -3,6 +3,7 @@
 import type { ResolvedStore } from '../config/load.js';
 import { envPrefix } from '../config/load.js';
 import { StorageError, isStorageError } from '../errors.js';
+import { fileSystemFailure, isFileSystemError } from '../fs-errors.js';
 import { redact } from '../redact.js';
 import { storeAddress } from './target.js';
 
@@ -69,6 +70,8 @@ function isAuthFailure(error: unknown): boolean {
 /** The StorageError to report for a failure talking to a store. */
 export function describeFailure(store: ResolvedStore, error: unknown): StorageError {
   if (isStorageError(error)) return error;
+  // A full or read-only local disk (the backup repository, a scratch file) is not the server's doing.
+  if (isFileSystemError(error)) return fileSystemFailure(error);
   const address = storeAddress(store);
   const message = messageOf(error);
   const engineName = { postgres: 'PostgreSQL', mongodb: 'MongoDB', sqlite: 'SQLite' }[store.engine];

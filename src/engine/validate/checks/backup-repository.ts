@@ -1,7 +1,5 @@
 // What the backup checks share: the repository, opened once per run.
-import fs from 'node:fs';
-import path from 'node:path';
-import { openRepository, repositoryPath } from '../../backup/service.js';
+import { openRepository, repositoryExists, repositoryPath } from '../../backup/service.js';
 import type { BackupRepository } from '../../backup/repository.js';
 import type { Fleet } from '../../fleet.js';
 import type { CheckOutcome } from '../registry.js';
@@ -12,7 +10,7 @@ const repositories = new WeakMap<Fleet, Promise<BackupRepository | undefined>>()
 export function repositoryOf(fleet: Fleet): Promise<BackupRepository | undefined> {
   let repo = repositories.get(fleet);
   if (!repo) {
-    repo = fs.existsSync(path.join(repositoryPath(fleet), 'repo.json')) ? openRepository(fleet) : Promise.resolve(undefined);
+    repo = repositoryExists(repositoryPath(fleet)) ? openRepository(fleet) : Promise.resolve(undefined);
     repositories.set(fleet, repo);
   }
   return repo;

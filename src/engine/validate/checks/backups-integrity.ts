@@ -1,5 +1,6 @@
-// backups.integrity: no backup in the repository has a manifest that fails its seal, and no
-// killed run has left leftovers lying around for long.
+// backups.integrity: no backup in the repository has a manifest that fails its seal, none is dated
+// in the future (taken with a clock ahead: it would pass for the newest backup), and no killed run
+// has left leftovers lying around for long.
 import type { BackupEntry } from '../../backup/repository.js';
 import { LEFTOVER_AGE_MS, listBackups } from '../../backup/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
@@ -12,8 +13,15 @@ export function judgeRepositoryEntries(entries: BackupEntry[], now: number): Che
       outcomes.push({
         subject: entry.id,
         status: 'fail',
-        reason: `${entry.id} has a manifest that cannot be read or fails its seal (edited, or a damaged disk)`,
+        reason: `${entry.id} has a manifest that cannot be read or fails its seal (edited, or a damaged disk)${entry.problem ? `: ${entry.problem}` : ''}`,
         hint: 'Do not restore from it; keep it as evidence, and check the repository disk.',
+      });
+    else if (entry.status === 'future-dated')
+      outcomes.push({
+        subject: entry.id,
+        status: 'fail',
+        reason: `${entry.id} is dated in the future (started ${entry.manifest?.startedAt}, ${Math.round((Date.parse(entry.manifest?.startedAt ?? '') - now) / 1000)}s ahead of this host's clock): a clock was wrong when it was taken`,
+        hint: "Check the clocks (timedatectl, NTP) of the host that took it and of this one; it is kept, but never counts as the store's newest backup.",
       });
     else if (entry.status === 'incomplete' && now - Date.parse(entry.createdAt) > LEFTOVER_AGE_MS)
       outcomes.push({
