@@ -20,7 +20,7 @@ export function fsyncFile(file: string): void {
   fsyncPath(file, 'r+');
 }
 
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+function writeTemp(file: string, data: string | Buffer, mode: number): string {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
@@ -31,8 +31,31 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   } finally {
     fs.closeSync(fd);
   }
+  return temp;
+}
+
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+  const temp = writeTemp(file, data, mode);
   fs.renameSync(temp, file);
-  fsyncDir(dir);
+  fsyncDir(path.dirname(file));
+}
+
+/**
+ * Writes a whole file only if none is there yet (linked into place, so a reader never sees half
+ * of it). Returns false, writing nothing, when another process got there first.
+ */
+export function writeFileExclusive(file: string, data: string | Buffer, mode = 0o600): boolean {
+  const temp = writeTemp(file, data, mode);
+  try {
+    fs.linkSync(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+  fsyncDir(path.dirname(file));
+  return true;
 }
 
 /**

@@ -10,6 +10,7 @@ import { userPaths } from '../config/paths.js';
 import { secretName, type SecretResolver } from '../config/secrets.js';
 import { StorageError } from '../errors.js';
 import { registerSecret } from '../redact.js';
+import { writeFileExclusive } from './files.js';
 
 export type KeySource = { kind: 'passphrase'; passphrase: string; origin: string } | { kind: 'keyfile'; file: string; create: boolean } | { kind: 'none' };
 
@@ -55,8 +56,9 @@ export function readKeyFile(source: Extract<KeySource, { kind: 'keyfile' }>, onN
       });
     }
     fs.mkdirSync(path.dirname(source.file), { recursive: true });
-    fs.writeFileSync(source.file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-    onNotice(`Created the backup key file ${source.file} (mode 0600). Keep a copy somewhere safe: without it the backups cannot be restored.`);
+    // Linked into place whole: two first runs at once share one key, and neither reads half a file.
+    if (writeFileExclusive(source.file, `${randomBytes(32).toString('base64')}\n`))
+      onNotice(`Created the backup key file ${source.file} (mode 0600). Keep a copy somewhere safe: without it the backups cannot be restored.`);
   }
   const text = fs.readFileSync(source.file, 'utf8').trim();
   const bytes = Buffer.from(text, 'base64');

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams, type WrappedKey } from './crypto.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic, writeFileExclusive } from './files.js';
 import { readKeyFile, type KeySource } from './keys.js';
 import { StoreLock, processAlive } from './lock.js';
 import { MAX_MANIFEST_BYTES, manifestIntact, manifestProblem, sealManifest, type BackupManifest, type SealedManifest } from './manifest.js';
@@ -369,9 +369,12 @@ export class BackupRepository {
       slots,
       ...(sealKey ? { sealKey: sealKey.toString('base64') } : {}),
     };
-    // The copy first: a crash between the two leaves a repository that opens from keys/.
+    // Two first backups at once must not make two repositories (the loser's backups would be
+    // sealed with a key nobody keeps): repo.json is created exclusively, and the loser opens the
+    // winner's. The copy in keys/ follows; a crash between the two is mended by the next create.
+    if (!writeFileExclusive(path.join(root, 'repo.json'), `${JSON.stringify(repo, null, 2)}\n`))
+      return BackupRepository.open(root, source, onNotice, { create: true });
     BackupRepository.keepKeyCopy(root, repo);
-    writeFileAtomic(path.join(root, 'repo.json'), `${JSON.stringify(repo, null, 2)}\n`);
     onNotice(
       `Initialised the backup repository ${root} (${master ? `encrypted; key from ${source.kind === 'passphrase' ? source.origin : (source as { file: string }).file}` : 'NOT encrypted: the config turns encryption off'}). Keep a copy of its repo.json (or keys/) with the key: both are needed to restore.`,
     );
