@@ -10,6 +10,7 @@ import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
 import { redact } from '../redact.js';
 import { writeFileAtomic } from '../backup/files.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { sleepSync } from '../resilience/clock.js';
 
 export interface AuditRecord {
@@ -59,7 +60,7 @@ function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
 }
 
 function withLock<T>(paths: AuditPaths, work: () => T): T {
-  fs.mkdirSync(path.dirname(paths.lock), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(path.dirname(paths.lock));
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { writeFileAtomic } from './files.js';
 
 export interface LockHolder {
@@ -53,7 +54,7 @@ export class StoreLock {
   ) {}
 
   static acquire(dir: string, store: string, command: string, onWarning: (message: string) => void = () => undefined): StoreLock {
-    fs.mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
     const file = path.join(dir, `${store}.lock`);
     const now = new Date().toISOString();
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), command, startedAt: now, heartbeatAt: now };

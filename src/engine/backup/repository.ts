@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams, type WrappedKey } from './crypto.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { writeFileAtomic } from './files.js';
 import { readKeyFile, type KeySource } from './keys.js';
 import { StoreLock, processAlive } from './lock.js';
@@ -186,7 +187,7 @@ export class BackupRepository {
         slots = [{ kind: 'keyfile', salt, wrapped: wrapKey(kekFromKeyFile(readKeyFile(source, onNotice), salt), master, `storage repository ${id}`) }];
       }
     }
-    for (const dir of ['backups', 'locks', 'tmp']) fs.mkdirSync(path.join(root, dir), { recursive: true, mode: 0o700 });
+    for (const dir of ['backups', 'locks', 'tmp']) ensurePrivateDir(path.join(root, dir));
     const repo: RepoFile = { format: REPO_FORMAT, id, createdAt: new Date().toISOString(), encryption: master ? 'aes-256-gcm' : 'none', slots };
     writeFileAtomic(path.join(root, 'repo.json'), `${JSON.stringify(repo, null, 2)}\n`);
     onNotice(
@@ -314,7 +315,7 @@ export class BackupRepository {
 
   /** A scratch directory for work in progress (0700), removed by the caller or by a later sweep. */
   scratch(label: string): string {
-    fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(this.tmpDir);
     return fs.mkdtempSync(path.join(this.tmpDir, `${label}-${process.pid}-`));
   }
 
