@@ -34,7 +34,8 @@ child.on('exit', (code, signal) => {
   exited = true;
   // Whatever the program left in its group (workers) goes with it.
   group('SIGKILL');
-  if (signal) { process.removeAllListeners(signal); process.kill(process.pid, signal); setTimeout(() => process.exit(128), 1000); }
+  // The same signal ends the watchdog, so the tool sees the program's own end; node ignores a few (SIGPIPE): then 128 + its number.
+  if (signal) { process.removeAllListeners(signal); process.kill(process.pid, signal); setTimeout(() => process.exit(128 + (require('node:os').constants.signals[signal] ?? 0)), 100); }
   else process.exit(code ?? 1);
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal === 'SIGHUP' ? 'SIGTERM' : signal));
