@@ -114,6 +114,20 @@ describe('PostgreSQL restores', () => {
     expect(rows).toBe(800_000);
   });
 
+  it('kill -9 of backup create: pg_dump does not outlive the tool', async () => {
+    const dumps = () =>
+      pgAdmin(
+        async (client) => (await client.query("select 1 from pg_stat_activity where application_name = 'pg_dump' and datname = $1", [big])).rowCount ?? 0,
+      );
+    const victim = startCli(sandbox, ['backup', 'create', 'big'], env);
+    await until(async () => (await dumps()) > 0, 60_000, 'pg_dump to start');
+    victim.kill('SIGKILL');
+    await victim;
+    await until(async () => (await dumps()) === 0 && processesWith(big).length === 0, 20_000, 'pg_dump to go').catch(() => undefined);
+    expect(await dumps()).toBe(0);
+    expect(processesWith('pg_dump').filter((line) => line.includes(big))).toEqual([]);
+  });
+
   it('with --parallel 2 the decrypted archive is a 0600 scratch file; after kill -9 the next command of any kind removes it', async () => {
     const target = `${big}_r2`;
     const victim = startCli(sandbox, ['backup', 'restore', bigId, '--to', 'big', '--database', target, '--parallel', '2'], env);

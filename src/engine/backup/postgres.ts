@@ -6,7 +6,6 @@
 // scratch file that no exit path leaves behind.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { runTool, startTool } from '../child-process.js';
 import { StorageError } from '../errors.js';
 import type { PostgresProvider } from '../providers/postgres.js';
@@ -107,17 +106,20 @@ export const postgresBackup: EngineBackup = {
         const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
         done = progress.step('pg_dump -Fc | encrypt | write');
         const { url, password } = await postgres.toolConnection();
-        const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, '--dbname', url], {
-          env: password === undefined ? {} : { PGPASSWORD: password },
+        // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
+        const child = startTool(tool, ['-Fc', `--snapshot=${snapshot}`, '--dbname', url], {
+          what: `pg_dump of "${meta.db}"`,
+          env: { PGPASSWORD: password },
           stdout: 'pipe',
-          stderr: 'pipe',
-          buffer: { stdout: false, stderr: true },
         });
         const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
-        const written = writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` });
+        const written = writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch(async (error: unknown) => {
+          await child.stop();
+          throw error;
+        });
         const counting = countTables((sql) => client.query(sql));
-        const [file, result] = await Promise.all([written, child.catch((error) => error)]);
-        if (result instanceof Error || (result as { exitCode?: number }).exitCode !== 0) throw toolFailure('pg_dump', result as never);
+        const [file, result] = await Promise.all([written, child.done]);
+        if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
         if (file.plainBytes === 0)
           throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
         const counts = await counting;
