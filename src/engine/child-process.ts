@@ -20,15 +20,25 @@ const WATCHDOG = `
 const { spawn } = require('node:child_process');
 const net = require('node:net');
 const [file, ...args] = process.argv.slice(1);
+let child;
 let exited = false;
+let requested;
 let escalation;
 const group = (signal) => { try { process.kill(-child.pid, signal); } catch {} };
 const stop = (signal) => {
   if (exited) return;
+  // A stop asked for before the program started is carried out as soon as it has.
+  if (!child || child.pid === undefined) { requested ??= signal; return; }
   group(signal);
   if (!escalation) escalation = setTimeout(() => group('SIGKILL'), ${STOP_GRACE_MS});
 };
-const child = spawn(file, args, { stdio: 'inherit', detached: true });
+// Handlers first, so a signal that arrives while the program starts is forwarded, never lost.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal === 'SIGHUP' ? 'SIGTERM' : signal));
+const lifeline = new net.Socket({ fd: 3, readable: true, writable: false });
+lifeline.on('data', () => undefined);
+lifeline.on('error', () => stop('SIGTERM'));
+lifeline.on('close', () => stop('SIGTERM'));
+child = spawn(file, args, { stdio: 'inherit', detached: true });
 child.on('error', (error) => { process.stderr.write(file + ': ' + error.message + '\\n'); process.exit(127); });
 child.on('exit', (code, signal) => {
   exited = true;
@@ -38,11 +48,7 @@ child.on('exit', (code, signal) => {
   if (signal) { process.removeAllListeners(signal); process.kill(process.pid, signal); setTimeout(() => process.exit(128 + (require('node:os').constants.signals[signal] ?? 0)), 100); }
   else process.exit(code ?? 1);
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal === 'SIGHUP' ? 'SIGTERM' : signal));
-const lifeline = new net.Socket({ fd: 3, readable: true, writable: false });
-lifeline.on('data', () => undefined);
-lifeline.on('error', () => stop('SIGTERM'));
-lifeline.on('close', () => stop('SIGTERM'));
+if (requested) stop(requested);
 `;
 
 export interface ToolResult {
@@ -117,6 +123,8 @@ export function startTool(file: string, args: string[], options: ToolOptions): T
     };
     watchdog.on('error', (error) => settle({ exitCode: 127, signal: null, stdout, stderr: `${stderr}${file}: ${error.message}` }));
     watchdog.on('close', (exitCode, signal) => settle({ exitCode, signal, stdout, stderr }));
+    // 'close' waits for the pipes, which something that escaped the group could hold open: the exit is what counts.
+    watchdog.on('exit', (exitCode, signal) => setTimeout(() => settle({ exitCode, signal, stdout, stderr }), 2000).unref());
   });
   const stopNow = async (): Promise<ToolResult> => {
     if (watchdog.exitCode === null && watchdog.signalCode === null) watchdog.kill('SIGTERM');
