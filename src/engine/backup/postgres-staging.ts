@@ -26,12 +26,27 @@ export async function onMaintenance<T>(provider: Provider, work: (client: Client
   return postgres.withDatabase(maintenance, work);
 }
 
-export async function otherSessions(client: Client, database: string): Promise<PgSession[]> {
+async function sessionsNow(client: Client, database: string): Promise<PgSession[]> {
   return (
     await client.query<PgSession>('select pid, usename, application_name from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() order by pid', [
       database,
     ])
   ).rows;
+}
+
+/**
+ * Other sessions on `database` that stay: a connection just closed (our own pool's, closed before
+ * this check, or anyone's) lingers in pg_stat_activity for a moment, so sessions are looked at
+ * again for up to a second and only those still there count.
+ */
+export async function otherSessions(client: Client, database: string): Promise<PgSession[]> {
+  let sessions = await sessionsNow(client, database);
+  for (let i = 0; i < 10 && sessions.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const pids = new Set((await sessionsNow(client, database)).map((session) => session.pid));
+    sessions = sessions.filter((session) => pids.has(session.pid));
+  }
+  return sessions;
 }
 
 export function describeSessions(sessions: PgSession[]): string {
@@ -41,7 +56,7 @@ export function describeSessions(sessions: PgSession[]): string {
 export async function terminateSessions(client: Client, database: string): Promise<void> {
   await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
   // Terminated backends take a moment to go away.
-  for (let i = 0; i < 50 && (await otherSessions(client, database)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 50 && (await sessionsNow(client, database)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 /**
