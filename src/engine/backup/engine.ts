@@ -79,6 +79,8 @@ export interface EngineBackup {
   settleRestore(provider: Provider, entry: RestoreJournalEntry): Promise<string | undefined>;
   /** Databases the server itself needs: never a restore target. */
   systemDatabases: readonly string[];
+  /** The engine cannot rename a database (MongoDB): a restore writes into the new database itself, marked unfinished until done. */
+  restoresInPlace?: boolean;
   /** What the engine calls what a backup counts: tables or collections. */
   countedThings: { one: string; many: string };
 }

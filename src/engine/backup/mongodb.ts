@@ -200,5 +200,6 @@ export const mongoBackup: EngineBackup = {
   },
 
   systemDatabases: ['admin', 'local', 'config'],
+  restoresInPlace: true,
   countedThings: { one: 'collection', many: 'collections' },
 };

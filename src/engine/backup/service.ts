@@ -466,8 +466,8 @@ export async function restoreBackup(
     const scratch = repo.scratch(`restore-${manifest.id}`);
     releaseScratch = holdScratch(scratch, `scratch of the restore of ${manifest.id}`);
     const stamp = nameStamp();
-    // MongoDB cannot rename a database: it restores into the (new) database itself, marked unfinished until done.
-    const staged = store.engine === 'mongodb' ? database : derivedName(store.engine, database, `__restoring_${stamp}`);
+    // An engine that cannot rename a database (MongoDB) restores into the new database itself, marked unfinished until done.
+    const staged = engine.restoresInPlace ? database : derivedName(store.engine, database, `__restoring_${stamp}`);
     const previous = state === 'absent' ? undefined : derivedName(store.engine, database, `__pre_restore_${stamp}`);
     const result = await journalled(
       engine,
