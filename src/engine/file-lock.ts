@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from './cleanup.js';
+import { ensurePrivateDir } from './private-dir.js';
 import { StorageError } from './errors.js';
 import { sleepSync } from './resilience/clock.js';
 
@@ -54,7 +55,7 @@ function isStale(file: string, staleMs: number): boolean {
 export function withFileLock<T>(lockFile: string, work: () => T, options: FileLockOptions): T {
   const waitMs = options.waitMs ?? 15_000;
   const staleMs = options.staleMs ?? 60_000;
-  fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(path.dirname(lockFile));
   const deadline = Date.now() + waitMs;
   const me: Holder = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
   for (;;) {

@@ -3,6 +3,7 @@
 import { getStore, loadConfig, selectStores, type LoadedConfig, type LoadOptions, type ResolvedStore } from './config/load.js';
 import type { SecretResolver } from './config/secrets.js';
 import { StorageError } from './errors.js';
+import { sweepAbandonedScratch } from './scratch-registry.js';
 import { vaultResolver } from './secrets/resolver.js';
 import type { Provider } from './providers/types.js';
 
@@ -19,6 +20,8 @@ export class Fleet {
   ) {}
 
   static async load(options: FleetOptions = {}): Promise<Fleet> {
+    // Decrypted scratch of a run that was killed (no handler could remove it) goes before anything else happens.
+    sweepAbandonedScratch();
     const config = await loadConfig(options);
     return new Fleet(config, options.secrets ?? vaultResolver(config, options.env ?? process.env));
   }

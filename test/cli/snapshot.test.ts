@@ -166,11 +166,20 @@ describe('snapshots', () => {
       STORAGE_SNAPSHOT_RESTORE_PAUSE_MS: '20000',
     });
     const record = path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'snapshots', 'main', 'k1.json');
-    await waitFor(() => fs.existsSync(record) && fs.readFileSync(record, 'utf8').includes('restoring'), 30_000, 50).catch(async (error) => {
-      victim.kill('SIGKILL');
-      const result = await victim;
-      throw new Error(`${(error as Error).message}; the restore said: ${result.stderr}`);
-    });
+    // The record is written before the staging copy is made; the pause comes once the copy is complete.
+    let staged = false;
+    const probe = setInterval(() => {
+      pgAdmin((client) => client.query('select 1 from pg_database where datname like $1', [`${pgDb}__restoring_%`]))
+        .then((result) => (staged = (result.rowCount ?? 0) > 0))
+        .catch(() => undefined);
+    }, 100);
+    await waitFor(() => staged && fs.existsSync(record) && fs.readFileSync(record, 'utf8').includes('restoring'), 30_000, 50)
+      .finally(() => clearInterval(probe))
+      .catch(async (error) => {
+        victim.kill('SIGKILL');
+        const result = await victim;
+        throw new Error(`${(error as Error).message}; the restore said: ${result.stderr}`);
+      });
     const during = await sandbox.run(['snapshot', 'show', 'k1', '--store', 'main', '--json'], { env });
     expect(during.json()).toMatchObject({ state: 'restoring', explanation: expect.stringContaining('under way') });
     victim.kill('SIGKILL');

@@ -6,17 +6,29 @@ import { askForName } from '../../ui/prompt.js';
 import { openFlow } from '../../ui/task-list.js';
 import { canPrompt } from '../../ui/terminal.js';
 
+/** "1 table", "4 collections": what the backup counted, in the engine's words. */
+function counted(outcome: RestoreOutcome): string {
+  const n = Object.keys(outcome.backedUpCounts).length;
+  return `${n} ${n === 1 ? outcome.counted.one : outcome.counted.many}`;
+}
+
 export default class BackupRestore extends StorageCommand {
   static override audited = true;
   static override summary = 'Restore a backup into a new database (default) or, with confirmation, over an existing one.';
   static override description =
-    'Every byte is checked before the target is touched: a corrupt backup or a wrong key writes nothing. Replacing a database that holds data needs --confirm NAME (or the name typed at a terminal); without a TTY and without --confirm it refuses (exit 77).';
+    'Every byte is checked before the target is touched: a corrupt backup or a wrong key writes nothing. The restore writes into a staging copy that is renamed into place only when complete (MongoDB, which cannot rename a database, marks the new database unfinished until done), so a killed restore never leaves half a database under the requested name; the next restore or `storage snapshot cleanup` settles what it left. Replacing any existing database needs --confirm NAME (or the name typed at a terminal); without a TTY and without --confirm it refuses (exit 77). System databases are refused (64). Other sessions on the database (PostgreSQL) or processes with the file open (SQLite) are refused unless --force.';
   static override args = { id: Args.string({ description: 'The backup id.', required: true }) };
   static override flags = {
     to: Flags.string({ description: 'The store to restore into.', required: true }),
     database: Flags.string({ description: 'The database to restore into (default: a new <db>_restore_<time>).' }),
     confirm: Flags.string({ description: 'The target database name, to confirm replacing it.' }),
-    parallel: Flags.integer({ description: 'pg_restore jobs (PostgreSQL).', default: 2, min: 1 }),
+    force: Flags.boolean({ description: 'Terminate other sessions on the database being replaced (PostgreSQL) / replace a SQLite file others have open.' }),
+    parallel: Flags.integer({
+      description:
+        'pg_restore jobs (PostgreSQL). Above 1, pg_restore needs the decrypted archive in a file (0600, removed on every exit, swept by the next command); with 1 it reads it from a pipe and no plaintext touches the disk.',
+      default: 1,
+      min: 1,
+    }),
   };
   static override examples = [
     '<%= config.bin %> backup restore 20261126T020000Z-main-1a2b3c --to main',
@@ -29,16 +41,17 @@ export default class BackupRestore extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const json = this.jsonEnabled();
     const repo = await openRepository(fleet, json ? quietProgress : lineProgress());
-    const request = { id: args.id, to: flags.to, database: flags.database, confirm: flags.confirm, parallel: flags.parallel };
+    const request = { id: args.id, to: flags.to, database: flags.database, confirm: flags.confirm, parallel: flags.parallel, force: flags.force };
     const target = await restoreTarget(fleet, repo, request);
-    if (target.state === 'non-empty' && request.confirm === undefined && canPrompt() && !json) {
-      request.confirm = await askForName(`Database "${target.database}" on store "${flags.to}" holds data and will be replaced. Type its name to confirm: `);
+    if (target.state !== 'absent' && request.confirm === undefined && canPrompt() && !json) {
+      const holds = target.state === 'non-empty' ? 'holds data' : 'exists';
+      request.confirm = await askForName(`Database "${target.database}" on store "${flags.to}" ${holds} and will be replaced. Type its name to confirm: `);
     }
     const name = `${args.id} → ${flags.to}/${target.database}`;
     const flow = await openFlow([name], (title) => `Restore ${title}`, { json, quiet: false });
     try {
       const outcome = await restoreBackup(fleet, repo, { ...request, database: target.database }, flow.progressFor(name));
-      flow.settle(name, true, `${Object.keys(outcome.backedUpCounts).length} tables`);
+      flow.settle(name, true, counted(outcome));
       await flow.close();
       return this.report(outcome);
     } finally {
@@ -47,9 +60,7 @@ export default class BackupRestore extends StorageCommand {
   }
 
   private report(outcome: RestoreOutcome): RestoreOutcome {
-    this.print(
-      `Restored ${outcome.id} into database "${outcome.database}" on store "${outcome.store}" (${Object.keys(outcome.backedUpCounts).length} tables).`,
-    );
+    this.print(`Restored ${outcome.id} into database "${outcome.database}" on store "${outcome.store}" (${counted(outcome)}).`);
     if (outcome.previous) this.print(`The data it replaced is kept as "${outcome.previous}"; drop it when you no longer need it.`);
     return outcome;
   }

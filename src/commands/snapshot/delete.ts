@@ -13,13 +13,14 @@ export default class SnapshotDelete extends StorageCommand {
     store: Flags.string({ description: 'The store, when several have a snapshot of this name.' }),
   };
 
-  async run(): Promise<SnapshotRecord> {
+  async run(): Promise<SnapshotRecord & { dropped: boolean }> {
     const { args, flags } = await this.parse(SnapshotDelete);
     const fleet = await this.fleet(flags.config);
     const record = findSnapshot(args.name, flags.store);
     this.auditStores = [record.store];
     const confirm = await confirmation(flags.confirm, `This deletes snapshot "${args.name}" (${record.copy}). Type its name to confirm: `, this.jsonEnabled());
     const deleted = await deleteSnapshot(fleet, args.name, record.store, confirm);
+    if (!deleted.dropped) this.warning(`Its copy ${deleted.copy} was already gone from store "${deleted.store}"; only the record was deleted.`);
     this.print(`Deleted snapshot "${deleted.name}" (${deleted.copy}).`);
     return deleted;
   }

@@ -7,10 +7,13 @@ import { confirmation } from '../../cli/confirm.js';
 export default class SnapshotRestore extends StorageCommand {
   static override audited = true;
   static override summary = 'Roll a database back to a snapshot. The current data is kept aside as <db>__pre_restore_<time>, never dropped.';
+  static override description =
+    'Other sessions on the database (PostgreSQL) or processes with the file open (SQLite) are named and refused; --force terminates the sessions (PostgreSQL) or replaces the file anyway (SQLite). A killed restore is settled by the next restore or `storage snapshot cleanup`.';
   static override args = { name: Args.string({ required: true }) };
   static override flags = {
     confirm: Flags.string({ description: 'The database name, to confirm without a prompt.' }),
     store: Flags.string({ description: 'The store, when several have a snapshot of this name.' }),
+    force: Flags.boolean({ description: 'Terminate other sessions on the database (PostgreSQL) / replace a SQLite file others have open.' }),
   };
 
   async run(): Promise<{ snapshot: string; database: string; previous: string }> {
@@ -25,7 +28,7 @@ export default class SnapshotRestore extends StorageCommand {
     );
     const result = await restoreSnapshot(
       fleet,
-      { name: args.name, store: record.store, confirm, command: `storage snapshot restore ${args.name}` },
+      { name: args.name, store: record.store, confirm, force: flags.force, command: `storage snapshot restore ${args.name}` },
       (message) => this.warning(message),
     );
     this.print(

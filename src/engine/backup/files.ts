@@ -2,6 +2,7 @@
 // the old file or the new one, never half of one, even after a crash.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir } from '../private-dir.js';
 
 function fsyncPath(target: string, flags: 'r' | 'r+'): void {
   const fd = fs.openSync(target, flags);
@@ -22,7 +23,7 @@ export function fsyncFile(file: string): void {
 
 function writeTemp(file: string, data: string | Buffer, mode: number): string {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dir);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const fd = fs.openSync(temp, 'w', mode);
   try {

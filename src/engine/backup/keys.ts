@@ -9,6 +9,7 @@ import { configRelative, type LoadedConfig } from '../config/load.js';
 import { userPaths } from '../config/paths.js';
 import { secretName, type SecretResolver } from '../config/secrets.js';
 import { StorageError } from '../errors.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { registerSecret } from '../redact.js';
 import { writeFileExclusive } from './files.js';
 
@@ -55,7 +56,7 @@ export function readKeyFile(source: Extract<KeySource, { kind: 'keyfile' }>, onN
         hint: 'Restore the key file from where you keep it; without it the backups cannot be read. Nothing was written.',
       });
     }
-    fs.mkdirSync(path.dirname(source.file), { recursive: true });
+    ensurePrivateDir(path.dirname(source.file));
     // Linked into place whole: two first runs at once share one key, and neither reads half a file.
     if (writeFileExclusive(source.file, `${randomBytes(32).toString('base64')}\n`))
       onNotice(`Created the backup key file ${source.file} (mode 0600). Keep a copy somewhere safe: without it the backups cannot be restored.`);

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { writeFileAtomic } from './files.js';
 
 export interface LockHolder {
@@ -120,7 +121,7 @@ export class StoreLock {
   ) {}
 
   static acquire(dir: string, store: string, command: string, onWarning: (message: string) => void = () => undefined): StoreLock {
-    fs.mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
     const file = path.join(dir, `${store}.lock`);
     const now = new Date().toISOString();
     const holder: LockHolder = {

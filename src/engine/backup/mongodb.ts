@@ -104,6 +104,9 @@ class BsonSplitter extends Writable {
   }
 }
 
+/** The collection that marks a database whose restore has not finished. */
+export const UNFINISHED_MARKER = '_storage_restore_unfinished';
+
 export const mongoBackup: EngineBackup = {
   async dump({ provider, backupId, dir, key, compress, progress }) {
     const store = mongo(provider);
@@ -150,8 +153,8 @@ export const mongoBackup: EngineBackup = {
     return { database, payloadFormat: 'mongodump' as const, files, counts, serverVersion: String(build.version ?? 'unknown') };
   },
 
-  async restore({ manifest, dir, key, provider, database, replace, progress }) {
-    if (replace) {
+  async restore({ manifest, dir, key, provider, database, staged, previous, journal, progress }) {
+    if (previous !== undefined || staged !== database) {
       throw new StorageError(
         'UNSUPPORTED',
         `Restoring over the existing MongoDB database "${database}" is not supported: MongoDB cannot rename a database, so it could not be swapped in safely.`,
@@ -167,6 +170,16 @@ export const mongoBackup: EngineBackup = {
     const client = await mongo(provider).getClient();
     const { BSON } = await import('mongodb');
     const target = client.db(database);
+    journal('staging');
+    // MongoDB cannot rename a database, so the restore writes in place and marks the database
+    // unfinished first: anyone listing its collections sees the marker, and the next restore of the
+    // store (or `snapshot cleanup`) drops a database still marked by a run that is gone.
+    await target.collection(UNFINISHED_MARKER).insertOne({
+      note: 'storage is restoring this database; until this collection is gone it is incomplete',
+      backup: manifest.id,
+      startedAt: new Date().toISOString(),
+      pid: process.pid,
+    });
     try {
       for (const file of manifest.files.filter((f) => f.name.includes('.metadata.json'))) {
         const chunks: Buffer[] = [];
@@ -203,6 +216,7 @@ export const mongoBackup: EngineBackup = {
         const indexes = await createIndexesLike(collection, metadata.indexes);
         done(`${restored} documents, ${indexes} indexes`);
       }
+      await target.collection(UNFINISHED_MARKER).drop();
     } catch (error) {
       // A half-restored new database must not look finished.
       await target.dropDatabase().catch(() => undefined);
@@ -230,4 +244,19 @@ export const mongoBackup: EngineBackup = {
     const client = await mongo(provider).getClient();
     await client.db(database).dropDatabase();
   },
+
+  async settleRestore(provider, entry) {
+    const client = await mongo(provider).getClient();
+    const names = (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((db) => db.name);
+    if (!names.includes(entry.database)) return undefined;
+    const marked = (await client.db(entry.database).listCollections({ name: UNFINISHED_MARKER }, { nameOnly: true }).toArray()).length > 0;
+    // Only a database this tool created and still marks as unfinished is dropped.
+    if (!entry.scratch && !marked) return undefined;
+    await client.db(entry.database).dropDatabase();
+    return `dropped ${entry.database}, left unfinished by an interrupted restore`;
+  },
+
+  systemDatabases: ['admin', 'local', 'config'],
+  restoresInPlace: true,
+  countedThings: { one: 'collection', many: 'collections' },
 };

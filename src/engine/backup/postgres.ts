@@ -1,20 +1,23 @@
 // PostgreSQL backups: `pg_dump -Fc` streamed straight into the repository (its archive is
 // already compressed, so it is only encrypted), with row counts taken in the same snapshot.
-// Restores decrypt and check the whole archive first, then `pg_restore` it into a new database,
-// so a corrupt backup or wrong key writes nothing to the target.
+// Restores read back and check the whole archive first (a corrupt backup or wrong key creates
+// nothing), then `pg_restore` it into a staging database that is renamed into place only when
+// complete; the plaintext archive goes to pg_restore's stdin, or with --parallel > 1 to a 0600
+// scratch file that no exit path leaves behind.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runTool, startTool } from '../child-process.js';
 import { StorageError } from '../errors.js';
 import type { PostgresProvider } from '../providers/postgres.js';
-import { cutConnection, queryWithoutTimeout, quoteIdent } from '../providers/postgres.js';
+import { cutConnection, queryWithoutTimeout } from '../providers/postgres.js';
 import { hintForPostgresMessage } from '../providers/failures.js';
 import { watchServer } from '../resilience/watchdog.js';
 import type { Provider } from '../providers/types.js';
+import { settleStaged } from '../restore-journal.js';
 import { redact } from '../redact.js';
-import { childEnv } from '../child-env.js';
 import type { EngineBackup } from './engine.js';
-import { payloadName, readPayload, writePayload } from './payload.js';
+import { discard, payloadName, readPayload, writePayload } from './payload.js';
+import { clearSessions, onMaintenance, pgStagingOps, swapInto } from './postgres-staging.js';
 
 const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name, pg_total_relation_size(c.oid)::text as size
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -33,18 +36,17 @@ export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): str
 }
 
 export async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
-  try {
-    const { stdout } = await execa(tool, ['--version'], { env: childEnv(), extendEnv: false });
+  const { exitCode, stdout } = await runTool(tool, ['--version'], { what: `${path.basename(tool)} --version`, stdout: 'buffer' });
+  if (exitCode === 0) {
     const match = /(\d+)(?:\.(\d+))?/.exec(stdout);
     return { major: Number(match?.[1] ?? 0), version: stdout.trim() };
-  } catch {
-    throw new StorageError('FAILED', `${tool} is not installed or cannot run.`, {
-      hint: "Install the PostgreSQL client tools of the server's major version (Debian: postgresql-client), or set STORAGE_PG_BIN to their directory.",
-    });
   }
+  throw new StorageError('FAILED', `${tool} is not installed or cannot run.`, {
+    hint: "Install the PostgreSQL client tools of the server's major version (Debian: postgresql-client), or set STORAGE_PG_BIN to their directory.",
+  });
 }
 
-function toolFailure(tool: string, error: { exitCode?: number; signal?: string; stderr?: unknown }): StorageError {
+function toolFailure(tool: string, error: { exitCode?: number | null; signal?: string | null; stderr?: unknown }): StorageError {
   const stderr = redact(String(error.stderr ?? '').trim())
     .split('\n')
     .slice(-5)
@@ -54,6 +56,17 @@ function toolFailure(tool: string, error: { exitCode?: number; signal?: string; 
     hint: hintForPostgresMessage(stderr) ?? "The message above is the tool's own; nothing of this run was kept as complete.",
   });
 }
+
+/** Anything a user made in a database: a relation, a function or procedure, a type, a large object, an extension, a schema. */
+const HOLDS_ANYTHING_SQL = `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
+  union all select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema')
+  union all select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and t.typrelid = 0 and t.typelem = 0
+  union all select 1 from pg_largeobject_metadata
+  union all select 1 from pg_extension where extname <> 'plpgsql'
+  union all select 1 from pg_namespace where nspname not in ('public', 'pg_catalog', 'information_schema') and nspname not like 'pg_toast%' and nspname not like 'pg_temp%'
+  limit 1`;
 
 type Query = (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>;
 
@@ -105,19 +118,18 @@ export const postgresBackup: EngineBackup = {
         const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
         done = progress.step('pg_dump -Fc | encrypt | write');
         const { url, password } = await postgres.toolConnection();
-        const child = execa(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, '--dbname', url], {
-          env: childEnv({ PGPASSWORD: password }),
-          extendEnv: false,
+        // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
+        const child = startTool(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, '--dbname', url], {
+          what: `pg_dump of "${meta.db}"`,
+          env: { PGPASSWORD: password },
           stdout: 'pipe',
-          stderr: 'pipe',
-          buffer: { stdout: false, stderr: true },
         });
         // The first failure of any part (dump, write, counts, a server that stops answering) stops
         // the others and is the one reported; every part's failure is handled, none can crash the process.
         const failures: unknown[] = [];
         const stop = (error: unknown) => {
           failures.push(error);
-          child.kill('SIGTERM');
+          void child.stop();
         };
         const stopWatching = watchServer(
           () => postgres.ping(),
@@ -130,11 +142,11 @@ export const postgresBackup: EngineBackup = {
         const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
         const [file, result, counts] = await Promise.all([
           writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
-          child.catch((error) => error),
+          child.done,
           countTables((sql) => queryWithoutTimeout(client, sql)).catch((error) => void stop(error)),
         ]).finally(stopWatching);
         if (failures.length > 0) throw failures[0];
-        if (result instanceof Error || (result as { exitCode?: number }).exitCode !== 0) throw toolFailure('pg_dump', result as never);
+        if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
         if (!file || file.plainBytes === 0)
           throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
         done(`${Object.keys(counts!).length} tables`);
@@ -152,58 +164,70 @@ export const postgresBackup: EngineBackup = {
     });
   },
 
-  async restore({ manifest, dir, key, provider, database, replace, scratch, progress, parallel }) {
+  async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, scratch, progress, parallel }) {
     const postgres = pg(provider);
-    const archive = path.join(scratch, 'restore.dump');
-    let done = progress.step('read, check and decrypt the archive');
-    await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(archive, { mode: 0o600 }));
+    const file = manifest.files[0];
+    const context = `${manifest.id}/${file.name}`;
+    // Every byte is checked before the server is touched: a corrupt backup or a wrong key creates nothing.
+    let done = progress.step('read back and check the archive');
+    await readPayload(dir, file, { key, context }, discard());
     done();
-    const existing = await postgres.listDatabases();
-    const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-    const into = existing.includes(database) ? `${database}__restoring_${stamp}` : database;
-    if (into !== database && !replace) throw new StorageError('CONFIRMATION_REQUIRED', `Database "${database}" exists; replacing it needs confirmation.`);
-    done = progress.step(`create database "${into}" and pg_restore into it`);
-    await postgres.createDatabase(into);
+    const why = 'Restoring over it renames it aside, which needs them gone.';
+    // Refuse before the long work, not after it; with --force the sessions are terminated only at the swap.
+    if (previous !== undefined && !force) await onMaintenance(provider, (client) => clearSessions(client, database, { force, why }));
+    const serverMajor = Math.floor(
+      Number((await postgres.withClient((client) => client.query<{ n: string }>("select current_setting('server_version_num') as n"))).rows[0].n) / 10000,
+    );
+    const jobs = Math.max(1, parallel ?? 1);
+    journal('staging');
+    done = progress.step(`create database "${staged}" and pg_restore into it`);
+    await postgres.createDatabase(staged);
     try {
-      const serverMajor =
-        Number((await postgres.withClient((client) => client.query<{ n: string }>("select current_setting('server_version_num') as n"))).rows[0].n) / 10000;
-      const { url, password } = await postgres.toolConnection(into);
-      const jobs = Math.max(1, parallel ?? 2);
-      const result = await execa(
-        pgTool('pg_restore', Math.floor(serverMajor)),
-        ['--no-owner', '--no-privileges', '--exit-on-error', `--jobs=${jobs}`, '--dbname', url, archive],
-        {
-          env: childEnv({ PGPASSWORD: password }),
-          extendEnv: false,
-          reject: false,
-        },
-      );
-      if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+      const { url, password } = await postgres.toolConnection(staged);
+      const args = ['--no-owner', '--no-privileges', '--exit-on-error', '--dbname', url];
+      if (jobs > 1) {
+        // pg_restore -j must seek in its archive, so the decrypted archive goes to a file: 0600, in a
+        // scratch directory that is removed on every exit path and swept by the next command.
+        const archive = path.join(scratch, 'restore.dump');
+        await readPayload(dir, file, { key, context }, fs.createWriteStream(archive, { mode: 0o600 }));
+        const result = await runTool(pgTool('pg_restore', serverMajor), [...args, `--jobs=${jobs}`, archive], {
+          what: `pg_restore into "${staged}"`,
+          env: { PGPASSWORD: password },
+        });
+        fs.rmSync(archive, { force: true });
+        if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+      } else {
+        // One job reads the archive from its stdin: the plaintext never touches the disk.
+        const child = startTool(pgTool('pg_restore', serverMajor), args, { what: `pg_restore into "${staged}"`, env: { PGPASSWORD: password }, stdin: 'pipe' });
+        const fed = readPayload(dir, file, { key, context }, child.stdin!).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const [feedError, result] = await Promise.all([fed, child.done]);
+        // pg_restore's own failure explains a broken pipe better than the pipe does.
+        if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+        if (feedError) throw feedError;
+      }
       done();
     } catch (error) {
-      // Never leave a half-restored database looking like a finished one.
-      await postgres.dropDatabase(into, { force: true }).catch(() => undefined);
+      // Never leave a half-restored database behind, under any name.
+      await postgres.dropDatabase(staged, { force: true }).catch(() => undefined);
       throw error;
     }
-    if (into === database) return { database };
-    done = progress.step(`swap "${into}" in for "${database}"`);
-    const previous = `${database}__pre_restore_${stamp}`;
-    const maintenance = await postgres.maintenanceDatabase();
-    await postgres.closePool();
-    await postgres.withDatabase(maintenance, async (client) => {
-      await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
-      await client.query(`alter database ${quoteIdent(database)} rename to ${quoteIdent(previous)}`);
-      await client.query(`alter database ${quoteIdent(into)} rename to ${quoteIdent(database)}`);
-    });
-    done(`the replaced database is kept as "${previous}"`);
+    if (staged === database) return { database };
+    journal('swapping');
+    done = progress.step(`rename "${staged}" to "${database}"`);
+    await swapInto(provider, { staged, database, previous }, { force, why });
+    done(previous ? `the replaced database is kept as "${previous}"` : undefined);
     return { database, previous };
   },
 
   async targetState(provider, database) {
     const postgres = pg(provider);
     if (!(await postgres.listDatabases()).includes(database)) return 'absent';
-    const tables = await postgres.withDatabase(database, (client) => client.query(TABLES_SQL));
-    return tables.rows.length === 0 ? 'empty' : 'non-empty';
+    // Not only tables: a database holding only a view, a function or a large object holds data too.
+    const objects = await postgres.withDatabase(database, (client) => client.query(HOLDS_ANYTHING_SQL));
+    return objects.rows.length === 0 ? 'empty' : 'non-empty';
   },
 
   async count(provider, database) {
@@ -213,4 +237,11 @@ export const postgresBackup: EngineBackup = {
   async drop(provider, database) {
     await provider.dropDatabase(database, { force: true });
   },
+
+  async settleRestore(provider, entry) {
+    return settleStaged(pgStagingOps(provider), entry);
+  },
+
+  systemDatabases: ['postgres', 'template0', 'template1'],
+  countedThings: { one: 'table', many: 'tables' },
 };

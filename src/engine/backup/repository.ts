@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams, type WrappedKey } from './crypto.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { writeFileAtomic, writeFileExclusive } from './files.js';
 import { readKeyFile, type KeySource } from './keys.js';
 import { StoreLock, processAlive } from './lock.js';
@@ -293,7 +294,7 @@ export class BackupRepository {
     const text = `${JSON.stringify(repo, null, 2)}\n`;
     const copy = path.join(root, 'keys', `${repo.id}.json`);
     if (fs.existsSync(copy) && fs.readFileSync(copy, 'utf8') === text) return;
-    fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o700 });
+    ensurePrivateDir(path.dirname(copy));
     writeFileAtomic(copy, text);
   }
 
@@ -360,7 +361,7 @@ export class BackupRepository {
     // An unencrypted repository still seals its manifests with a key of its own (kept here, in
     // repo.json): it proves a manifest was written by someone who had repo.json.
     const sealKey = master ? undefined : randomBytes(KEY_BYTES);
-    for (const dir of ['backups', 'locks', 'tmp', 'keys']) fs.mkdirSync(path.join(root, dir), { recursive: true, mode: 0o700 });
+    for (const dir of ['backups', 'locks', 'tmp', 'keys']) ensurePrivateDir(path.join(root, dir));
     const repo: RepoFile = {
       format: REPO_FORMAT,
       id,
@@ -502,7 +503,7 @@ export class BackupRepository {
 
   /** A scratch directory for work in progress (0700), removed by the caller or by a later sweep. */
   scratch(label: string): string {
-    fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(this.tmpDir);
     return fs.mkdtempSync(path.join(this.tmpDir, `${label}-${process.pid}-`));
   }
 

@@ -2,19 +2,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { configRelative, type ResolvedStore } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { userPaths } from '../config/paths.js';
+import { onCleanup } from '../cleanup.js';
+import { checkDerivedName, derivedName, nameStamp } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { fileSystemFailure, fileSystemReason, isFileSystemError } from '../fs-errors.js';
 import { describeFailure } from '../providers/failures.js';
 import { storeTarget } from '../providers/target.js';
+import type { Provider } from '../providers/types.js';
+import { listJournal, removeJournal, writeJournal, type RestoreJournalEntry, type RestorePhase } from '../restore-journal.js';
+import { ensurePrivateDir } from '../private-dir.js';
+import { holdScratch } from '../scratch-registry.js';
 import { DEFAULT_CHUNK_SIZE } from './crypto.js';
-import { engineBackup, silentProgress, type Progress } from './engine.js';
+import { engineBackup, silentProgress, type EngineBackup, type Progress } from './engine.js';
 import { fileNameSafe, fsyncDir } from './files.js';
 import { resolveKeySource } from './keys.js';
-import { StoreLock } from './lock.js';
+import { processAlive, StoreLock } from './lock.js';
 import type { BackupManifest, SealedManifest } from './manifest.js';
 import { discard, readPayload } from './payload.js';
 import { BackupRepository, isReadable, storeOfBackupId, type BackupEntry, type VerificationRecord, type VerifyLevel } from './repository.js';
@@ -96,7 +103,7 @@ export async function createBackup(
   try {
     repo.sweepScratch();
     sweepIncomplete(repo, store.name, progress);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dir);
     scratch = repo.scratch(id);
     const started = new Date();
     const dataKey = repo.newDataKey(id);
@@ -284,19 +291,35 @@ async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: Seale
   const engine = await engineBackup(store.engine);
   const provider = await fleet.provider(store);
   const scratchDb = `storage_verify_${randomBytes(4).toString('hex')}`;
+  checkDerivedName(store.engine, scratchDb);
   const scratch = repo.scratch(`verify-${manifest.id}`);
+  const releaseScratch = holdScratch(scratch, `scratch of a restore test of ${manifest.id}`);
   try {
-    await engine.restore({
-      manifest,
-      dir: repo.backupDir(manifest.id),
-      key: repo.dataKey(manifest),
-      store,
-      provider,
+    // The scratch database is journalled like any restore, and stays journalled until it is dropped.
+    const entry = {
+      store: store.name,
+      engine: store.engine,
+      backup: manifest.id,
       database: scratchDb,
-      replace: false,
-      scratch,
-      progress,
-    });
+      staged: scratchDb,
+      scratch: true,
+      command: 'restore test',
+    };
+    await journalled(engine, provider, entry, { keep: true }, (journal) =>
+      engine.restore({
+        manifest,
+        dir: repo.backupDir(manifest.id),
+        key: repo.dataKey(manifest),
+        store,
+        provider,
+        database: scratchDb,
+        staged: scratchDb,
+        force: false,
+        journal,
+        scratch,
+        progress,
+      }),
+    );
     const done = progress.step('compare row counts with the manifest');
     const counts = await engine.count(provider, scratchDb);
     const problems: string[] = [];
@@ -304,12 +327,83 @@ async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: Seale
       if (counts[table] !== expected) problems.push(`${table}: ${counts[table] ?? 'missing'} rows restored, ${expected} backed up`);
     }
     for (const table of Object.keys(counts)) if (!(table in manifest.counts)) problems.push(`${table}: restored but not in the manifest`);
-    done(problems.length ? `${problems.length} mismatch(es)` : `${Object.keys(counts).length} tables match`);
+    done(problems.length ? `${problems.length} mismatch(es)` : `${Object.keys(counts).length} ${engine.countedThings.many} match`);
     return problems;
   } finally {
-    await engine.drop(provider, scratchDb).catch(() => undefined);
-    fs.rmSync(scratch, { recursive: true, force: true });
+    // Forgotten only once dropped: if the drop fails, the next restore of the store (or `snapshot cleanup`) drops it.
+    if (
+      await engine.drop(provider, scratchDb).then(
+        () => true,
+        () => false,
+      )
+    )
+      removeJournal(store.name, scratchDb);
+    releaseScratch();
   }
+}
+
+/**
+ * Runs a restore under its journal entry: written before the staged copy is made (and again when
+ * the swap starts), removed when the restore is done. A restore that fails is settled at once;
+ * an interrupted one (SIGINT/SIGTERM) is settled by the cleanup registry; a killed one is
+ * settled by the next restore of the store or `snapshot cleanup`.
+ */
+async function journalled<T>(
+  engine: EngineBackup,
+  provider: Provider,
+  base: Omit<RestoreJournalEntry, 'phase' | 'startedAt' | 'pid' | 'host'>,
+  options: { keep?: boolean },
+  work: (journal: (phase: RestorePhase) => void) => Promise<T>,
+): Promise<T> {
+  const startedAt = new Date().toISOString();
+  let entry: RestoreJournalEntry | undefined;
+  let unregister: (() => void) | undefined;
+  const settle = async () => {
+    if (!entry) return;
+    await engine.settleRestore(provider, entry);
+    removeJournal(base.store, base.staged);
+  };
+  const journal = (phase: RestorePhase) => {
+    entry = writeJournal({ ...base, phase, startedAt });
+    unregister ??= onCleanup(`settle the interrupted restore into ${base.database} on store ${base.store}`, settle);
+  };
+  try {
+    const result = await work(journal);
+    if (!options.keep) removeJournal(base.store, base.staged);
+    return result;
+  } catch (error) {
+    // If settling fails too, the journal entry stays for the next run.
+    await settle().catch(() => undefined);
+    throw error;
+  } finally {
+    unregister?.();
+  }
+}
+
+/** Journal entries of a store whose run is gone (on this host: not running; a restore test elsewhere may still be). */
+function interruptedEntries(store: string): RestoreJournalEntry[] {
+  return listJournal(store).filter((entry) => !(entry.host === os.hostname() && processAlive(entry.pid)) && !(entry.scratch && entry.host !== os.hostname()));
+}
+
+/** Settles what killed restores of this store left (the caller holds the store's lock, so their runs are gone); returns what was done. */
+export async function settleInterruptedBackupRestores(
+  fleet: Fleet,
+  storeName: string,
+  warn: (message: string) => void = () => undefined,
+): Promise<Array<{ backup: string; what: string }>> {
+  const store = fleet.store(storeName);
+  const entries = interruptedEntries(store.name);
+  if (entries.length === 0) return [];
+  const engine = await engineBackup(store.engine);
+  const provider = await fleet.provider(store);
+  const done: Array<{ backup: string; what: string }> = [];
+  for (const entry of entries) {
+    const what = (await engine.settleRestore(provider, entry)) ?? `nothing was left by the interrupted restore of ${entry.backup} into ${entry.database}`;
+    removeJournal(entry.store, entry.staged);
+    warn(`Store "${store.name}": ${what} (${entry.command}, started ${entry.startedAt}).`);
+    done.push({ backup: entry.backup, what });
+  }
+  return done;
 }
 
 export interface RestoreRequest {
@@ -318,6 +412,8 @@ export interface RestoreRequest {
   database?: string;
   confirm?: string;
   parallel?: number;
+  /** Terminate other sessions on the database being replaced (PostgreSQL), or replace a SQLite file others have open. */
+  force?: boolean;
 }
 
 export interface RestoreOutcome {
@@ -327,6 +423,8 @@ export interface RestoreOutcome {
   previous?: string;
   /** Rows per table / documents per collection as recorded at backup time (not recounted: that costs a full scan). */
   backedUpCounts: Record<string, number>;
+  /** What those counts count: tables or collections. */
+  counted: { one: string; many: string };
 }
 
 export interface RestoreTarget {
@@ -336,7 +434,7 @@ export interface RestoreTarget {
   state: 'absent' | 'empty' | 'non-empty';
 }
 
-/** Where a restore would write, and whether that holds data (which then needs confirmation). */
+/** Where a restore would write, and whether that exists (any existing database needs confirmation to be replaced). */
 export async function restoreTarget(fleet: Fleet, repo: BackupRepository, request: RestoreRequest): Promise<RestoreTarget> {
   const manifest = repo.readManifest(request.id);
   const store = fleet.store(request.to);
@@ -345,11 +443,37 @@ export async function restoreTarget(fleet: Fleet, repo: BackupRepository, reques
       hint: `Restore it to a ${manifest.engine} store.`,
     });
   }
-  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 12);
-  const database = request.database ?? `${manifest.database}_restore_${stamp}`;
   const engine = await engineBackup(store.engine);
-  const state = await engine.targetState(await fleet.provider(store), database);
+  const database = request.database ?? derivedName(store.engine, manifest.database, `_restore_${nameStamp()}`);
+  if (engine.systemDatabases.includes(database)) {
+    throw new StorageError('USAGE', `Refusing to restore into "${database}": it is a ${store.engine} system database, which the server itself needs.`, {
+      hint: 'Restore into a new database (the default, or --database NEW_NAME).',
+    });
+  }
+  // A database an interrupted restore left unfinished under this very name (MongoDB, restore tests) is settled
+  // (dropped) before the restore, so it does not count as one to replace; restoreBackup checks again under the lock.
+  const unfinished = interruptedEntries(store.name).some((entry) => entry.staged === database);
+  const state = unfinished ? 'absent' : await engine.targetState(await fleet.provider(store), database);
   return { manifest, store, database, state };
+}
+
+/** Any existing database, even one without tables (a view, a function, a large object), is replaced only when confirmed. */
+function confirmReplace(store: ResolvedStore, database: string, state: RestoreTarget['state'], confirm: string | undefined): void {
+  if (state === 'absent') return;
+  const holds = state === 'non-empty' ? 'holds data' : 'exists';
+  const alternative = 'or restore into a new database with --database NEW_NAME (the default).';
+  if (confirm === undefined)
+    throw new StorageError(
+      'CONFIRMATION_REQUIRED',
+      `Database "${database}" on store "${store.name}" ${holds}; restoring replaces it, which needs confirmation.`,
+      {
+        hint: `Confirm with --confirm ${database}, ${alternative}`,
+      },
+    );
+  if (confirm !== database)
+    throw new StorageError('CONFIRMATION_MISMATCH', `The confirmation "${confirm}" does not match the database "${database}"; nothing was changed.`, {
+      hint: `Type the name exactly: --confirm ${database}, ${alternative}`,
+    });
 }
 
 export async function restoreBackup(
@@ -358,38 +482,58 @@ export async function restoreBackup(
   request: RestoreRequest,
   progress: Progress = silentProgress,
 ): Promise<RestoreOutcome> {
-  const { manifest, store, database, state } = await restoreTarget(fleet, repo, request);
-  if (state === 'non-empty' && request.confirm !== database) {
-    throw new StorageError(
-      request.confirm === undefined ? 'CONFIRMATION_REQUIRED' : 'CONFIRMATION_MISMATCH',
-      `Database "${database}" on store "${store.name}" holds data; restoring replaces it.`,
-      {
-        hint: `Confirm with --confirm ${database}, or restore into a new database with --database NEW_NAME (the default).`,
-      },
-    );
-  }
+  const { manifest, store, database, state: seen } = await restoreTarget(fleet, repo, request);
+  confirmReplace(store, database, seen, request.confirm);
   const engine = await engineBackup(store.engine);
   const provider = await fleet.provider(store);
   // The data key opens (right repository key) before anything is touched; the engines check every byte before writing.
   const key = repo.dataKey(manifest);
-  const lock = StoreLock.acquire(repo.locksDir, store.name, `storage backup restore ${manifest.id}`, (message) => progress.warn(message));
-  const scratch = repo.scratch(`restore-${manifest.id}`);
+  const command = `storage backup restore ${manifest.id}`;
+  const lock = StoreLock.acquire(repo.locksDir, store.name, command, (message) => progress.warn(message));
+  let releaseScratch: (() => void) | undefined;
   try {
-    const result = await engine.restore({
-      manifest,
-      dir: repo.backupDir(manifest.id),
-      key,
-      store,
+    await settleInterruptedBackupRestores(fleet, store.name, (message) => progress.warn(message));
+    // Under the lock, with earlier leftovers settled: what is there now is what gets replaced (and confirmed).
+    const state = await engine.targetState(provider, database);
+    confirmReplace(store, database, state, request.confirm);
+    const scratch = repo.scratch(`restore-${manifest.id}`);
+    releaseScratch = holdScratch(scratch, `scratch of the restore of ${manifest.id}`);
+    const stamp = nameStamp();
+    // An engine that cannot rename a database (MongoDB) restores into the new database itself, marked unfinished until done.
+    const staged = engine.restoresInPlace ? database : derivedName(store.engine, database, `__restoring_${stamp}`);
+    const previous = state === 'absent' ? undefined : derivedName(store.engine, database, `__pre_restore_${stamp}`);
+    const result = await journalled(
+      engine,
       provider,
-      database,
-      replace: state !== 'absent',
-      scratch,
-      progress,
-      parallel: request.parallel,
-    });
-    return { id: manifest.id, store: store.name, database: result.database, previous: result.previous, backedUpCounts: manifest.counts };
+      { store: store.name, engine: store.engine, backup: manifest.id, database, staged, previous, command },
+      {},
+      (journal) =>
+        engine.restore({
+          manifest,
+          dir: repo.backupDir(manifest.id),
+          key,
+          store,
+          provider,
+          database,
+          staged,
+          previous,
+          force: request.force ?? false,
+          journal,
+          scratch,
+          progress,
+          parallel: request.parallel,
+        }),
+    );
+    return {
+      id: manifest.id,
+      store: store.name,
+      database: result.database,
+      previous: result.previous,
+      backedUpCounts: manifest.counts,
+      counted: engine.countedThings,
+    };
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    releaseScratch?.();
     lock.release();
   }
 }

@@ -1,11 +1,13 @@
 // SQLite backups: the online backup API copies a consistent snapshot while other connections
 // write (WAL too); the payload is the plain database file, gzip-compressed and encrypted.
-// Restores write a temp file, check it, fsync, then rename it into place.
+// Restores write a staging file beside the target, check it, fsync, then rename it into place;
+// a file that others have open is not replaced without --force.
 import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { StorageError } from '../errors.js';
-import type { SqliteProvider } from '../providers/sqlite.js';
+import { createFileWithMode, moveWithSideFiles, removeWithSideFiles, type SqliteProvider } from '../providers/sqlite.js';
+import { settleStaged } from '../restore-journal.js';
 import type { Provider } from '../providers/types.js';
 import type { EngineBackup } from './engine.js';
 import { fsyncDir, fsyncFile } from './files.js';
@@ -46,36 +48,43 @@ export const sqliteBackup: EngineBackup = {
     return { database: sqlite(provider).databaseName, payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
   },
 
-  async restore({ manifest, dir, key, provider, database, replace, progress }) {
-    const target = sqlite(provider).fileFor(database);
-    const temp = `${target}.restoring-${process.pid}`;
-    let done = progress.step('read, check and decrypt the payload into a temp file');
+  async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, progress }) {
+    const store = sqlite(provider);
+    const target = store.fileFor(database);
+    const stagedFile = store.fileFor(staged);
+    const consequence = 'whoever still has it open keeps writing to the replaced file, kept aside';
+    if (previous !== undefined) await store.refuseIfInUse(database, { force, action: 'replacing it', consequence });
+    journal('staging');
+    let done = progress.step('read, check and decrypt the payload into a staging file');
     try {
-      await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(temp, { mode: 0o600 }));
-      fsyncFile(temp);
-      const check = new Sqlite(temp, { readonly: true, fileMustExist: true });
+      // The restored file takes the mode of the file it replaces (a new one: 0600, like every file of a backup).
+      const fd = createFileWithMode(stagedFile, previous !== undefined ? store.fileMode(database) : 0o600);
+      await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(stagedFile, { fd }));
+      fsyncFile(stagedFile);
+      const check = new Sqlite(stagedFile, { readonly: true, fileMustExist: true });
       const result = check.pragma('integrity_check', { simple: true });
       check.close();
-      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${temp}${suffix}`, { force: true });
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${stagedFile}${suffix}`, { force: true });
       if (result !== 'ok')
         throw new StorageError('BAD_DATA', `The restored SQLite file fails integrity_check: ${String(result)}.`, { hint: 'Do not use this backup.' });
       done();
-      done = progress.step(`put ${path.basename(target)} in place`);
-      let previous: string | undefined;
-      if (fs.existsSync(target)) {
-        if (!replace) throw new StorageError('CONFIRMATION_REQUIRED', `${target} exists; replacing it needs confirmation.`);
-        if (path.resolve(target) === path.resolve(sqlite(provider).file)) await provider.close();
-        previous = `${target}.pre-restore-${Date.now()}`;
-        fs.renameSync(target, previous);
-        for (const suffix of ['-wal', '-shm']) if (fs.existsSync(`${target}${suffix}`)) fs.renameSync(`${target}${suffix}`, `${previous}${suffix}`);
-      }
-      fs.renameSync(temp, target);
-      fsyncDir(path.dirname(target));
-      done();
-      return { database, previous };
-    } finally {
-      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${temp}${suffix}`, { force: true });
+    } catch (error) {
+      removeWithSideFiles(stagedFile);
+      throw error;
     }
+    if (staged === database) return { database };
+    journal('swapping');
+    done = progress.step(`put ${path.basename(target)} in place`);
+    if (previous !== undefined) {
+      // Checked again at the last moment: a process that opened the file meanwhile would write to the replaced copy.
+      await store.refuseIfInUse(database, { force, action: 'replacing it', consequence });
+      if (store.isOwn(database)) await provider.close();
+      moveWithSideFiles(target, store.fileFor(previous));
+    }
+    fs.renameSync(stagedFile, target);
+    fsyncDir(path.dirname(target));
+    done(previous !== undefined ? `the replaced file is kept as ${path.basename(store.fileFor(previous))}` : undefined);
+    return { database, previous };
   },
 
   async targetState(provider, database) {
@@ -91,4 +100,22 @@ export const sqliteBackup: EngineBackup = {
   async drop(provider, database) {
     await provider.dropDatabase(database, { force: true });
   },
+
+  async settleRestore(provider, entry) {
+    const store = sqlite(provider);
+    return settleStaged(
+      {
+        exists: async (name) => fs.existsSync(store.fileFor(name)),
+        drop: async (name) => removeWithSideFiles(store.fileFor(name)),
+        rename: async (from, to) => {
+          fs.renameSync(store.fileFor(from), store.fileFor(to));
+          fsyncDir(path.dirname(store.fileFor(to)));
+        },
+      },
+      entry,
+    );
+  },
+
+  systemDatabases: [],
+  countedThings: { one: 'table', many: 'tables' },
 };

@@ -1,17 +1,98 @@
-// SQLite through better-sqlite3. A "database" of a SQLite store is a file: the store's own file,
-// and `db create` makes siblings named <NAME>.db in the same directory.
+// SQLite through better-sqlite3. A "database" of a SQLite store is a file: the store's own file
+// (whatever its name: `app.db`, `app.sqlite`, `app`), and `db create` makes siblings named
+// <NAME>.db in the same directory; snapshots, restore staging copies and the data a restore
+// replaced are such siblings too, so `db info` lists them and `db drop` removes them.
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ResolvedStore } from '../config/load.js';
 import type { SqliteStoreConfig } from '../config/schema.js';
 import { StorageError } from '../errors.js';
+import { ensurePrivateDir } from '../private-dir.js';
 import { describeFailure } from './failures.js';
 import { storeTarget } from './target.js';
 import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Session, StoreInfo } from './types.js';
 
 type Database = BetterSqlite3.Database;
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
+/** The database names of a store's sibling files (NAME.db). */
+const SIBLING_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
+const MAX_DATABASES_COUNTED = 20;
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
+
+/** Whether a file starts with the SQLite header (an empty file is a database SQLite has not written yet). */
+function isSqliteFile(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(SQLITE_HEADER.length);
+      const read = fs.readSync(fd, head, 0, head.length, 0);
+      return read === 0 || head.equals(SQLITE_HEADER);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Moves a database file and its WAL/shared-memory/journal files together. */
+export function moveWithSideFiles(from: string, to: string): void {
+  fs.renameSync(from, to);
+  for (const suffix of SIDE_FILES) if (fs.existsSync(`${from}${suffix}`)) fs.renameSync(`${from}${suffix}`, `${to}${suffix}`);
+}
+
+export function removeWithSideFiles(file: string): void {
+  for (const suffix of SIDE_FILES) fs.rmSync(`${file}${suffix}`, { force: true });
+  fs.rmSync(file, { force: true });
+}
+
+/**
+ * Creates `file` (which must not exist) with exactly `mode`, whatever the umask, and returns its
+ * descriptor: copies keep their source's mode (a 0600 database never yields a 0644 copy), and
+ * SQLite gives the WAL and shared-memory files it makes later the database file's mode.
+ */
+export function createFileWithMode(file: string, mode: number): number {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  fs.fchmodSync(fd, mode & 0o777);
+  return fd;
+}
+
+/** Processes on this host that have `file` (or its WAL/shared-memory files) open, from /proc (Linux); empty where there is no /proc. */
+function processesWithFileOpen(file: string): Session[] {
+  const wanted = new Set(['', ...SIDE_FILES].map((suffix) => path.resolve(`${file}${suffix}`)));
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid);
+  } catch {
+    return [];
+  }
+  const found: Session[] = [];
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's process we may not look into (the lock probe still sees it)
+    }
+    const holds = fds.some((fd) => {
+      try {
+        return wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+    if (!holds) continue;
+    let command: string | null = null;
+    try {
+      command = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || null;
+    } catch {
+      // It exited meanwhile; still worth naming.
+    }
+    found.push({ id: pid, user: null, application: command, client: null, state: 'has the file open' });
+  }
+  return found;
+}
 
 function fileSize(file: string): number {
   try {
@@ -42,9 +123,18 @@ export class SqliteProvider implements Provider {
     return this.config.path;
   }
 
-  /** The store's own database name: its file name without the extension (`app.db` → `app`). */
+  /** The store's own database name: its file name without the extension (`app.db` → `app`, `app.sqlite` → `app`). */
   get databaseName(): string {
     return path.basename(this.file).replace(/\.(db|sqlite3?|db3)$/i, '');
+  }
+
+  /** The store's file's mode (0600, 0640...), which copies of it keep. */
+  fileMode(name = this.databaseName): number {
+    try {
+      return fs.statSync(this.fileFor(name)).mode & 0o777;
+    } catch {
+      return 0o600;
+    }
   }
 
   private async openFile(file: string, options: { create: boolean; readonly?: boolean }): Promise<Database> {
@@ -54,7 +144,8 @@ export class SqliteProvider implements Provider {
       error.code = 'ENOENT';
       throw error;
     }
-    if (options.create) fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Only the embedded store's file is ever created in a missing directory: the tool's own data dir.
+    if (options.create && !fs.existsSync(path.dirname(file))) ensurePrivateDir(path.dirname(file));
     const db = new Sqlite(file, { readonly: options.readonly ?? false, fileMustExist: !options.create, timeout: this.store.statementTimeoutMs });
     return db;
   }
@@ -103,13 +194,44 @@ export class SqliteProvider implements Provider {
     });
   }
 
+  /** The store's own database and its NAME.db siblings. */
   async listDatabases(): Promise<string[]> {
-    const db = await this.handle();
-    return this.run(() => (db.pragma('database_list') as { name: string }[]).map((row) => row.name));
+    await this.handle();
+    return [this.databaseName, ...this.siblings().map((sibling) => sibling.name)];
+  }
+
+  /** NAME.db files beside the store's file that are SQLite databases (made by db create, snapshots, restores). */
+  private siblings(): Array<{ name: string; file: string }> {
+    const dir = path.dirname(path.resolve(this.file));
+    const own = path.resolve(this.file);
+    return fs
+      .readdirSync(dir)
+      .filter((entry) => entry.endsWith('.db') && SIBLING_NAME.test(entry.slice(0, -3)))
+      .map((entry) => ({ name: entry.slice(0, -3), file: path.join(dir, entry) }))
+      .filter((sibling) => sibling.file !== own && fs.statSync(sibling.file).isFile() && isSqliteFile(sibling.file))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private async siblingInfo(sibling: { name: string; file: string }, count: boolean): Promise<DatabaseInfo> {
+    let objects: Record<string, number> | null = null;
+    if (count) {
+      try {
+        const db = await this.openFile(sibling.file, { create: false, readonly: true });
+        try {
+          objects = objectCounts(db);
+        } finally {
+          db.close();
+        }
+      } catch {
+        objects = null;
+      }
+    }
+    return { name: path.basename(sibling.file), sizeBytes: fileSize(sibling.file) + fileSize(`${sibling.file}-wal`), objects, current: false };
   }
 
   async info(): Promise<StoreInfo> {
     const db = await this.handle();
+    const siblings = await Promise.all(this.siblings().map((sibling, index) => this.siblingInfo(sibling, index < MAX_DATABASES_COUNTED)));
     return this.run(() => {
       const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
       const attached = db.pragma('database_list') as { name: string; file: string }[];
@@ -119,6 +241,7 @@ export class SqliteProvider implements Provider {
         objects: objectCounts(db, entry.name),
         current: entry.name === 'main',
       }));
+      databases.push(...siblings);
       return {
         store: this.store.name,
         engine: 'sqlite',
@@ -157,23 +280,44 @@ export class SqliteProvider implements Provider {
     });
   }
 
-  /** The file behind a database name of this store: NAME.db beside the store's file. */
+  /**
+   * The file behind a database name of this store: the store's own file for its own name (or its
+   * file name), whatever its extension; otherwise NAME.db beside it (`NAME.db` is taken too, as
+   * `db info` shows it).
+   */
   fileFor(name: string): string {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/.test(name)) {
+    if (name === this.databaseName || name === path.basename(this.file)) return this.file;
+    const bare = name.endsWith('.db') ? name.slice(0, -3) : name;
+    if (!SIBLING_NAME.test(bare)) {
       throw new StorageError('USAGE', `"${name}" is not a valid SQLite database name.`, {
         hint: "Use letters, digits, - and _ (no paths): the database is created as NAME.db beside the store's file.",
       });
     }
-    return path.join(path.dirname(this.file), `${name}.db`);
+    return path.join(path.dirname(this.file), `${bare}.db`);
   }
 
+  /** Whether `name` is the store's own file. */
+  isOwn(name: string): boolean {
+    return path.resolve(this.fileFor(name)) === path.resolve(this.file);
+  }
+
+  /**
+   * Who else uses a database file. SQLite has no session list: processes of this host with the file
+   * open are found in /proc (and named), and a lock probe finds the rest (a reader of a WAL
+   * database keeps a shared lock while its connection is open; a writer holds one while it writes).
+   */
   async sessions(name: string): Promise<Session[]> {
     const file = this.fileFor(name);
     if (!fs.existsSync(file)) return [];
-    // SQLite has no session list; an exclusive lock that cannot be taken means someone holds it.
+    // Our own connection to the file would look like another user's.
+    if (this.isOwn(name)) await this.close();
+    const holders = processesWithFileOpen(file);
+    if (holders.length > 0) return holders;
     const db = await this.openFile(file, { create: false });
     try {
       db.pragma('busy_timeout = 0');
+      // In exclusive locking mode the probe needs the file to itself, which a WAL reader's shared lock prevents.
+      db.pragma('locking_mode = EXCLUSIVE');
       db.exec('begin exclusive');
       db.exec('rollback');
       return [];
@@ -183,6 +327,24 @@ export class SqliteProvider implements Provider {
     } finally {
       db.close();
     }
+  }
+
+  /** Refuses (IN_USE, naming the holders) while others use a database file, unless `force`. */
+  async refuseIfInUse(name: string, options: { force: boolean; action: string; consequence: string }): Promise<void> {
+    if (options.force) return;
+    const holders = await this.sessions(name);
+    if (holders.length === 0) return;
+    const who = holders
+      .map((holder) => (holder.id === 'lock' ? 'a connection holding a lock' : `pid ${holder.id}${holder.application ? ` (${holder.application})` : ''}`))
+      .join(', ');
+    throw new StorageError(
+      'IN_USE',
+      `Database "${name}" (${this.fileFor(name)}) is in use by ${who}; ${options.action} while it is open would cost them their next writes.`,
+      {
+        hint: `Stop those processes first, or add --force to go ahead anyway (${options.consequence}).`,
+        details: { sessions: holders },
+      },
+    );
   }
 
   async createDatabase(name: string): Promise<void> {
@@ -203,15 +365,9 @@ export class SqliteProvider implements Provider {
   async dropDatabase(name: string, options: { force: boolean }): Promise<DropResult> {
     const file = this.fileFor(name);
     if (!fs.existsSync(file)) return { database: name, dropped: false, terminatedSessions: 0, reason: 'absent' };
-    const holders = await this.sessions(name);
-    if (holders.length > 0 && !options.force) {
-      throw new StorageError('IN_USE', `Database "${name}" (${file}) is locked by another process.`, {
-        hint: 'Stop the process using it, or add --force to delete the file anyway (its users will lose their writes).',
-      });
-    }
-    if (path.resolve(file) === path.resolve(this.file)) await this.close();
-    for (const suffix of SIDE_FILES) fs.rmSync(`${file}${suffix}`, { force: true });
-    fs.rmSync(file);
+    await this.refuseIfInUse(name, { force: options.force, action: 'dropping it', consequence: 'its users will lose their writes' });
+    if (this.isOwn(name)) await this.close();
+    removeWithSideFiles(file);
     return { database: name, dropped: true, terminatedSessions: 0 };
   }
 

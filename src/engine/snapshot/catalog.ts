@@ -7,6 +7,7 @@ import { userPaths } from '../config/paths.js';
 import type { Engine } from '../config/schema.js';
 import { StorageError } from '../errors.js';
 import { writeFileAtomic } from '../backup/files.js';
+import type { RestorePhase } from '../restore-journal.js';
 
 export interface SnapshotRecord {
   name: string;
@@ -21,8 +22,21 @@ export interface SnapshotRecord {
   sizeBytes: number | null;
   method: 'template' | 'dump-restore' | 'collection-copy' | 'online-backup';
   tool: string;
-  /** Set while a restore from this snapshot is under way; what exists then and how to finish. */
-  restoring?: { startedAt: string; previous: string; staged: string };
+  /**
+   * Set while a restore from this snapshot is under way, written before its staging copy is made:
+   * what may exist then, so a killed restore's leftovers are known and settled.
+   */
+  restoring?: SnapshotRestoring;
+}
+
+export interface SnapshotRestoring {
+  startedAt: string;
+  /** The copy being made of the snapshot (PostgreSQL, SQLite), renamed into place when complete. */
+  staged: string;
+  /** Where the data the restore replaces is kept. */
+  previous: string;
+  /** staging: copies are being made, the database is untouched; swapping: the database is being replaced. Absent in records of older versions (swapping). */
+  phase?: RestorePhase;
 }
 
 export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9_]{0,29}$/;

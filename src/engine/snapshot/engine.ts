@@ -1,7 +1,8 @@
 // What each engine's snapshot implements.
 import type { ResolvedStore } from '../config/load.js';
 import type { Provider } from '../providers/types.js';
-import type { SnapshotRecord } from './catalog.js';
+import type { RestorePhase } from '../restore-journal.js';
+import type { SnapshotRecord, SnapshotRestoring } from './catalog.js';
 
 export interface TableStat {
   rows: number;
@@ -17,8 +18,20 @@ export interface SnapshotEngine {
     copy: string,
     options: { force: boolean },
   ): Promise<{ method: SnapshotRecord['method']; sizeBytes: number | null; note?: string }>;
-  /** Stages a copy of the snapshot, then swaps it in; `previous` keeps the data it replaced. */
-  restore(provider: Provider, record: SnapshotRecord, names: { staged: string; previous: string }, journal: () => void): Promise<void>;
+  /**
+   * Stages a copy of the snapshot, then swaps it in; `previous` keeps the data it replaced. Calls
+   * `journal('staging')` before making any copy and `journal('swapping')` before touching the
+   * database; other sessions on it are refused unless `force`, which terminates them.
+   */
+  restore(
+    provider: Provider,
+    record: SnapshotRecord,
+    names: { staged: string; previous: string },
+    journal: (phase: RestorePhase) => void,
+    options: { force: boolean },
+  ): Promise<void>;
+  /** Settles what a killed restore from `record` left (see restore-journal's rule); says what was done. */
+  settleRestore(provider: Provider, record: SnapshotRecord, restoring: SnapshotRestoring): Promise<string | undefined>;
   exists(provider: Provider, copy: string): Promise<boolean>;
   drop(provider: Provider, copy: string): Promise<void>;
   stats(provider: Provider, database: string): Promise<Record<string, TableStat>>;

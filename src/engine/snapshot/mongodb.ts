@@ -3,6 +3,7 @@
 // a database, so a restore first copies the current data aside, and only then replaces it.
 import type { Document, MongoClient } from 'mongodb';
 import { createIndexesLike, userCollections, type MongoProvider } from '../providers/mongodb.js';
+import { StorageError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
 import type { SnapshotEngine } from './engine.js';
 
@@ -66,11 +67,30 @@ export const mongoSnapshots: SnapshotEngine = {
 
   async restore(provider, record, { previous }, journal) {
     const client = await mongo(provider).getClient();
-    // The current data is copied aside before anything is dropped.
+    // The current data is copied aside before anything is dropped (recorded first: a killed copy is known).
+    journal('staging');
     await copyDatabase(client, record.source, previous);
-    journal();
+    journal('swapping');
     await dropCollections(client, record.source);
     await copyDatabase(client, record.copy, record.source);
+  },
+
+  async settleRestore(provider, record, restoring) {
+    const client = await mongo(provider).getClient();
+    if ((restoring.phase ?? 'swapping') === 'staging') {
+      // Killed while copying the current data aside: the database is untouched, the partial copy goes.
+      await client.db(restoring.previous).dropDatabase();
+      return `dropped ${restoring.previous}, the partial copy of an interrupted restore (${record.source} was not touched)`;
+    }
+    // Killed while replacing the data (the earlier data is complete in `previous`): finish what was confirmed.
+    const names = (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((db) => db.name);
+    if (!names.includes(record.copy))
+      throw new StorageError('NOT_FOUND', `Cannot finish the interrupted restore of ${record.source}: the snapshot copy ${record.copy} is gone.`, {
+        hint: `The data before the restore is in ${restoring.previous}; copy it back, then delete the snapshot record.`,
+      });
+    await dropCollections(client, record.source);
+    await copyDatabase(client, record.copy, record.source);
+    return `finished the interrupted restore of ${record.source} from ${record.copy} (the earlier data is in ${restoring.previous})`;
   },
 
   async exists(provider, copy) {

@@ -2,41 +2,20 @@
 // source to have no other sessions. When the template route is impossible even after --force
 // (sessions that cannot be ended, no right to), it falls back to pg_dump | pg_restore into the
 // snapshot database and says so. Restores stage a copy of the snapshot and swap names, so the
-// current data is renamed aside, never dropped.
-import { execa } from 'execa';
+// current data is renamed aside, never dropped; sessions on the database are refused unless --force.
+import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
+import { startTool } from '../child-process.js';
 import { StorageError } from '../errors.js';
-import { childEnv } from '../child-env.js';
 import { pgTool, tableStats } from '../backup/postgres.js';
+import { clearSessions, describeSessions, onMaintenance, otherSessions, pgStagingOps, swapInto, terminateSessions } from '../backup/postgres-staging.js';
 import { quoteIdent, type PostgresProvider } from '../providers/postgres.js';
 import type { Provider } from '../providers/types.js';
+import { settleStaged } from '../restore-journal.js';
 import type { SnapshotEngine } from './engine.js';
 
 function pg(provider: Provider): PostgresProvider {
   return provider as PostgresProvider;
-}
-
-async function onMaintenance<T>(provider: Provider, work: (client: Client) => Promise<T>): Promise<T> {
-  const postgres = pg(provider);
-  const maintenance = await postgres.maintenanceDatabase();
-  // Our own pool may be connected to the database being copied or renamed.
-  await postgres.closePool();
-  return postgres.withDatabase(maintenance, work);
-}
-
-async function otherSessions(client: Client, database: string) {
-  return (
-    await client.query<{ pid: number; usename: string | null; application_name: string | null }>(
-      'select pid, usename, application_name from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-      [database],
-    )
-  ).rows;
-}
-
-async function terminate(client: Client, database: string): Promise<void> {
-  await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
-  // Terminated backends take a moment to go away.
-  for (let i = 0; i < 50 && (await otherSessions(client, database)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 function inUse(error: unknown): boolean {
@@ -45,6 +24,37 @@ function inUse(error: unknown): boolean {
 
 async function templateCopy(client: Client, source: string, copy: string): Promise<void> {
   await client.query(`create database ${quoteIdent(copy)} template ${quoteIdent(source)} strategy file_copy`);
+}
+
+/** pg_dump | pg_restore from one database of the server into another (both run under the watchdog). */
+async function dumpRestore(provider: Provider, source: string, copy: string, major: number): Promise<void> {
+  const from = await pg(provider).toolConnection(source);
+  const to = await pg(provider).toolConnection(copy);
+  const dump = startTool(pgTool('pg_dump', major), ['-Fc', '--dbname', from.url], {
+    what: `pg_dump of "${source}"`,
+    env: { PGPASSWORD: from.password },
+    stdout: 'pipe',
+  });
+  const restore = startTool(pgTool('pg_restore', major), ['--no-owner', '--exit-on-error', '--dbname', to.url], {
+    what: `pg_restore into "${copy}"`,
+    env: { PGPASSWORD: to.password },
+    stdin: 'pipe',
+  });
+  const piped = pipeline(dump.stdout!, restore.stdin!).catch(() => undefined);
+  const [dumped, restored] = await Promise.all([dump.done, restore.done, piped]);
+  const failures = (
+    [
+      ['pg_dump', dumped],
+      ['pg_restore', restored],
+    ] as const
+  )
+    .filter(([, result]) => result.exitCode !== 0)
+    .map(
+      ([tool, result]) =>
+        `${tool} ${result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`}: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    );
+  // Both are named when both failed: the one that failed first made the other fail.
+  if (failures.length > 0) throw new Error(failures.join('; '));
 }
 
 export const postgresSnapshots: SnapshotEngine = {
@@ -56,14 +66,14 @@ export const postgresSnapshots: SnapshotEngine = {
     const method = await onMaintenance(provider, async (client) => {
       const sessions = await otherSessions(client, source);
       if (sessions.length > 0 && !force) {
-        const who = sessions.map((s) => `pid ${s.pid} (${s.usename ?? '?'}${s.application_name ? `, ${s.application_name}` : ''})`).join(', ');
+        const who = describeSessions(sessions);
         throw new StorageError('IN_USE', `A template copy needs database "${source}" to have no other sessions; it has ${sessions.length}: ${who}.`, {
           hint: 'Stop those clients, or add --force to terminate their sessions first.',
           details: { sessions },
         });
       }
       for (let attempt = 0; attempt < 3; attempt++) {
-        if (force) await terminate(client, source);
+        if (force) await terminateSessions(client, source);
         try {
           await templateCopy(client, source, copy);
           return 'template' as const;
@@ -81,14 +91,8 @@ export const postgresSnapshots: SnapshotEngine = {
       const major = await pg(provider).withClient(async (client) =>
         Math.floor(Number((await client.query<{ n: string }>("select current_setting('server_version_num') as n")).rows[0].n) / 10000),
       );
-      const from = await pg(provider).toolConnection(source);
-      const to = await pg(provider).toolConnection(copy);
       try {
-        await execa(pgTool('pg_dump', major), ['-Fc', '--dbname', from.url], { env: childEnv({ PGPASSWORD: from.password }), extendEnv: false }).pipe(
-          pgTool('pg_restore', major),
-          ['--no-owner', '--exit-on-error', '--dbname', to.url],
-          { env: childEnv({ PGPASSWORD: to.password }), extendEnv: false },
-        );
+        await dumpRestore(provider, source, copy, major);
       } catch (error) {
         await pg(provider)
           .dropDatabase(copy, { force: true })
@@ -107,17 +111,27 @@ export const postgresSnapshots: SnapshotEngine = {
     return { method, sizeBytes: size, note };
   },
 
-  async restore(provider, record, { staged, previous }, journal) {
+  async restore(provider, record, { staged, previous }, journal, { force }) {
+    const why = 'Restoring a snapshot renames the database aside, which needs them gone.';
+    const copyWhy = 'Copying the snapshot (CREATE DATABASE … TEMPLATE) needs it to have no other sessions.';
     await onMaintenance(provider, async (client) => {
-      // 1. A full copy of the snapshot, so the snapshot itself stays usable.
-      await terminate(client, record.copy);
+      // Refused before anything is copied: sessions on the database (renamed aside) or on the snapshot (the template).
+      if (!force) {
+        await clearSessions(client, record.source, { force, why });
+        await clearSessions(client, record.copy, { force, why: copyWhy });
+      }
+      // 1. A full copy of the snapshot, so the snapshot itself stays usable; recorded before it is made.
+      journal('staging');
+      await clearSessions(client, record.copy, { force, why: copyWhy });
       await templateCopy(client, record.copy, staged);
-      // 2. From here on both copies exist; the journal says how to finish if this run dies.
-      journal();
-      await terminate(client, record.source);
-      await client.query(`alter database ${quoteIdent(record.source)} rename to ${quoteIdent(previous)}`);
-      await client.query(`alter database ${quoteIdent(staged)} rename to ${quoteIdent(record.source)}`);
     });
+    // 2. The database is moved aside and the copy renamed into place.
+    journal('swapping');
+    await swapInto(provider, { staged, database: record.source, previous }, { force, why });
+  },
+
+  async settleRestore(provider, record, restoring) {
+    return settleStaged(pgStagingOps(provider), { database: record.source, staged: restoring.staged, phase: restoring.phase ?? 'swapping' });
   },
 
   async exists(provider, copy) {

@@ -1,25 +1,27 @@
 // Snapshot operations: fast same-server copies to take before a risky change, and to roll back to.
 // They share the backup locks (a snapshot and a backup of one store never run at once).
+import os from 'node:os';
+import { onCleanup } from '../cleanup.js';
+import type { Engine } from '../config/schema.js';
 import { requireConfirmation } from '../confirm.js';
+import { derivedName, nameStamp } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
-import { StoreLock } from '../backup/lock.js';
+import { processAlive, StoreLock } from '../backup/lock.js';
 import { locksDirOf } from '../backup/repository.js';
 import { sleepSync } from '../resilience/clock.js';
-import { repositoryPath, TOOL } from '../backup/service.js';
-import { SNAPSHOT_NAME, findSnapshot, listSnapshots, removeSnapshotRecord, saveSnapshot, type SnapshotRecord } from './catalog.js';
+import { repositoryPath, settleInterruptedBackupRestores, TOOL } from '../backup/service.js';
+import { listJournal, type RestoreJournalEntry, type RestorePhase } from '../restore-journal.js';
+import { SNAPSHOT_NAME, findSnapshot, listSnapshots, removeSnapshotRecord, saveSnapshot, type SnapshotRecord, type SnapshotRestoring } from './catalog.js';
 import { snapshotEngine, type TableStat } from './engine.js';
 
 function locksDir(fleet: Fleet): string {
   return locksDirOf(repositoryPath(fleet));
 }
 
-function stamp(): string {
-  return new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-}
-
-export function copyName(database: string, name: string): string {
-  return `${database}__snap_${name}`;
+/** The copy a snapshot lives in: `<db>__snap_<name>`, shortened with a hash when the engine's name limit needs it. */
+export function copyName(engine: Engine, database: string, name: string): string {
+  return derivedName(engine, database, `__snap_${name}`);
 }
 
 export interface CreateSnapshotRequest {
@@ -36,7 +38,7 @@ export async function createSnapshot(
   warn: (message: string) => void = () => undefined,
 ): Promise<SnapshotRecord & { note?: string }> {
   const store = fleet.store(request.store);
-  const name = request.name ?? stamp();
+  const name = request.name ?? nameStamp();
   if (!SNAPSHOT_NAME.test(name))
     throw new StorageError('USAGE', `"${name}" is not a valid snapshot name.`, {
       hint: 'Use up to 30 lower-case letters, digits and _, starting with a letter or digit.',
@@ -49,7 +51,12 @@ export async function createSnapshot(
   const engine = await snapshotEngine(store.engine);
   const provider = await fleet.provider(store);
   const source = request.database ?? (await engine.defaultDatabase(provider));
-  const copy = copyName(source, name);
+  const copy = copyName(store.engine, source, name);
+  // A copy of nothing would be an empty "snapshot" (MongoDB) or a confusing failure half-way (SQLite).
+  if (!(await engine.exists(provider, source)))
+    throw new StorageError('NOT_FOUND', `Database "${source}" does not exist on store "${store.name}"; nothing was created.`, {
+      hint: `See \`storage db info ${store.name}\` for its databases; --database names the one to copy.`,
+    });
   if (await engine.exists(provider, copy))
     throw new StorageError('ALREADY_EXISTS', `"${copy}" already exists on store "${store.name}".`, { hint: 'Choose another --name.' });
   const lock = StoreLock.acquire(locksDir(fleet), store.name, request.command, warn);
@@ -79,8 +86,35 @@ export type SnapshotState = 'ok' | 'missing' | 'restoring' | 'restore-interrupte
 
 export interface SnapshotStatus extends SnapshotRecord {
   state: SnapshotState;
-  /** For an interrupted restore: what exists now and how to finish. */
+  /** For an interrupted restore: what exists now and what `snapshot cleanup` (or the next restore) will do. */
   explanation?: string;
+}
+
+function describeInterrupted(
+  engine: Engine,
+  record: SnapshotRecord,
+  restoring: SnapshotRestoring,
+  exists: { source: boolean; staged: boolean; previous: boolean },
+): string {
+  const phase = restoring.phase ?? 'swapping';
+  const cleanup = `\`storage snapshot cleanup ${record.store}\` (or the next restore on the store)`;
+  if (engine === 'mongodb') {
+    const have = `${record.source}: ${exists.source ? 'present' : 'missing'}; ${restoring.previous} (the data before the restore): ${exists.previous ? 'present' : 'missing'}`;
+    return phase === 'staging'
+      ? `${have}. It was killed while copying the current data aside, so ${record.source} was not touched; ${cleanup} drops the partial copy ${restoring.previous}.`
+      : `${have}. It was killed while replacing the data of ${record.source}, which is incomplete now; ${cleanup} finishes it from the snapshot (the earlier data stays in ${restoring.previous}).`;
+  }
+  const have = [
+    `${record.source}: ${exists.source ? 'present' : 'missing'}`,
+    `${restoring.previous} (the data before the restore): ${exists.previous ? 'present' : 'missing'}`,
+    `${restoring.staged} (the staging copy of the snapshot): ${exists.staged ? 'present' : 'missing'}`,
+  ].join('; ');
+  const next = !exists.staged
+    ? `Nothing is left to settle; ${cleanup} clears the record.`
+    : phase === 'swapping' && !exists.source
+      ? `It was killed in the middle of its swap: ${cleanup} finishes it by renaming ${restoring.staged} to ${record.source}.`
+      : `The swap never started, so ${record.source} was not touched: ${cleanup} drops ${restoring.staged}.`;
+  return `${have}. ${next}`;
 }
 
 export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Promise<SnapshotStatus> {
@@ -97,26 +131,15 @@ export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Prom
       };
     if (record.restoring) {
       const { previous, staged } = record.restoring;
-      const [hasSource, hasPrevious, hasStaged] = await Promise.all([
+      const [source, hasPrevious, hasStaged] = await Promise.all([
         engine.exists(provider, record.source),
         engine.exists(provider, previous),
         engine.exists(provider, staged),
       ]);
-      const have = [
-        `${record.source}: ${hasSource ? 'present' : 'missing'}`,
-        `${previous} (the data before the restore): ${hasPrevious ? 'present' : 'missing'}`,
-        `${staged} (the restored copy): ${hasStaged ? 'present' : 'missing'}`,
-      ].join('; ');
-      const finish =
-        !hasSource && hasStaged
-          ? `To finish, rename ${staged} to ${record.source}${store.engine === 'postgres' ? ` (ALTER DATABASE "${staged}" RENAME TO "${record.source}")` : ''}.`
-          : hasSource && hasStaged
-            ? `The swap never started; drop ${staged} and run the restore again.`
-            : `Run \`storage snapshot restore ${record.name} --confirm ${record.source}\` again; ${previous} keeps the earlier data.`;
       return {
         ...record,
         state: 'restore-interrupted',
-        explanation: `A restore from this snapshot started ${record.restoring.startedAt} and did not finish. ${have}. ${finish}`,
+        explanation: `A restore from this snapshot started ${record.restoring.startedAt} and did not finish. ${describeInterrupted(store.engine, record, record.restoring, { source, staged: hasStaged, previous: hasPrevious })}`,
       };
     }
     return { ...record, state: (await engine.exists(provider, record.copy)) ? 'ok' : 'missing' };
@@ -130,11 +153,82 @@ export async function snapshotList(fleet: Fleet, store?: string): Promise<Snapsh
   return Promise.all(listSnapshots(store).map((record) => snapshotStatus(fleet, record)));
 }
 
+/** Journal entries of backup restores (and restore tests) whose run is gone: what they left is still on the server. */
+export function interruptedBackupRestores(fleet: Fleet, store?: string): RestoreJournalEntry[] {
+  return listJournal(store).filter(
+    (entry) =>
+      fleet.config.stores.has(entry.store) && !(entry.host === os.hostname() && processAlive(entry.pid)) && !StoreLock.liveHolder(locksDir(fleet), entry.store),
+  );
+}
+
+export function describeInterruptedBackupRestore(entry: RestoreJournalEntry): string {
+  const what = entry.scratch
+    ? `a restore test of ${entry.backup} (scratch database ${entry.database})`
+    : `the restore of ${entry.backup} into ${entry.database}`;
+  const left = entry.staged === entry.database ? entry.database : entry.staged;
+  return `${what} started ${entry.startedAt} and did not finish; ${left} may be left on the server. \`storage snapshot cleanup ${entry.store}\` (or the next restore on the store) settles it.`;
+}
+
 export interface RestoreSnapshotRequest {
   name: string;
   store?: string;
   confirm: string | undefined;
+  /** Terminate other sessions on the database (PostgreSQL), or replace a SQLite file others have open. */
+  force?: boolean;
   command: string;
+}
+
+/** Settles one snapshot's interrupted restore (the caller holds the store's lock); returns what was done. */
+async function settleSnapshotRestore(fleet: Fleet, record: SnapshotRecord): Promise<string | undefined> {
+  if (!record.restoring) return undefined;
+  const store = fleet.store(record.store);
+  const engine = await snapshotEngine(store.engine);
+  const what = await engine.settleRestore(await fleet.provider(store), record, record.restoring);
+  saveSnapshot({ ...record, restoring: undefined });
+  return what ?? 'nothing was left';
+}
+
+export interface SettledRestore {
+  store: string;
+  /** The snapshot, or the backup, whose interrupted restore was settled. */
+  snapshot?: string;
+  backup?: string;
+  what: string;
+}
+
+/** Settles what killed restores (from snapshots and from backups) left on a store; the caller holds its lock. */
+async function settleStore(fleet: Fleet, storeName: string, warn: (message: string) => void): Promise<SettledRestore[]> {
+  const settled: SettledRestore[] = [];
+  for (const record of listSnapshots(storeName).filter((r) => r.restoring)) {
+    const what = await settleSnapshotRestore(fleet, record);
+    if (what) {
+      warn(`Snapshot "${record.name}" of store "${record.store}": an interrupted restore was settled: ${what}.`);
+      settled.push({ store: record.store, snapshot: record.name, what });
+    }
+  }
+  for (const { backup, what } of await settleInterruptedBackupRestores(fleet, storeName, warn)) settled.push({ store: storeName, backup, what });
+  return settled;
+}
+
+/** `snapshot cleanup`: settles every interrupted restore of the given stores (all by default). */
+export async function cleanupRestores(
+  fleet: Fleet,
+  options: { store?: string; command: string },
+  warn: (message: string) => void = () => undefined,
+): Promise<SettledRestore[]> {
+  const stores = options.store ? [fleet.store(options.store).name] : [...fleet.config.stores.keys()];
+  const settled: SettledRestore[] = [];
+  for (const name of stores) {
+    const pending = listSnapshots(name).some((record) => record.restoring) || listJournal(name).length > 0;
+    if (!pending) continue;
+    const lock = StoreLock.acquire(locksDir(fleet), name, options.command, warn);
+    try {
+      settled.push(...(await settleStore(fleet, name, () => undefined)));
+    } finally {
+      lock.release();
+    }
+  }
+  return settled;
 }
 
 export async function restoreSnapshot(
@@ -142,25 +236,49 @@ export async function restoreSnapshot(
   request: RestoreSnapshotRequest,
   warn: (message: string) => void = () => undefined,
 ): Promise<{ snapshot: string; database: string; previous: string }> {
-  const record = findSnapshot(request.name, request.store);
-  requireConfirmation(record.source, request.confirm, `Rolling "${record.source}" on store "${record.store}" back to snapshot "${record.name}"`);
-  const store = fleet.store(record.store);
+  const found = findSnapshot(request.name, request.store);
+  requireConfirmation(found.source, request.confirm, `Rolling "${found.source}" on store "${found.store}" back to snapshot "${found.name}"`);
+  const store = fleet.store(found.store);
   const engine = await snapshotEngine(store.engine);
   const provider = await fleet.provider(store);
-  if (!(await engine.exists(provider, record.copy)))
-    throw new StorageError('NOT_FOUND', `The copy "${record.copy}" of snapshot "${record.name}" no longer exists.`, {
+  if (!(await engine.exists(provider, found.copy)))
+    throw new StorageError('NOT_FOUND', `The copy "${found.copy}" of snapshot "${found.name}" no longer exists.`, {
       hint: 'It was dropped outside this tool; delete the snapshot record with `storage snapshot delete`.',
     });
   const lock = StoreLock.acquire(locksDir(fleet), store.name, request.command, warn);
   try {
-    const now = stamp();
-    const names = { staged: `${record.source}__restoring_${now}`, previous: `${record.source}__pre_restore_${now}` };
-    await engine.restore(provider, record, names, () => {
-      saveSnapshot({ ...record, restoring: { startedAt: new Date().toISOString(), ...names } });
-      // Diagnostic hook: hold here so a test (or an operator rehearsing) can interrupt a restore mid-way.
-      const pause = Number(process.env.STORAGE_SNAPSHOT_RESTORE_PAUSE_MS ?? 0);
-      if (pause > 0) sleepSync(pause);
+    // What killed restores left on this store is settled first (we hold the lock: their runs are gone).
+    await settleStore(fleet, store.name, warn);
+    const record = findSnapshot(found.name, found.store);
+    const now = nameStamp();
+    const names = {
+      staged: derivedName(store.engine, record.source, `__restoring_${now}`),
+      previous: derivedName(store.engine, record.source, `__pre_restore_${now}`),
+    };
+    const restoring: SnapshotRestoring = { startedAt: new Date().toISOString(), ...names, phase: 'staging' };
+    const journal = (phase: RestorePhase) => {
+      if (phase === 'swapping') {
+        // Diagnostic hook: hold here, the staging copy complete and the database untouched, so a test (or an
+        // operator rehearsing) can interrupt a restore mid-way.
+        const pause = Number(process.env.STORAGE_SNAPSHOT_RESTORE_PAUSE_MS ?? 0);
+        if (pause > 0) sleepSync(pause);
+      }
+      restoring.phase = phase;
+      saveSnapshot({ ...record, restoring });
+    };
+    // An interrupted run (SIGINT, SIGTERM) settles what it made before it exits; a killed one leaves the record.
+    const unregister = onCleanup(`settle the interrupted restore of snapshot ${record.name} on store ${store.name}`, async () => {
+      await settleSnapshotRestore(fleet, { ...record, restoring });
     });
+    try {
+      await engine.restore(provider, record, names, journal, { force: request.force ?? false });
+    } catch (error) {
+      // Nothing half done is kept: if settling fails too, the record keeps the facts for `snapshot cleanup`.
+      await settleSnapshotRestore(fleet, { ...record, restoring }).catch(() => undefined);
+      throw error;
+    } finally {
+      unregister();
+    }
     saveSnapshot({ ...record, restoring: undefined });
     return { snapshot: record.name, database: record.source, previous: names.previous };
   } finally {
@@ -168,15 +286,25 @@ export async function restoreSnapshot(
   }
 }
 
-export async function deleteSnapshot(fleet: Fleet, name: string, store: string | undefined, confirm: string | undefined): Promise<SnapshotRecord> {
+export async function deleteSnapshot(
+  fleet: Fleet,
+  name: string,
+  store: string | undefined,
+  confirm: string | undefined,
+): Promise<SnapshotRecord & { dropped: boolean }> {
   const record = findSnapshot(name, store);
   requireConfirmation(name, confirm, `Deleting snapshot "${name}"`);
+  if (record.restoring)
+    throw new StorageError('IN_USE', `Snapshot "${name}" has a restore that did not finish; its copy may still be needed to finish it.`, {
+      hint: `Settle it first: storage snapshot cleanup ${record.store}`,
+    });
   const storeConfig = fleet.store(record.store);
   const engine = await snapshotEngine(storeConfig.engine);
   const provider = await fleet.provider(storeConfig);
-  if (await engine.exists(provider, record.copy)) await engine.drop(provider, record.copy);
+  const dropped = await engine.exists(provider, record.copy);
+  if (dropped) await engine.drop(provider, record.copy);
   removeSnapshotRecord(record.store, record.name);
-  return record;
+  return { ...record, dropped };
 }
 
 export async function pruneSnapshots(

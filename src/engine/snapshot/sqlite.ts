@@ -1,37 +1,50 @@
 // SQLite snapshots: the online backup API copies the database, consistently under concurrent
-// writes, into a file beside it (`<db>__snap_<name>.db`). Restores stage a copy of the snapshot,
-// fsync it, move the current file (with its WAL) aside and rename the copy into place.
+// writes, into a file beside it (`<db>__snap_<name>.db`) with the database file's own mode.
+// Restores stage a copy of the snapshot, fsync it, move the current file (with its WAL) aside and
+// rename the copy into place; a file that others have open is not replaced without --force.
 import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { fsyncDir, fsyncFile } from '../backup/files.js';
 import { countRows } from '../backup/sqlite.js';
-import type { SqliteProvider } from '../providers/sqlite.js';
+import { createFileWithMode, moveWithSideFiles, removeWithSideFiles, type SqliteProvider } from '../providers/sqlite.js';
 import type { Provider } from '../providers/types.js';
+import { settleStaged, type StagingOps } from '../restore-journal.js';
 import type { SnapshotEngine } from './engine.js';
-
-const SIDECARS = ['-wal', '-shm'];
 
 function lite(provider: Provider): SqliteProvider {
   return provider as SqliteProvider;
 }
 
-async function copyInto(provider: Provider, sourceName: string, target: string): Promise<void> {
+/** Copies database `sourceName` of the store into `target` (a new file of `mode`) with the online backup API. */
+async function copyInto(provider: Provider, sourceName: string, target: string, mode: number): Promise<void> {
   const store = lite(provider);
-  const sourceFile = store.fileFor(sourceName);
-  const own = path.resolve(sourceFile) === path.resolve(store.file);
-  const db = own ? await store.handle() : new Sqlite(sourceFile, { fileMustExist: true });
+  const own = store.isOwn(sourceName);
+  fs.closeSync(createFileWithMode(target, mode));
   try {
-    await db.backup(target, { progress: () => 1_000_000_000 });
-  } finally {
-    if (!own) db.close();
+    const db = own ? await store.handle() : new Sqlite(store.fileFor(sourceName), { readonly: true, fileMustExist: true });
+    try {
+      await db.backup(target, { progress: () => 1_000_000_000 });
+    } finally {
+      if (!own) db.close();
+    }
+    fsyncFile(target);
+  } catch (error) {
+    removeWithSideFiles(target);
+    throw error;
   }
-  fsyncFile(target);
 }
 
-function moveWithSidecars(from: string, to: string): void {
-  fs.renameSync(from, to);
-  for (const suffix of SIDECARS) if (fs.existsSync(`${from}${suffix}`)) fs.renameSync(`${from}${suffix}`, `${to}${suffix}`);
+function stagingOps(provider: Provider): StagingOps {
+  const store = lite(provider);
+  return {
+    exists: async (name) => fs.existsSync(store.fileFor(name)),
+    drop: async (name) => removeWithSideFiles(store.fileFor(name)),
+    rename: async (from, to) => {
+      moveWithSideFiles(store.fileFor(from), store.fileFor(to));
+      fsyncDir(path.dirname(store.fileFor(to)));
+    },
+  };
 }
 
 export const sqliteSnapshots: SnapshotEngine = {
@@ -40,28 +53,34 @@ export const sqliteSnapshots: SnapshotEngine = {
   },
 
   async create(provider, source, copy) {
-    const target = lite(provider).fileFor(copy);
-    await copyInto(provider, source, target);
+    const store = lite(provider);
+    const target = store.fileFor(copy);
+    await copyInto(provider, source, target, store.fileMode(source));
     fsyncDir(path.dirname(target));
     return { method: 'online-backup' as const, sizeBytes: fs.statSync(target).size };
   },
 
-  async restore(provider, record, { staged, previous }, journal) {
+  async restore(provider, record, { staged, previous }, journal, { force }) {
     const store = lite(provider);
-    const stagedFile = store.fileFor(staged);
-    const snapshot = new Sqlite(store.fileFor(record.copy), { readonly: true, fileMustExist: true });
-    try {
-      await snapshot.backup(stagedFile, { progress: () => 1_000_000_000 });
-    } finally {
-      snapshot.close();
-    }
-    fsyncFile(stagedFile);
-    journal();
+    const consequence = 'whoever still has it open keeps writing to the replaced file, kept aside';
+    await store.refuseIfInUse(record.source, { force, action: 'rolling it back', consequence });
     const sourceFile = store.fileFor(record.source);
-    if (path.resolve(sourceFile) === path.resolve(store.file)) await store.close();
-    if (fs.existsSync(sourceFile)) moveWithSidecars(sourceFile, store.fileFor(previous));
-    moveWithSidecars(stagedFile, sourceFile);
+    const stagedFile = store.fileFor(staged);
+    journal('staging');
+    // The restored file keeps the live file's mode (the snapshot's when there is no live file).
+    const mode = fs.existsSync(sourceFile) ? store.fileMode(record.source) : store.fileMode(record.copy);
+    await copyInto(provider, record.copy, stagedFile, mode);
+    journal('swapping');
+    // Checked again at the last moment: a process that opened the file meanwhile would write to the replaced copy.
+    await store.refuseIfInUse(record.source, { force, action: 'rolling it back', consequence });
+    if (store.isOwn(record.source)) await store.close();
+    if (fs.existsSync(sourceFile)) moveWithSideFiles(sourceFile, store.fileFor(previous));
+    moveWithSideFiles(stagedFile, sourceFile);
     fsyncDir(path.dirname(sourceFile));
+  },
+
+  async settleRestore(provider, record, restoring) {
+    return settleStaged(stagingOps(provider), { database: record.source, staged: restoring.staged, phase: restoring.phase ?? 'swapping' });
   },
 
   async exists(provider, copy) {
@@ -69,8 +88,7 @@ export const sqliteSnapshots: SnapshotEngine = {
   },
 
   async drop(provider, copy) {
-    const file = lite(provider).fileFor(copy);
-    for (const suffix of ['', ...SIDECARS]) fs.rmSync(`${file}${suffix}`, { force: true });
+    removeWithSideFiles(lite(provider).fileFor(copy));
   },
 
   async stats(provider, database) {

@@ -1,7 +1,8 @@
-// snapshots.state: no snapshot restore was left half done, and every catalogued snapshot still
-// exists on its server.
+// snapshots.state: no restore (from a snapshot or from a backup) was left half done, and every
+// catalogued snapshot still exists on its server.
+import type { RestoreJournalEntry } from '../../restore-journal.js';
 import { listSnapshots } from '../../snapshot/catalog.js';
-import { snapshotStatus, type SnapshotStatus } from '../../snapshot/service.js';
+import { describeInterruptedBackupRestore, interruptedBackupRestores, snapshotStatus, type SnapshotStatus } from '../../snapshot/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
 
 export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined {
@@ -30,16 +31,32 @@ export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined 
   }
 }
 
+/** A backup restore (or restore test) whose run is gone left a staging copy or an unfinished database. */
+export function judgeInterruptedBackupRestore(entry: RestoreJournalEntry): CheckOutcome {
+  return {
+    subject: `${entry.store}/restore ${entry.staged}`,
+    status: 'fail',
+    reason: describeInterruptedBackupRestore(entry),
+    hint: `storage snapshot cleanup ${entry.store}`,
+  };
+}
+
 export const snapshotsState: Check = {
   id: 'snapshots.state',
   suite: 'snapshots',
-  title: 'no snapshot restore was left half done, and every snapshot still exists',
+  title: 'no restore was left half done, and every snapshot still exists',
   async run({ fleet, stores }) {
     const wanted = new Set(fleet.select(stores).map((store) => store.name));
     const records = listSnapshots().filter((record) => wanted.has(record.store));
     const statuses = await Promise.all(records.map((record) => snapshotStatus(fleet, record)));
-    const problems = statuses.map(judgeSnapshot).filter((outcome): outcome is CheckOutcome => outcome !== undefined);
-    const fine = statuses.length - problems.length;
+    const snapshotProblems = statuses.map(judgeSnapshot).filter((outcome): outcome is CheckOutcome => outcome !== undefined);
+    const fine = statuses.length - snapshotProblems.length;
+    const problems = [
+      ...snapshotProblems,
+      ...interruptedBackupRestores(fleet)
+        .filter((entry) => wanted.has(entry.store))
+        .map(judgeInterruptedBackupRestore),
+    ];
     return [
       ...(fine > 0 || problems.length === 0 ? [{ status: 'pass' as const, reason: `${fine} snapshot${fine === 1 ? '' : 's'} in place` }] : []),
       ...problems,
