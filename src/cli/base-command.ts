@@ -1,6 +1,7 @@
 // What every command shares: --json and --config, one Fleet per run closed at the end, and
 // one way of turning any failure into a hinted message and a documented exit code.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import type { Input, ParserOutput } from '@oclif/core/interfaces';
 import { StorageError, isStorageError } from '../engine/errors.js';
 import { Fleet } from '../engine/fleet.js';
 import { redact } from '../engine/redact.js';
@@ -27,6 +28,22 @@ export abstract class StorageCommand extends Command {
 
   private readonly startedAt = Date.now();
   private fleetInstance?: Fleet;
+
+  /**
+   * Arguments come from argv only. oclif would otherwise read a missing argument from a piped
+   * stdin, so `echo x | storage db health` (or a `while read` loop) would silently probe `x`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- oclif's own constraint (FlagOutput/ArgOutput, not exported)
+  protected override async parse<F extends Record<string, any>, B extends Record<string, any>, A extends Record<string, any>>(
+    options?: Input<F, B, A>,
+    argv?: string[],
+  ): Promise<ParserOutput<F, B, A>> {
+    const input = options ?? (this.ctor as unknown as Input<F, B, A>);
+    const args = Object.fromEntries(Object.entries(input.args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]));
+    // Keep what oclif reads from the command class (its own statics and the inherited flag sets).
+    const argvOnly = { ...input, strict: input.strict, flags: input.flags, baseFlags: input.baseFlags, enableJsonFlag: input.enableJsonFlag, args };
+    return super.parse(argvOnly as Input<F, B, A>, argv);
+  }
 
   protected async fleet(configPath: string | undefined): Promise<Fleet> {
     this.fleetInstance ??= await Fleet.load({ configPath });
