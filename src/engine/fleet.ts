@@ -35,6 +35,23 @@ export class Fleet {
     throw new StorageError('USAGE', `Name a store: ${stores.length} are configured (${known}).`, { hint: `For example: storage db info ${stores[0].name}` });
   }
 
+  /**
+   * A store name given to filter records (backups, snapshots, audit entries): a configured store,
+   * or one the records still name (a store removed from the config keeps its backups, snapshots
+   * and history). Anything else is a typo: UNKNOWN_STORE (64) with the names that would work.
+   */
+  knownStore(name: string, recorded: () => Iterable<string>, records: string): string {
+    if (this.config.stores.has(name)) return name;
+    const configured = [...this.config.stores.keys()];
+    const others = [...new Set(recorded())].filter((other) => !this.config.stores.has(other)).sort();
+    if (others.includes(name)) return name;
+    const also = others.length > 0 ? `; ${records} also name ${others.join(', ')}` : '';
+    throw new StorageError('UNKNOWN_STORE', `No store named "${name}". Known stores: ${configured.join(', ')}${also}.`, {
+      hint: `Use one of: ${[...configured, ...others].join(', ')}; run \`storage db list\` to see the configured stores.`,
+      details: { store: name, known: configured, recorded: others },
+    });
+  }
+
   select(names: string[]): ResolvedStore[] {
     return selectStores(this.config, names);
   }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { backupStoreFilter } from '../../cli/store-filter.js';
 import { parseDuration } from '../../engine/config/duration.js';
 import { StorageError } from '../../engine/errors.js';
 import { openRepository, policyFromConfig, pruneBackups, type PrunePlan } from '../../engine/backup/service.js';
@@ -47,7 +48,7 @@ export default class BackupPrune extends StorageCommand {
         }
       : policyFromConfig(fleet);
     const repo = await openRepository(fleet, quietProgress);
-    const plan = pruneBackups(repo, policy, { dryRun: flags['dry-run'], store: flags.store });
+    const plan = pruneBackups(repo, policy, { dryRun: flags['dry-run'], store: backupStoreFilter(fleet, repo, flags.store) });
     const verb = plan.dryRun ? 'would delete' : 'deleted';
     const rows = [
       ...plan.remove.map((r) => [r.id, r.store, verb, 'not kept by the policy']),

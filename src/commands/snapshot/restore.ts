@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { findSnapshot } from '../../engine/snapshot/catalog.js';
 import { restoreSnapshot } from '../../engine/snapshot/service.js';
 import { confirmation } from '../../cli/confirm.js';
@@ -16,7 +17,7 @@ export default class SnapshotRestore extends StorageCommand {
   async run(): Promise<{ snapshot: string; database: string; previous: string }> {
     const { args, flags } = await this.parse(SnapshotRestore);
     const fleet = await this.fleet(flags.config);
-    const record = findSnapshot(args.name, flags.store);
+    const record = findSnapshot(args.name, snapshotStoreFilter(fleet, flags.store));
     this.auditStores = [record.store];
     const confirm = await confirmation(
       flags.confirm,

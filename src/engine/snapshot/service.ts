@@ -126,7 +126,8 @@ export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Prom
 }
 
 export async function snapshotList(fleet: Fleet, store?: string): Promise<SnapshotStatus[]> {
-  if (store) fleet.store(store);
+  // A store removed from the config still lists the snapshots it left.
+  if (store) fleet.knownStore(store, () => listSnapshots().map((record) => record.store), 'snapshots');
   return Promise.all(listSnapshots(store).map((record) => snapshotStatus(fleet, record)));
 }
 
