@@ -3,6 +3,7 @@
 import { getStore, loadConfig, selectStores, type LoadedConfig, type LoadOptions, type ResolvedStore } from './config/load.js';
 import type { SecretResolver } from './config/secrets.js';
 import { StorageError } from './errors.js';
+import { shellQuote } from './shell.js';
 import { vaultResolver } from './secrets/resolver.js';
 import type { Provider } from './providers/types.js';
 
@@ -27,12 +28,18 @@ export class Fleet {
     return getStore(this.config, name);
   }
 
-  /** The store to use when none is named: only allowed when exactly one is configured. */
-  onlyStore(): ResolvedStore {
+  /**
+   * The store to use when none is named: only allowed when exactly one is configured. `command`
+   * is the command line the hint shows with a store added (e.g. `storage db info`), and
+   * `alternative` another way the command offers (e.g. `--all`).
+   */
+  onlyStore(command: string, alternative?: string): ResolvedStore {
     const stores = [...this.config.stores.values()];
     if (stores.length === 1) return stores[0];
     const known = stores.map((store) => store.name).join(', ');
-    throw new StorageError('USAGE', `Name a store: ${stores.length} are configured (${known}).`, { hint: `For example: storage db info ${stores[0].name}` });
+    throw new StorageError('USAGE', `Name a store: ${stores.length} are configured (${known}).`, {
+      hint: `For example: ${command} ${shellQuote(stores[0].name)}${alternative ? `, or ${alternative}` : ''}.`,
+    });
   }
 
   /**

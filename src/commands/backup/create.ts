@@ -36,7 +36,11 @@ export default class BackupCreate extends StorageCommand {
   async run(): Promise<{ stores: StoreOutcome[] }> {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
-    const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
+    const stores = flags.all
+      ? fleet.select([])
+      : argv.length > 0
+        ? fleet.select(argv as string[])
+        : [fleet.onlyStore('storage backup create', '--all to back up every store')];
     this.auditStores = stores.map((store) => store.name);
     // Refuse an unusable --prune before any work, not after a good backup.
     if (flags.prune && isEmptyPolicy(policyFromConfig(fleet))) {

@@ -18,6 +18,7 @@ import type { BackupManifest, SealedManifest } from './manifest.js';
 import { discard, readPayload } from './payload.js';
 import { BackupRepository, storeOfBackupId, type BackupEntry, type VerificationRecord, type VerifyLevel } from './repository.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
+import { shellQuote } from '../shell.js';
 
 /** This tool's name and version, recorded in every manifest. */
 export const TOOL = {
@@ -331,7 +332,7 @@ export async function restoreBackup(
       request.confirm === undefined ? 'CONFIRMATION_REQUIRED' : 'CONFIRMATION_MISMATCH',
       `Database "${database}" on store "${store.name}" holds data; restoring replaces it.`,
       {
-        hint: `Confirm with --confirm ${database}, or restore into a new database with --database NEW_NAME (the default).`,
+        hint: `Confirm with --confirm ${shellQuote(database)}, or restore into a new database with --database NEW_NAME (the default).`,
       },
     );
   }

@@ -11,6 +11,7 @@ import type { MongoProvider } from '../providers/mongodb.js';
 import { withUrlParts } from '../providers/target.js';
 import { registerSecret } from '../redact.js';
 import { scramVerifier } from './scram.js';
+import { shellQuote } from '../shell.js';
 
 /** Where the rotated password is kept: a vault-like store of secrets. */
 export interface SecretStore {
@@ -92,7 +93,7 @@ async function rotatePostgres(fleet: Fleet, plan: RotationPlan, vault: SecretSto
         'FAILED',
         `Rotation failed (${(error as Error).message}) and putting the old password back failed too (${(failure as Error).message}).`,
         {
-          hint: `The role "${plan.user}" now has a password that is not in the vault; set one by hand with \\password and store it with \`storage secrets set ${plan.secret}\`.`,
+          hint: `The role "${plan.user}" now has a password that is not in the vault; set one by hand with \\password and store it with \`storage secrets set ${shellQuote(plan.secret)}\`.`,
         },
       );
     });
@@ -145,7 +146,7 @@ export async function rotatePassword(fleet: Fleet, storeName: string, vault: Sec
   const oldPassword = vault.get(plan.secret);
   if (oldPassword === undefined) {
     throw new StorageError('SECRET_UNRESOLVED', `Store "${plan.store}" takes its password from secret "${plan.secret}", which is not in the vault.`, {
-      hint: `Store the current password first: storage secrets set ${plan.secret}`,
+      hint: `Store the current password first: storage secrets set ${shellQuote(plan.secret)}`,
     });
   }
   if (options.dryRun) return { ...plan, rotated: false, dryRun: true };

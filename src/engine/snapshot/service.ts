@@ -9,6 +9,7 @@ import { sleepSync } from '../resilience/clock.js';
 import { repositoryPath, TOOL } from '../backup/service.js';
 import { SNAPSHOT_NAME, findSnapshot, listSnapshots, removeSnapshotRecord, saveSnapshot, type SnapshotRecord } from './catalog.js';
 import { snapshotEngine, type TableStat } from './engine.js';
+import { shellQuote } from '../shell.js';
 
 function locksDir(fleet: Fleet): string {
   return locksDirOf(repositoryPath(fleet));
@@ -112,7 +113,7 @@ export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Prom
           ? `To finish, rename ${staged} to ${record.source}${store.engine === 'postgres' ? ` (ALTER DATABASE "${staged}" RENAME TO "${record.source}")` : ''}.`
           : hasSource && hasStaged
             ? `The swap never started; drop ${staged} and run the restore again.`
-            : `Run \`storage snapshot restore ${record.name} --confirm ${record.source}\` again; ${previous} keeps the earlier data.`;
+            : `Run \`storage snapshot restore ${shellQuote(record.name)} --store ${shellQuote(record.store)} --confirm ${shellQuote(record.source)}\` again; ${previous} keeps the earlier data.`;
       return {
         ...record,
         state: 'restore-interrupted',

@@ -3,6 +3,7 @@
 // validate.connectionsWarnPercent / connectionsFailPercent.
 import { poolReports } from '../../db/inspect.js';
 import type { Check, CheckOutcome } from '../registry.js';
+import { shellQuote } from '../../shell.js';
 
 export const WARN_PERCENT = 80;
 export const FAIL_PERCENT = 95;
@@ -17,7 +18,7 @@ export function judgeConnections(store: string, used: number, limit: number, wha
       reason,
       hint: 'New connections will soon be refused: find idle or leaked sessions (storage db pools), or raise the limit.',
     };
-  if (percent > warnAt) return { subject: store, status: 'warn', reason, hint: `Over ${warnAt}%: look at storage db pools ${store}.` };
+  if (percent > warnAt) return { subject: store, status: 'warn', reason, hint: `Over ${warnAt}%: look at storage db pools ${shellQuote(store)}.` };
   return { subject: store, status: 'pass', reason };
 }
 
