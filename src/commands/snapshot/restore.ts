@@ -4,6 +4,7 @@ import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { findSnapshot } from '../../engine/snapshot/catalog.js';
 import { restoreSnapshot } from '../../engine/snapshot/service.js';
 import { confirmation } from '../../cli/confirm.js';
+import { shellQuote } from '../../engine/shell.js';
 
 export default class SnapshotRestore extends StorageCommand {
   static override audited = true;
@@ -14,11 +15,21 @@ export default class SnapshotRestore extends StorageCommand {
     store: Flags.string({ description: 'The store, when several have a snapshot of this name.' }),
   };
 
+  private restoring?: { name: string; store: string };
+
+  protected override interruptedNote(): string | undefined {
+    return (
+      this.restoring &&
+      `\`storage snapshot show ${shellQuote(this.restoring.name)} --store ${shellQuote(this.restoring.store)}\` says what exists now and how to finish`
+    );
+  }
+
   async run(): Promise<{ snapshot: string; database: string; previous: string }> {
     const { args, flags } = await this.parse(SnapshotRestore);
     const fleet = await this.fleet(flags.config);
     const record = findSnapshot(args.name, snapshotStoreFilter(fleet, flags.store));
     this.auditStores = [record.store];
+    this.restoring = { name: record.name, store: record.store };
     const confirm = await confirmation(
       flags.confirm,
       `This rolls "${record.source}" on store "${record.store}" back to snapshot "${record.name}". Type the database name to confirm: `,

@@ -15,7 +15,7 @@ import { sleepSync } from '../resilience/clock.js';
 export interface AuditRecord {
   command: string;
   stores: string[];
-  outcome: 'ok' | 'failed' | 'partial' | 'refused';
+  outcome: 'ok' | 'failed' | 'partial' | 'refused' | 'interrupted';
   exitCode: number;
   durationMs: number;
 }

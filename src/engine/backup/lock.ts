@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onCleanup } from '../cleanup.js';
 import { StorageError } from '../errors.js';
 import { writeFileAtomic } from './files.js';
 
@@ -46,6 +47,8 @@ export function staleReason(holder: LockHolder | undefined, now = Date.now()): s
 
 export class StoreLock {
   private timer?: NodeJS.Timeout;
+  /** An interrupted run (SIGINT, SIGTERM) releases the lock too, so the next run need not break it. */
+  private unregister: () => void = () => undefined;
 
   private constructor(
     readonly file: string,
@@ -65,6 +68,7 @@ export class StoreLock {
         const lock = new StoreLock(file, holder);
         lock.timer = setInterval(() => lock.beat(), HEARTBEAT_MS);
         lock.timer.unref();
+        lock.unregister = onCleanup(`the lock on store "${store}"`, () => lock.release());
         return lock;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -107,6 +111,7 @@ export class StoreLock {
   }
 
   release(): void {
+    this.unregister();
     if (this.timer) clearInterval(this.timer);
     const current = readHolder(this.file);
     if (current && current.pid === this.holder.pid && current.startedAt === this.holder.startedAt) fs.rmSync(this.file, { force: true });

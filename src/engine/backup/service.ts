@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { onCleanup, runInterrupted } from '../cleanup.js';
 import { configRelative, type ResolvedStore } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { userPaths } from '../config/paths.js';
@@ -76,6 +77,11 @@ export async function createBackup(
   const id = repo.newBackupId(store.name);
   const dir = repo.backupDir(id);
   let scratch: string | undefined;
+  // An interrupted run removes the unfinished backup (it has no manifest, so it never looked complete).
+  const unregister = onCleanup(`the unfinished backup ${id}`, () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
   try {
     repo.sweepScratch();
     sweepIncomplete(repo, store.name, progress);
@@ -110,8 +116,11 @@ export async function createBackup(
       counts: result.counts,
     };
     fsyncDir(dir);
+    // Checked in the same synchronous step as the write: a backup completes before an interruption or not at all.
+    if (runInterrupted()) throw new StorageError('FAILED', `Backup ${id} was interrupted before its manifest was written.`);
     const done = progress.step('write the manifest');
     const sealed = repo.writeManifest(manifest);
+    unregister();
     done();
     return sealed;
   } catch (error) {
@@ -119,6 +128,7 @@ export async function createBackup(
     fs.rmSync(dir, { recursive: true, force: true });
     throw describeFailure(store, error);
   } finally {
+    unregister();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     lock.release();
   }
@@ -253,6 +263,7 @@ async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: Seale
   const provider = await fleet.provider(store);
   const scratchDb = `storage_verify_${randomBytes(4).toString('hex')}`;
   const scratch = repo.scratch(`verify-${manifest.id}`);
+  const unregister = onCleanup(`the scratch files of the restore test of ${manifest.id}`, () => fs.rmSync(scratch, { recursive: true, force: true }));
   try {
     await engine.restore({
       manifest,
@@ -277,6 +288,7 @@ async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: Seale
   } finally {
     await engine.drop(provider, scratchDb).catch(() => undefined);
     fs.rmSync(scratch, { recursive: true, force: true });
+    unregister();
   }
 }
 
@@ -342,6 +354,7 @@ export async function restoreBackup(
   const key = repo.dataKey(manifest);
   const lock = StoreLock.acquire(repo.locksDir, store.name, `storage backup restore ${manifest.id}`, (message) => progress.warn(message));
   const scratch = repo.scratch(`restore-${manifest.id}`);
+  const unregister = onCleanup(`the scratch files of the restore of ${manifest.id}`, () => fs.rmSync(scratch, { recursive: true, force: true }));
   try {
     const result = await engine.restore({
       manifest,
@@ -358,6 +371,7 @@ export async function restoreBackup(
     return { id: manifest.id, store: store.name, database: result.database, previous: result.previous, backedUpCounts: manifest.counts };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
+    unregister();
     lock.release();
   }
 }
@@ -416,6 +430,7 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
     throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
   const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
   fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+  const unregister = onCleanup(`the unfinished export ${partial}`, () => fs.rmSync(partial, { recursive: true, force: true }));
   const { mongodumpPath } = await import('./mongodb.js');
   const files: string[] = [];
   try {
@@ -433,6 +448,8 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
   } catch (error) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw error;
+  } finally {
+    unregister();
   }
   return { id: manifest.id, directory: final, files, format: manifest.payloadFormat };
 }

@@ -1,5 +1,6 @@
 // Snapshot operations: fast same-server copies to take before a risky change, and to roll back to.
 // They share the backup locks (a snapshot and a backup of one store never run at once).
+import { onCleanup, runInterrupted } from '../cleanup.js';
 import { requireConfirmation } from '../confirm.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
@@ -54,6 +55,10 @@ export async function createSnapshot(
   if (await engine.exists(provider, copy))
     throw new StorageError('ALREADY_EXISTS', `"${copy}" already exists on store "${store.name}".`, { hint: 'Choose another --name.' });
   const lock = StoreLock.acquire(locksDir(fleet), store.name, request.command, warn);
+  // An interrupted run removes the copy it was making: it has no record, so nothing would ever list or prune it.
+  const unregister = onCleanup(`the unfinished snapshot copy "${copy}"`, async () => {
+    if (await engine.exists(provider, copy)) await engine.drop(provider, copy);
+  });
   try {
     const started = Date.now();
     const result = await engine.create(provider, source, copy, { force: request.force });
@@ -69,9 +74,13 @@ export async function createSnapshot(
       method: result.method,
       tool: `${TOOL.name} ${TOOL.version}`,
     };
+    // Never record a snapshot whose copy an interruption is removing.
+    if (runInterrupted()) throw new StorageError('FAILED', `Snapshot "${name}" was interrupted before it was recorded.`);
     saveSnapshot(record);
+    unregister();
     return { ...record, note: result.note };
   } finally {
+    unregister();
     lock.release();
   }
 }
