@@ -263,7 +263,10 @@ async function restoreTest(fleet: Fleet, repo: BackupRepository, manifest: Seale
   const provider = await fleet.provider(store);
   const scratchDb = `storage_verify_${randomBytes(4).toString('hex')}`;
   const scratch = repo.scratch(`verify-${manifest.id}`);
-  const unregister = onCleanup(`the scratch files of the restore test of ${manifest.id}`, () => fs.rmSync(scratch, { recursive: true, force: true }));
+  const unregister = onCleanup(`the restore test of ${manifest.id} (its scratch database and files)`, async () => {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    await engine.drop(provider, scratchDb);
+  });
   try {
     await engine.restore({
       manifest,
