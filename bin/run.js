@@ -3,6 +3,31 @@
 // it often); everything else goes through oclif, with failures mapped to the documented codes.
 import { readFileSync } from 'node:fs';
 
+// A reader that stops early (`storage backup list | head -1`, `| true`) is a normal end, not a
+// failure: once stdout or stderr reports EPIPE, further output to it is dropped and the run ends as
+// it would have (locks released, audit written, its own exit code), so `set -o pipefail` holds.
+let readerGone = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    readerGone = true;
+    stream.write = (_chunk, encoding, callback) => {
+      (typeof encoding === 'function' ? encoding : callback)?.();
+      return true;
+    };
+    stream.emit('drain');
+  });
+}
+
+/** Waits until what was written to stdout has left the process, or its reader has gone (oclif's flush waits forever then). */
+function drained(stream) {
+  if (readerGone || !stream.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('drain', resolve);
+    stream.once('error', resolve);
+  });
+}
+
 let args = process.argv.slice(2);
 // `storage help [TOPIC] [COMMAND]` is `storage [TOPIC] [COMMAND] --help` (oclif answers --help itself;
 // the help plugin cost every command ~15 ms of start-up).
@@ -11,10 +36,10 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`storage/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 } else {
-  const { run, flush, Errors } = await import('@oclif/core');
+  const { run, Errors } = await import('@oclif/core');
   try {
     await run(args, import.meta.url);
-    await flush();
+    await drained(process.stdout);
   } catch (error) {
     if (error instanceof Errors.ExitError) {
       process.exitCode = error.oclif.exit;

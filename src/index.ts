@@ -9,7 +9,7 @@ export { parseDuration, formatDuration } from './engine/config/duration.js';
 export { Fleet } from './engine/fleet.js';
 export type * from './engine/providers/types.js';
 export { checkHealth, probeStore, healthOutcome, type StoreHealth } from './engine/db/health.js';
-export { HealthMonitor, type HealthSnapshot } from './engine/db/monitor.js';
+export { HealthMonitor, PoolsMonitor, StoreWatch, type HealthSnapshot, type PoolsSnapshot, type MonitoredStore } from './engine/db/monitor.js';
 export { listStores, type StoreListing } from './engine/db/stores.js';
 export { storeInfo, poolReports, type PoolReport } from './engine/db/inspect.js';
 export { createDatabase, dropDatabase } from './engine/db/admin.js';

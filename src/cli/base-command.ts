@@ -1,11 +1,14 @@
 // What every command shares: --json and --config, one Fleet per run closed at the end, and
 // one way of turning any failure into a hinted message and a documented exit code.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import type { Input, ParserOutput } from '@oclif/core/interfaces';
 import { StorageError, isStorageError } from '../engine/errors.js';
 import { Fleet } from '../engine/fleet.js';
 import { redact } from '../engine/redact.js';
 import type { AuditRecord } from '../engine/audit/log.js';
+import { shellQuote } from '../engine/shell.js';
 import { color, renderJson, writeErr, writeOut } from '../ui/output.js';
+import { handleInterrupts, interruption, type InterruptHandling, type Interruption } from './interrupt.js';
 
 export abstract class StorageCommand extends Command {
   static override enableJsonFlag = true;
@@ -31,6 +34,39 @@ export abstract class StorageCommand extends Command {
 
   private readonly startedAt = Date.now();
   private fleetInstance?: Fleet;
+  private failure?: StorageError;
+  private interrupts?: InterruptHandling;
+
+  protected override async init(): Promise<void> {
+    await super.init();
+    this.interrupts = handleInterrupts({
+      command: () => ['storage', ...(this.id ?? '').split(':'), ...this.argv.map(shellQuote)].join(' '),
+      json: () => this.jsonEnabled(),
+      left: () => this.interruptedNote(),
+      record: async (stopped) => this.recordInterruption(stopped),
+    });
+  }
+
+  /** What an interrupted run leaves that the operator should know about (see cli/interrupt.ts). */
+  protected interruptedNote(): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * Arguments come from argv only. oclif would otherwise read a missing argument from a piped
+   * stdin, so `echo x | storage db health` (or a `while read` loop) would silently probe `x`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- oclif's own constraint (FlagOutput/ArgOutput, not exported)
+  protected override async parse<F extends Record<string, any>, B extends Record<string, any>, A extends Record<string, any>>(
+    options?: Input<F, B, A>,
+    argv?: string[],
+  ): Promise<ParserOutput<F, B, A>> {
+    const input = options ?? (this.ctor as unknown as Input<F, B, A>);
+    const args = Object.fromEntries(Object.entries(input.args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]));
+    // Keep what oclif reads from the command class (its own statics and the inherited flag sets).
+    const argvOnly = { ...input, strict: input.strict, flags: input.flags, baseFlags: input.baseFlags, enableJsonFlag: input.enableJsonFlag, args };
+    return super.parse(argvOnly as Input<F, B, A>, argv);
+  }
 
   protected async fleet(configPath: string | undefined): Promise<Fleet> {
     this.fleetInstance ??= await Fleet.load({ configPath });
@@ -59,7 +95,10 @@ export abstract class StorageCommand extends Command {
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
+    // A failure caused by an interruption (a killed child, a removed directory) is not news.
+    if (interruption()) return;
     const failure = toStorageError(error);
+    this.failure = failure;
     process.exitCode = failure.exitCode;
     if (this.jsonEnabled())
       this.logJson({
@@ -75,14 +114,30 @@ export abstract class StorageCommand extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    // An interruption under way finishes the run itself (cleanup, line, audit, exit); the engine
+    // work it cut short must not close the stores under the cleanup or audit a second outcome.
+    const stopping = interruption();
+    if (stopping) await stopping;
+    this.interrupts?.settled();
     await this.fleetInstance?.close();
-    if (this.auditThis ?? (this.constructor as typeof StorageCommand).audited) await this.writeAudit();
+    if (this.audited()) await this.writeAudit();
+    this.interrupts?.remove();
     await super.finally(error);
   }
 
-  private async writeAudit(): Promise<void> {
-    const exitCode = Number(process.exitCode ?? 0);
-    const outcome = exitCode === 0 ? 'ok' : exitCode === 2 ? 'partial' : exitCode === 77 ? 'refused' : 'failed';
+  private audited(): boolean {
+    return this.auditThis ?? (this.constructor as typeof StorageCommand).audited;
+  }
+
+  private async recordInterruption(stopped: Interruption): Promise<void> {
+    if (this.audited()) await this.writeAudit({ outcome: 'interrupted', exitCode: stopped.exitCode });
+  }
+
+  private async writeAudit(ending?: { outcome: 'interrupted'; exitCode: number }): Promise<void> {
+    const exitCode = ending?.exitCode ?? Number(process.exitCode ?? 0);
+    // Ctrl-C or Ctrl-D at a prompt is the operator saying no: refused, like a missing confirmation.
+    const outcome =
+      ending?.outcome ?? (exitCode === 0 ? 'ok' : exitCode === 2 ? 'partial' : exitCode === 77 || this.failure?.code === 'CANCELLED' ? 'refused' : 'failed');
     try {
       const { appendAudit, auditPaths } = await import('../engine/audit/log.js');
       const record: AuditRecord = {

@@ -10,6 +10,15 @@ interface Entry {
 }
 
 const pending = new Set<Entry>();
+let interrupted = false;
+
+/**
+ * True once an interruption has started undoing the run. Work that would make something look
+ * finished (a backup's manifest) checks it right before, so nothing completes behind the cleanup.
+ */
+export function runInterrupted(): boolean {
+  return interrupted;
+}
 
 /**
  * Registers `run` (described by `what`, e.g. "lock on store main") to be run if the process is
@@ -30,6 +39,7 @@ export function pendingCleanups(): string[] {
 
 /** Runs every registered cleanup once, newest first; a failing cleanup does not stop the others. */
 export async function runCleanups(): Promise<string[]> {
+  interrupted = true;
   const entries = [...pending].reverse();
   pending.clear();
   const failed: string[] = [];

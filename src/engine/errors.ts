@@ -12,6 +12,10 @@ export const ExitCode = {
   tempFail: 75,
   refused: 77,
   config: 78,
+  /** Stopped by Ctrl-C (SIGINT) or refused at a prompt with Ctrl-C: 128 + 2, as shells report it. */
+  interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -38,6 +42,7 @@ export const ErrorCodes = {
   SECRET_UNRESOLVED: ExitCode.config,
   CONFIRMATION_REQUIRED: ExitCode.refused,
   CONFIRMATION_MISMATCH: ExitCode.refused,
+  CANCELLED: ExitCode.interrupted,
   PERMISSION_DENIED: ExitCode.refused,
   LOCKED: ExitCode.tempFail,
   BAD_DATA: ExitCode.badData,

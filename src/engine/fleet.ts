@@ -4,6 +4,7 @@ import { getStore, loadConfig, selectStores, type LoadedConfig, type LoadOptions
 import type { SecretResolver } from './config/secrets.js';
 import { StorageError } from './errors.js';
 import { sweepAbandonedScratch } from './scratch-registry.js';
+import { shellQuote } from './shell.js';
 import { vaultResolver } from './secrets/resolver.js';
 import type { Provider } from './providers/types.js';
 
@@ -30,12 +31,35 @@ export class Fleet {
     return getStore(this.config, name);
   }
 
-  /** The store to use when none is named: only allowed when exactly one is configured. */
-  onlyStore(): ResolvedStore {
+  /**
+   * The store to use when none is named: only allowed when exactly one is configured. `command`
+   * is the command line the hint shows with a store added (e.g. `storage db info`), and
+   * `alternative` another way the command offers (e.g. `--all`).
+   */
+  onlyStore(command: string, alternative?: string): ResolvedStore {
     const stores = [...this.config.stores.values()];
     if (stores.length === 1) return stores[0];
     const known = stores.map((store) => store.name).join(', ');
-    throw new StorageError('USAGE', `Name a store: ${stores.length} are configured (${known}).`, { hint: `For example: storage db info ${stores[0].name}` });
+    throw new StorageError('USAGE', `Name a store: ${stores.length} are configured (${known}).`, {
+      hint: `For example: ${command} ${shellQuote(stores[0].name)}${alternative ? `, or ${alternative}` : ''}.`,
+    });
+  }
+
+  /**
+   * A store name given to filter records (backups, snapshots, audit entries): a configured store,
+   * or one the records still name (a store removed from the config keeps its backups, snapshots
+   * and history). Anything else is a typo: UNKNOWN_STORE (64) with the names that would work.
+   */
+  knownStore(name: string, recorded: () => Iterable<string>, records: string): string {
+    if (this.config.stores.has(name)) return name;
+    const configured = [...this.config.stores.keys()];
+    const others = [...new Set(recorded())].filter((other) => !this.config.stores.has(other)).sort();
+    if (others.includes(name)) return name;
+    const also = others.length > 0 ? `; ${records} also name ${others.join(', ')}` : '';
+    throw new StorageError('UNKNOWN_STORE', `No store named "${name}". Known stores: ${configured.join(', ')}${also}.`, {
+      hint: `Use one of: ${[...configured, ...others].join(', ')}; run \`storage db list\` to see the configured stores.`,
+      details: { store: name, known: configured, recorded: others },
+    });
   }
 
   select(names: string[]): ResolvedStore[] {

@@ -11,11 +11,20 @@ const ESC = String.fromCharCode(27);
 const paint = (code: number) => (text: string) => (colorEnabled() ? `${ESC}[${code}m${text}${ESC}[0m` : text);
 export const color = { green: paint(32), red: paint(31), yellow: paint(33), dim: paint(2), bold: paint(1) };
 
+let silenced = false;
+
+/** Once a run is interrupted, the command's own output stops: the interruption's one line is the last word. */
+export function silenceOutput(): void {
+  silenced = true;
+}
+
 export function writeOut(text: string): void {
+  if (silenced) return;
   process.stdout.write(redact(text.endsWith('\n') ? text : `${text}\n`));
 }
 
 export function writeErr(text: string): void {
+  if (silenced) return;
   process.stderr.write(redact(text.endsWith('\n') ? text : `${text}\n`));
 }
 

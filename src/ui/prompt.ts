@@ -1,13 +1,40 @@
-// Asking a person to type a resource's name before something destructive happens.
+// Asking a person to type a resource's name before something destructive happens, or a hidden value.
+// Ctrl-C or Ctrl-D at the question is the person saying no: a one-line refusal (exit 130 for Ctrl-C,
+// 77 for Ctrl-D, as a missing confirmation), never a crash report.
 import readline from 'node:readline/promises';
+import type { Writable } from 'node:stream';
+import { StorageError } from '../engine/errors.js';
 
-export async function askForName(question: string): Promise<string> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+async function ask(question: string, output: Writable, whileAnswering: () => void = () => undefined): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output, terminal: true });
+  const abort = new AbortController();
+  let ended: 'ctrl-c' | 'ctrl-d' | undefined;
+  // With a SIGINT listener, readline reports Ctrl-C here instead of closing; a close before an answer is Ctrl-D (end of input).
+  rl.on('SIGINT', () => {
+    ended = 'ctrl-c';
+    abort.abort();
+  });
+  rl.on('close', () => {
+    ended ??= 'ctrl-d';
+    abort.abort();
+  });
   try {
-    return (await rl.question(question)).trim();
+    const answer = rl.question(question, { signal: abort.signal });
+    whileAnswering();
+    return await answer;
+  } catch (error) {
+    if (!ended) throw error;
+    // (readline has ended the question's line.)
+    throw ended === 'ctrl-c'
+      ? new StorageError('CANCELLED', 'Cancelled at the prompt (Ctrl-C); nothing was changed.')
+      : new StorageError('CONFIRMATION_REQUIRED', 'No answer at the prompt (Ctrl-D); nothing was changed.');
   } finally {
     rl.close();
   }
+}
+
+export async function askForName(question: string): Promise<string> {
+  return (await ask(question, process.stderr)).trim();
 }
 
 /** Asks for a value without echoing it (passwords, passphrases). */
@@ -20,14 +47,10 @@ export async function askHidden(question: string): Promise<string> {
       callback();
     },
   });
-  const rl = readline.createInterface({ input: process.stdin, output, terminal: true });
   try {
-    const answer = rl.question(question);
-    muted = true;
-    const value = await answer;
-    process.stderr.write('\n');
-    return value;
+    return await ask(question, output, () => (muted = true));
   } finally {
-    rl.close();
+    // The line readline ends went to the muted output.
+    process.stderr.write('\n');
   }
 }

@@ -30,6 +30,13 @@ function lineFlow(names: string[], quiet: boolean): StoreFlow {
   };
 }
 
+const openFlows = new Set<StoreFlow>();
+
+/** Ends every task list still drawing, its unfinished tasks failed with `summary` (an interrupted run). */
+export async function closeOpenFlows(summary: string): Promise<void> {
+  await Promise.all([...openFlows].map((flow) => flow.close(summary)));
+}
+
 export async function openFlow(names: string[], titleFor: (name: string) => string, options: { json: boolean; quiet: boolean }): Promise<StoreFlow> {
   if (options.json || options.quiet || !canAnimate()) return lineFlow(names, options.json || options.quiet);
   const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
@@ -49,6 +56,8 @@ export async function openFlow(names: string[], titleFor: (name: string) => stri
     {
       concurrent: true,
       exitOnError: false,
+      // listr2 would exit 127 on SIGINT; the command's interruption handler undoes the run and exits 130.
+      registerSignalListeners: false,
       // Frames go to stderr: stdout is kept for the result.
       rendererOptions: { collapseErrors: false, logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }) },
     } as never,
@@ -87,11 +96,13 @@ export async function openFlow(names: string[], titleFor: (name: string) => stri
     async close(unsettled = 'not run') {
       if (closed) return;
       closed = true;
+      openFlows.delete(flow);
       for (const [name, handle] of handles) if (!handle.settled) flow.settle(name, false, unsettled);
       await running;
       // Warnings must outlive the redrawn frame.
       for (const [name, handle] of handles) for (const warning of handle.warnings) writeErr(`warning (${name}): ${warning}`);
     },
   };
+  openFlows.add(flow);
   return flow;
 }

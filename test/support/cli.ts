@@ -19,19 +19,20 @@ export interface Sandbox {
   dir: string;
   env: Record<string, string>;
   writeConfig(config: unknown, name?: string): string;
-  run(args: string[], options?: { env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult>;
+  run(args: string[], options?: { env?: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult>;
 }
 
 let counter = 0;
 
-export async function runCli(args: string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
+export async function runCli(args: string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult> {
   const started = performance.now();
   const result = await execa(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.cwd, LANG: 'C.UTF-8', ...options.env },
     extendEnv: false,
     reject: false,
-    stdin: 'ignore',
+    // No stdin, as cron runs it; `input` pipes text in, as a shell pipe or a `while read` loop does.
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     timeout: options.timeoutMs ?? 60_000,
   });
   const durationMs = performance.now() - started;
@@ -70,7 +71,7 @@ export function makeSandbox(): Sandbox {
       return file;
     },
     run(args, options = {}) {
-      return runCli(args, { cwd: dir, env: { ...env, ...options.env }, timeoutMs: options.timeoutMs });
+      return runCli(args, { cwd: dir, env: { ...env, ...options.env }, timeoutMs: options.timeoutMs, input: options.input });
     },
   };
 }

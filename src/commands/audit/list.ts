@@ -26,7 +26,10 @@ export default class AuditList extends StorageCommand {
       if (ms === undefined) throw new StorageError('USAGE', `--since "${flags.since}" is not a duration.`, { hint: 'Use e.g. 30m, 24h or 7d.' });
       since = Date.now() - ms;
     }
-    const entries = readAudit().filter(
+    const all = readAudit();
+    // A store removed from the config keeps its history; any other name is a typo (64).
+    if (flags.store) (await this.fleet(flags.config)).knownStore(flags.store, () => all.flatMap((entry) => entry.stores ?? []), 'audit entries');
+    const entries = all.filter(
       (entry) =>
         Date.parse(entry.time) >= since && (!flags.store || entry.stores?.includes(flags.store)) && (!flags.command || entry.command?.includes(flags.command)),
     );

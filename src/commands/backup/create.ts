@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
 import { isEmptyPolicy } from '../../engine/backup/retention.js';
-import { strongerLevel } from '../../engine/backup/repository.js';
+import { strongerLevel, type BackupRepository } from '../../engine/backup/repository.js';
 import {
   createBackups,
   openRepository,
@@ -45,10 +45,28 @@ export default class BackupCreate extends StorageCommand {
     '<%= config.bin %> backup create --all --prune --json',
   ];
 
+  private interruptible?: { repo: BackupRepository; stores: string[]; since: number };
+
+  /** After an interruption: the backups of this run that did complete (they stay, complete and usable). */
+  protected override interruptedNote(): string | undefined {
+    if (!this.interruptible) return undefined;
+    const { repo, stores, since } = this.interruptible;
+    const complete = repo
+      .list()
+      .filter((entry) => entry.status === 'complete' && stores.includes(entry.store) && Date.parse(entry.manifest!.startedAt) >= since);
+    return complete.length === 0
+      ? 'no backup of this run completed'
+      : `kept the backups that completed: ${complete.map((entry) => `${entry.id} (${entry.store})`).join(', ')}`;
+  }
+
   async run(): Promise<{ stores: StoreOutcome[]; prune?: PrunePlan }> {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
-    const stores = flags.all ? fleet.select([]) : argv.length > 0 ? fleet.select(argv as string[]) : [fleet.onlyStore()];
+    const stores = flags.all
+      ? fleet.select([])
+      : argv.length > 0
+        ? fleet.select(argv as string[])
+        : [fleet.onlyStore('storage backup create', '--all to back up every store')];
     this.auditStores = stores.map((store) => store.name);
     // Refuse an unusable --prune before any work, not after a good backup.
     if (flags.prune && isEmptyPolicy(policyFromConfig(fleet))) {
@@ -57,6 +75,7 @@ export default class BackupCreate extends StorageCommand {
       });
     }
     const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
+    this.interruptible = { repo, stores: stores.map((store) => store.name), since: Date.now() };
     // The task list opens only once nothing can fail before the stores' tasks start.
     const flow = await openFlow(
       stores.map((store) => store.name),

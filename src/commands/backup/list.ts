@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { csvFlag } from '../../cli/flags.js';
+import { backupStoreFilter } from '../../cli/store-filter.js';
 import { listBackups, openRepository } from '../../engine/backup/service.js';
 import { verificationSummary, type BackupEntry } from '../../engine/backup/repository.js';
 import { formatBytes } from '../../ui/format.js';
@@ -16,8 +17,9 @@ export default class BackupList extends StorageCommand {
 
   async run(): Promise<{ repository: string; backups: BackupEntry[] }> {
     const { flags } = await this.parse(BackupList);
-    const repo = await openRepository(await this.fleet(flags.config), quietProgress);
-    const entries = listBackups(repo, flags.store);
+    const fleet = await this.fleet(flags.config);
+    const repo = await openRepository(fleet, quietProgress);
+    const entries = listBackups(repo, backupStoreFilter(fleet, repo, flags.store));
     const rows = entries.map((entry) => {
       const m = entry.manifest;
       const verified = m ? verificationSummary(entry.verification) : '-';

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { backupStoreFilter } from '../../cli/store-filter.js';
 import { parseDuration } from '../../engine/config/duration.js';
 import { StorageError } from '../../engine/errors.js';
 import { openRepository, policyFromConfig, pruneBackups, pruneFindings, prunedBackups, type PrunePlan } from '../../engine/backup/service.js';
@@ -50,12 +51,13 @@ export default class BackupPrune extends StorageCommand {
         }
       : policyFromConfig(fleet);
     const repo = await openRepository(fleet, quietProgress);
+    const store = backupStoreFilter(fleet, repo, flags.store);
     const plan = pruneBackups(
       repo,
       { ...policy, pruneTagged: flags['prune-tagged'] },
       {
         dryRun: flags['dry-run'],
-        stores: flags.store ? [flags.store] : undefined,
+        stores: store ? [store] : undefined,
         configured: [...fleet.config.stores.keys()],
         includeOrphans: flags['include-orphans'],
         deleteDamaged: flags['delete-damaged'],

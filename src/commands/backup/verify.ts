@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { backupStoreFilter } from '../../cli/store-filter.js';
 import { StorageError } from '../../engine/errors.js';
 import { latestBackup, listBackups, openRepository, verifyBackup, type VerifyResult } from '../../engine/backup/service.js';
 import { isReadable } from '../../engine/backup/repository.js';
@@ -27,14 +28,15 @@ export default class BackupVerify extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const progress = this.jsonEnabled() ? quietProgress : lineProgress();
     const repo = await openRepository(fleet, progress);
+    const store = backupStoreFilter(fleet, repo, flags.store);
     const ids = args.id
       ? [args.id]
       : flags.all
-        ? listBackups(repo, flags.store)
+        ? listBackups(repo, store)
             .filter(isReadable)
             .map((e) => e.id)
         : flags.latest
-          ? [latestBackup(repo, flags.store).id]
+          ? [latestBackup(repo, store).id]
           : [];
     if (ids.length === 0) throw new StorageError('USAGE', 'Name a backup, or use --latest or --all.', { hint: 'See `storage backup list` for the ids.' });
     const flow = await openFlow(ids, (id) => `Verify ${id}`, { json: this.jsonEnabled(), quiet: false });

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { csvFlag, watchFlags } from '../../cli/flags.js';
-import { wantsLiveView } from '../../cli/live.js';
+import { exitSoon, wantsLiveView } from '../../cli/live.js';
 import { checkHealth, healthOutcome, type StoreHealth } from '../../engine/db/health.js';
 import { healthCsv, healthTable } from '../../ui/views/health.js';
 
@@ -25,6 +25,7 @@ export default class DbHealth extends StorageCommand {
     if (wantsLiveView({ ...flags, json: this.jsonEnabled() })) {
       const { watchHealth } = await import('../../ui/live/index.js');
       await watchHealth(fleet, stores, flags.interval * 1000);
+      exitSoon();
       return undefined;
     }
     const results = await checkHealth(fleet, stores);

@@ -15,7 +15,7 @@ export default class DbInfo extends StorageCommand {
   async run(): Promise<StoreInfo> {
     const { args, flags } = await this.parse(DbInfo);
     const fleet = await this.fleet(flags.config);
-    const info = await storeInfo(fleet, args.store ?? fleet.onlyStore().name);
+    const info = await storeInfo(fleet, args.store ?? fleet.onlyStore('storage db info').name);
     if (flags.csv) {
       const kinds = [...new Set(info.databases.flatMap((db) => Object.keys(db.objects ?? {})))];
       this.print(

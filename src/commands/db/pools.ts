@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { csvFlag, watchFlags } from '../../cli/flags.js';
-import { wantsLiveView } from '../../cli/live.js';
+import { exitSoon, wantsLiveView } from '../../cli/live.js';
 import { poolReports, type PoolReport } from '../../engine/db/inspect.js';
 import { StorageError } from '../../engine/errors.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
@@ -29,6 +29,7 @@ export default class DbPools extends StorageCommand {
     if (wantsLiveView({ ...flags, json: this.jsonEnabled() })) {
       const { watchPools } = await import('../../ui/live/index.js');
       await watchPools(fleet, stores, flags.interval * 1000);
+      exitSoon();
       return undefined;
     }
     const reports = await poolReports(fleet, stores);

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { findSnapshot, type SnapshotRecord } from '../../engine/snapshot/catalog.js';
 import { deleteSnapshot } from '../../engine/snapshot/service.js';
 import { confirmation } from '../../cli/confirm.js';
@@ -16,7 +17,7 @@ export default class SnapshotDelete extends StorageCommand {
   async run(): Promise<SnapshotRecord & { dropped: boolean }> {
     const { args, flags } = await this.parse(SnapshotDelete);
     const fleet = await this.fleet(flags.config);
-    const record = findSnapshot(args.name, flags.store);
+    const record = findSnapshot(args.name, snapshotStoreFilter(fleet, flags.store));
     this.auditStores = [record.store];
     const confirm = await confirmation(flags.confirm, `This deletes snapshot "${args.name}" (${record.copy}). Type its name to confirm: `, this.jsonEnabled());
     const deleted = await deleteSnapshot(fleet, args.name, record.store, confirm);

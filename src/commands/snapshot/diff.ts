@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { csvFlag } from '../../cli/flags.js';
 import { diffSnapshot, type DiffRow } from '../../engine/snapshot/service.js';
 import type { SnapshotRecord } from '../../engine/snapshot/catalog.js';
@@ -15,7 +16,8 @@ export default class SnapshotDiff extends StorageCommand {
 
   async run(): Promise<{ snapshot: SnapshotRecord; tables: DiffRow[] }> {
     const { args, flags } = await this.parse(SnapshotDiff);
-    const diff = await diffSnapshot(await this.fleet(flags.config), args.name, flags.store);
+    const fleet = await this.fleet(flags.config);
+    const diff = await diffSnapshot(fleet, args.name, snapshotStoreFilter(fleet, flags.store));
     const rows = diff.tables.map((t) => [
       t.table,
       t.snapshotRows,

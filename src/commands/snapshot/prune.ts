@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { parseDuration } from '../../engine/config/duration.js';
 import { StorageError } from '../../engine/errors.js';
 import { pruneSnapshots } from '../../engine/snapshot/service.js';
@@ -22,8 +23,9 @@ export default class SnapshotPrune extends StorageCommand {
     const olderThanMs = flags['older-than'] === undefined ? undefined : parseDuration(flags['older-than']);
     if (flags['older-than'] !== undefined && olderThanMs === undefined)
       throw new StorageError('USAGE', `--older-than "${flags['older-than']}" is not a duration.`, { hint: 'Use e.g. 12h or 7d.' });
-    const result = await pruneSnapshots(await this.fleet(flags.config), {
-      store: flags.store,
+    const fleet = await this.fleet(flags.config);
+    const result = await pruneSnapshots(fleet, {
+      store: snapshotStoreFilter(fleet, flags.store),
       keepLast: flags['keep-last'],
       olderThanMs,
       dryRun: flags['dry-run'],

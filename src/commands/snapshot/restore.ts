@@ -1,8 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { findSnapshot } from '../../engine/snapshot/catalog.js';
 import { restoreSnapshot } from '../../engine/snapshot/service.js';
 import { confirmation } from '../../cli/confirm.js';
+import { shellQuote } from '../../engine/shell.js';
 
 export default class SnapshotRestore extends StorageCommand {
   static override audited = true;
@@ -16,11 +18,21 @@ export default class SnapshotRestore extends StorageCommand {
     force: Flags.boolean({ description: 'Terminate other sessions on the database (PostgreSQL) / replace a SQLite file others have open.' }),
   };
 
+  private restoring?: { name: string; store: string };
+
+  protected override interruptedNote(): string | undefined {
+    return (
+      this.restoring &&
+      `\`storage snapshot show ${shellQuote(this.restoring.name)} --store ${shellQuote(this.restoring.store)}\` says what exists now and how to finish`
+    );
+  }
+
   async run(): Promise<{ snapshot: string; database: string; previous: string }> {
     const { args, flags } = await this.parse(SnapshotRestore);
     const fleet = await this.fleet(flags.config);
-    const record = findSnapshot(args.name, flags.store);
+    const record = findSnapshot(args.name, snapshotStoreFilter(fleet, flags.store));
     this.auditStores = [record.store];
+    this.restoring = { name: record.name, store: record.store };
     const confirm = await confirmation(
       flags.confirm,
       `This rolls "${record.source}" on store "${record.store}" back to snapshot "${record.name}". Type the database name to confirm: `,

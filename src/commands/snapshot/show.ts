@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { findSnapshot } from '../../engine/snapshot/catalog.js';
 import { snapshotStatus, type SnapshotStatus } from '../../engine/snapshot/service.js';
 import { formatBytes } from '../../ui/format.js';
@@ -12,7 +13,7 @@ export default class SnapshotShow extends StorageCommand {
   async run(): Promise<SnapshotStatus> {
     const { args, flags } = await this.parse(SnapshotShow);
     const fleet = await this.fleet(flags.config);
-    const status = await snapshotStatus(fleet, findSnapshot(args.name, flags.store));
+    const status = await snapshotStatus(fleet, findSnapshot(args.name, snapshotStoreFilter(fleet, flags.store)));
     this.print(
       [
         `snapshot ${status.name} of ${status.store}/${status.source}`,

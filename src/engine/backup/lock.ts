@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onCleanup } from '../cleanup.js';
 import { StorageError } from '../errors.js';
 import { ensurePrivateDir } from '../private-dir.js';
 import { writeFileAtomic } from './files.js';
@@ -114,6 +115,8 @@ const safeHost = () => os.hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
 
 export class StoreLock {
   private timer?: NodeJS.Timeout;
+  /** An interrupted run (SIGINT, SIGTERM) releases the lock too, so the next run need not break it. */
+  private unregister: () => void = () => undefined;
 
   private constructor(
     readonly file: string,
@@ -140,6 +143,7 @@ export class StoreLock {
         const lock = new StoreLock(file, holder);
         lock.timer = setInterval(() => lock.beat(), HEARTBEAT_MS);
         lock.timer.unref();
+        lock.unregister = onCleanup(`the lock on store "${store}"`, () => lock.release());
         return lock;
       }
       const current = readHolder(file);
@@ -237,6 +241,7 @@ export class StoreLock {
   }
 
   release(): void {
+    this.unregister();
     if (this.timer) clearInterval(this.timer);
     const current = readHolder(this.file);
     if (current && current.pid === this.holder.pid && current.startedAt === this.holder.startedAt) fs.rmSync(this.file, { force: true });

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { onCleanup, runInterrupted } from '../cleanup.js';
 import { configRelative, type ResolvedStore } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { userPaths } from '../config/paths.js';
-import { onCleanup } from '../cleanup.js';
 import { checkDerivedName, derivedName, nameStamp } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
@@ -26,6 +26,7 @@ import type { BackupManifest, SealedManifest } from './manifest.js';
 import { discard, readPayload } from './payload.js';
 import { BackupRepository, isReadable, storeOfBackupId, type BackupEntry, type VerificationRecord, type VerifyLevel } from './repository.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
+import { shellQuote } from '../shell.js';
 
 /** This tool's name and version, recorded in every manifest. */
 export const TOOL = {
@@ -100,6 +101,11 @@ export async function createBackup(
   const id = repo.newBackupId(store.name);
   const dir = repo.backupDir(id);
   let scratch: string | undefined;
+  // An interrupted run removes the unfinished backup (it has no manifest, so it never looked complete).
+  const unregister = onCleanup(`the unfinished backup ${id}`, () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
   try {
     repo.sweepScratch();
     sweepIncomplete(repo, store.name, progress);
@@ -134,8 +140,11 @@ export async function createBackup(
       counts: result.counts,
     };
     fsyncDir(dir);
+    // Checked in the same synchronous step as the write: a backup completes before an interruption or not at all.
+    if (runInterrupted()) throw new StorageError('FAILED', `Backup ${id} was interrupted before its manifest was written.`);
     const done = progress.step('write the manifest');
     const sealed = repo.writeManifest(manifest);
+    unregister();
     done();
     return sealed;
   } catch (error) {
@@ -143,6 +152,7 @@ export async function createBackup(
     fs.rmSync(dir, { recursive: true, force: true });
     throw runFailure(store, repo, error);
   } finally {
+    unregister();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     lock.release();
   }
@@ -467,12 +477,12 @@ function confirmReplace(store: ResolvedStore, database: string, state: RestoreTa
       'CONFIRMATION_REQUIRED',
       `Database "${database}" on store "${store.name}" ${holds}; restoring replaces it, which needs confirmation.`,
       {
-        hint: `Confirm with --confirm ${database}, ${alternative}`,
+        hint: `Confirm with --confirm ${shellQuote(database)}, ${alternative}`,
       },
     );
   if (confirm !== database)
     throw new StorageError('CONFIRMATION_MISMATCH', `The confirmation "${confirm}" does not match the database "${database}"; nothing was changed.`, {
-      hint: `Type the name exactly: --confirm ${database}, ${alternative}`,
+      hint: `Type the name exactly: --confirm ${shellQuote(database)}, ${alternative}`,
     });
 }
 
@@ -682,6 +692,7 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
     throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
   const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
   fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+  const unregister = onCleanup(`the unfinished export ${partial}`, () => fs.rmSync(partial, { recursive: true, force: true }));
   const { mongodumpPath } = await import('./mongodb.js');
   const files: string[] = [];
   try {
@@ -704,6 +715,8 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
   } catch (error) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw error;
+  } finally {
+    unregister();
   }
   return { id: manifest.id, directory: final, files, format: manifest.payloadFormat };
 }

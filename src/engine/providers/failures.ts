@@ -6,6 +6,7 @@ import { StorageError, isStorageError } from '../errors.js';
 import { fileSystemFailure, isFileSystemError } from '../fs-errors.js';
 import { redact } from '../redact.js';
 import { storeAddress } from './target.js';
+import { shellQuote } from '../shell.js';
 
 const TRANSIENT_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED']);
 // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, connection_failure family
@@ -84,7 +85,7 @@ export function describeFailure(store: ResolvedStore, error: unknown): StorageEr
   const code = errorCode(error);
   if (store.engine === 'postgres' && code === '3D000') {
     return new StorageError('NOT_FOUND', `Store "${store.name}": ${message} (${address}).`, {
-      hint: `Create the database with \`storage db create ${store.name} NAME\` on a store that can reach the server, or fix the database in the url.`,
+      hint: `Create the database with \`storage db create ${shellQuote(store.name)} NAME\` on a store that can reach the server, or fix the database in the url.`,
       details: { store: store.name, address },
     });
   }

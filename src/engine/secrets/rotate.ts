@@ -17,6 +17,7 @@ import { withUrlParts, withoutCredentials } from '../providers/target.js';
 import { registerSecret } from '../redact.js';
 import { scramVerifier } from './scram.js';
 import type { PendingRotation } from './vault.js';
+import { shellQuote } from '../shell.js';
 
 /** Where the rotated password is kept: the vault, or anything with its rotation protocol. */
 export interface SecretStore {
@@ -240,7 +241,7 @@ export async function rotatePassword(fleet: Fleet, storeName: string, vault: Sec
   const oldPassword = vault.get(plan.secret);
   if (oldPassword === undefined) {
     throw new StorageError('SECRET_UNRESOLVED', `Store "${plan.store}" takes its password from secret "${plan.secret}", which is not in the vault.`, {
-      hint: `Store the current password first: storage secrets set ${plan.secret}`,
+      hint: `Store the current password first: storage secrets set ${shellQuote(plan.secret)}`,
     });
   }
   if (options.dryRun) return { ...plan, rotated: false, dryRun: true };

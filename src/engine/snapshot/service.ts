@@ -1,7 +1,7 @@
 // Snapshot operations: fast same-server copies to take before a risky change, and to roll back to.
 // They share the backup locks (a snapshot and a backup of one store never run at once).
 import os from 'node:os';
-import { onCleanup } from '../cleanup.js';
+import { onCleanup, runInterrupted } from '../cleanup.js';
 import type { Engine } from '../config/schema.js';
 import { requireConfirmation } from '../confirm.js';
 import { derivedName, nameStamp } from '../derived-names.js';
@@ -60,6 +60,10 @@ export async function createSnapshot(
   if (await engine.exists(provider, copy))
     throw new StorageError('ALREADY_EXISTS', `"${copy}" already exists on store "${store.name}".`, { hint: 'Choose another --name.' });
   const lock = StoreLock.acquire(locksDir(fleet), store.name, request.command, warn);
+  // An interrupted run removes the copy it was making: it has no record, so nothing would ever list or prune it.
+  const unregister = onCleanup(`the unfinished snapshot copy "${copy}"`, async () => {
+    if (await engine.exists(provider, copy)) await engine.drop(provider, copy);
+  });
   try {
     const started = Date.now();
     const result = await engine.create(provider, source, copy, { force: request.force });
@@ -75,9 +79,13 @@ export async function createSnapshot(
       method: result.method,
       tool: `${TOOL.name} ${TOOL.version}`,
     };
+    // Never record a snapshot whose copy an interruption is removing.
+    if (runInterrupted()) throw new StorageError('FAILED', `Snapshot "${name}" was interrupted before it was recorded.`);
     saveSnapshot(record);
+    unregister();
     return { ...record, note: result.note };
   } finally {
+    unregister();
     lock.release();
   }
 }
@@ -149,7 +157,8 @@ export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Prom
 }
 
 export async function snapshotList(fleet: Fleet, store?: string): Promise<SnapshotStatus[]> {
-  if (store) fleet.store(store);
+  // A store removed from the config still lists the snapshots it left.
+  if (store) fleet.knownStore(store, () => listSnapshots().map((record) => record.store), 'snapshots');
   return Promise.all(listSnapshots(store).map((record) => snapshotStatus(fleet, record)));
 }
 

@@ -22,6 +22,41 @@ export interface CheckContext {
   env: NodeJS.ProcessEnv;
   /** Run a real restore test of each store's newest backup (slow; off by default). */
   restoreTest?: boolean;
+  /** Set by the runner for each check: the subjects `eachSubject` is judging, and those already judged. */
+  subjects?: SubjectProgress;
+}
+
+export interface SubjectProgress {
+  expected: string[];
+  judged: Map<string, CheckOutcome[]>;
+}
+
+/**
+ * Judges each subject (a store) on its own, concurrently. When the run's timeout cuts the check
+ * short, the subjects that answered keep their own outcomes and only the others become errors:
+ * one hung server must not hide the healthy stores' results.
+ */
+export async function eachSubject<T>(
+  context: CheckContext,
+  subjects: T[],
+  name: (subject: T) => string,
+  judge: (subject: T) => Promise<CheckOutcome | CheckOutcome[]>,
+): Promise<CheckOutcome[]> {
+  const progress = context.subjects;
+  if (progress) progress.expected.push(...subjects.map(name));
+  const outcomes = await Promise.all(
+    subjects.map(async (subject) => {
+      let judged: CheckOutcome[];
+      try {
+        judged = [await judge(subject)].flat();
+      } catch (error) {
+        judged = [{ subject: name(subject), status: 'error', reason: (error as Error).message, hint: (error as { hint?: string }).hint }];
+      }
+      progress?.judged.set(name(subject), judged);
+      return judged;
+    }),
+  );
+  return outcomes.flat();
 }
 
 export interface Check {
@@ -61,13 +96,18 @@ export async function runChecks(checks: Check[], context: CheckContext, timeoutM
   const finished = new Map<string, Promise<unknown>>();
   const runOne = async (check: Check): Promise<CheckResult[]> => {
     let timer: NodeJS.Timeout | undefined;
+    const subjects: SubjectProgress = { expected: [], judged: new Map() };
     const timeout = new Promise<CheckOutcome[]>((resolve) => {
       timer = setTimeout(
         () => {
           timedOut = true;
-          resolve([
-            { status: 'error', reason: `did not finish within ${timeoutMs} ms`, hint: 'Raise --timeout, or check what it waits on (an unreachable store?).' },
-          ]);
+          const late = {
+            status: 'error' as const,
+            reason: `did not finish within ${timeoutMs} ms`,
+            hint: 'Raise --timeout, or check what it waits on (an unreachable store?).',
+          };
+          // A check judging subjects one by one keeps the answers it has; only the missing ones are errors.
+          resolve(subjects.expected.length > 0 ? subjects.expected.flatMap((subject) => subjects.judged.get(subject) ?? [{ subject, ...late }]) : [late]);
         },
         Math.max(0, deadline - Date.now()),
       );
@@ -78,7 +118,7 @@ export async function runChecks(checks: Check[], context: CheckContext, timeoutM
     try {
       // Looked up a turn later, once every check has been started and registered.
       const dependencies = Promise.resolve().then(() => Promise.allSettled((check.after ?? []).map((id) => finished.get(id))));
-      outcomes = await Promise.race([dependencies.then(() => check.run(context)), timeout]);
+      outcomes = await Promise.race([dependencies.then(() => check.run({ ...context, subjects })), timeout]);
     } catch (error) {
       outcomes = [{ status: 'error', reason: (error as Error).message, hint: (error as { hint?: string }).hint }];
     } finally {

@@ -5,6 +5,7 @@ import type { BackupEntry } from '../../backup/repository.js';
 import { LEFTOVER_AGE_MS, listBackups } from '../../backup/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
+import { shellQuote } from '../../shell.js';
 
 export function judgeRepositoryEntries(entries: BackupEntry[], now: number): CheckOutcome[] {
   const outcomes: CheckOutcome[] = [];
@@ -28,7 +29,7 @@ export function judgeRepositoryEntries(entries: BackupEntry[], now: number): Che
         subject: entry.id,
         status: 'warn',
         reason: `${entry.id} is the leftover of a run that never finished, from ${entry.createdAt}`,
-        hint: `The next storage backup create ${entry.store} sweeps it.`,
+        hint: `The next storage backup create ${shellQuote(entry.store)} sweeps it.`,
       });
   }
   const complete = entries.filter((entry) => entry.status === 'complete').length;

@@ -4,6 +4,7 @@ import { verifyBackup } from '../../backup/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { newestComplete } from '../../backup/service.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
+import { shellQuote } from '../../shell.js';
 
 export const backupsRestoreTest: Check = {
   id: 'backups.restore-test',
@@ -18,7 +19,7 @@ export const backupsRestoreTest: Check = {
     for (const store of fleet.select(stores)) {
       const newest = newestComplete(repo, store.name);
       if (!newest) {
-        outcomes.push({ subject: store.name, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${store.name}` });
+        outcomes.push({ subject: store.name, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${shellQuote(store.name)}` });
         continue;
       }
       const result = await verifyBackup(fleet, repo, newest.id, { level: 'restore-test' });

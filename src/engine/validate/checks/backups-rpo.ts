@@ -5,9 +5,10 @@ import { FUTURE_SKEW_MS } from '../../backup/retention.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { newestComplete } from '../../backup/service.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
+import { shellQuote } from '../../shell.js';
 
 export function judgeRpo(store: string, newest: BackupEntry | undefined, rpo: string | undefined, now: number): CheckOutcome {
-  if (!newest) return { subject: store, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${store}` };
+  if (!newest) return { subject: store, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${shellQuote(store)}` };
   const age = now - Date.parse(newest.manifest!.startedAt);
   const ageText = `${Math.round(age / 1000)}s old (${newest.id})`;
   // A backup from the future proves nothing about how recent the data is.
@@ -21,7 +22,7 @@ export function judgeRpo(store: string, newest: BackupEntry | undefined, rpo: st
   if (rpo === undefined) return { subject: store, status: 'warn', reason: `newest backup ${ageText}; no backup.rpo is set`, hint: 'Set backup.rpo, e.g. 24h.' };
   return age <= parseDuration(rpo)!
     ? { subject: store, status: 'pass', reason: `newest backup ${ageText}, within ${rpo}` }
-    : { subject: store, status: 'fail', reason: `newest backup ${ageText}, older than backup.rpo ${rpo}`, hint: `storage backup create ${store}` };
+    : { subject: store, status: 'fail', reason: `newest backup ${ageText}, older than backup.rpo ${rpo}`, hint: `storage backup create ${shellQuote(store)}` };
 }
 
 export const backupsRpo: Check = {

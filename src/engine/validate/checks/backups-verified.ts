@@ -6,6 +6,7 @@ import { passedAtLeast, type VerificationRecord, type VerifyLevel } from '../../
 import type { Check, CheckOutcome } from '../registry.js';
 import { newestComplete } from '../../backup/service.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
+import { shellQuote } from '../../shell.js';
 
 const FLAG: Record<VerifyLevel, string> = { files: '', 'read-data': ' --read-data', 'restore-test': ' --restore-test' };
 
@@ -27,14 +28,14 @@ export function judgeVerified({ store, id, now, record, required }: VerifiedInpu
       subject,
       status: 'fail',
       reason: `${id} is damaged: ${now.problems[0]}`,
-      hint: `Do not rely on it; take a new backup: storage backup create ${store}`,
+      hint: `Do not rely on it; take a new backup: storage backup create ${shellQuote(store)}`,
     };
   if (record && !record.ok)
     return {
       subject,
       status: 'fail',
       reason: `${id} FAILED ${record.level} verification at ${record.at}: ${record.problems[0]}`,
-      hint: `Do not rely on it; take a new backup (storage backup create ${store}) and check the repository's disk.`,
+      hint: `Do not rely on it; take a new backup (storage backup create ${shellQuote(store)}) and check the repository's disk.`,
     };
   const level = required ?? 'files';
   if (level !== 'files') {
@@ -45,7 +46,7 @@ export function judgeVerified({ store, id, now, record, required }: VerifiedInpu
           subject,
           status: 'fail',
           reason: `${id} has not passed ${level} verification, which backup.verify asks for`,
-          hint: `storage backup verify ${id}${FLAG[level]}`,
+          hint: `storage backup verify ${shellQuote(id)}${FLAG[level]}`,
         };
   }
   const readAt = passedAtLeast(record, 'read-data');
@@ -55,7 +56,7 @@ export function judgeVerified({ store, id, now, record, required }: VerifiedInpu
         subject,
         status: 'warn',
         reason: `${id} intact (manifest and file sizes), but its data were never read back`,
-        hint: `storage backup verify ${id} --read-data, or set backup.verify: read-data`,
+        hint: `storage backup verify ${shellQuote(id)} --read-data, or set backup.verify: read-data`,
       };
 }
 
@@ -71,7 +72,7 @@ export const backupsVerified: Check = {
     return Promise.all(
       fleet.select(stores).map(async (store): Promise<CheckOutcome> => {
         const newest = newestComplete(repo, store.name);
-        if (!newest) return { subject: store.name, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${store.name}` };
+        if (!newest) return { subject: store.name, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${shellQuote(store.name)}` };
         const now = await verifyBackup(fleet, repo, newest.id, { record: false });
         return judgeVerified({ store: store.name, id: newest.id, now, record: newest.verification, required: fleet.config.file.backup?.verify });
       }),

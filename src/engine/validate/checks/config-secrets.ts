@@ -3,6 +3,7 @@
 import { secretReferences } from '../../config/secrets.js';
 import { StorageError } from '../../errors.js';
 import type { Check, CheckOutcome } from '../registry.js';
+import { shellQuote } from '../../shell.js';
 
 export const configSecrets: Check = {
   id: 'config.secrets',
@@ -16,7 +17,7 @@ export const configSecrets: Check = {
         try {
           const value = await fleet.secrets?.(ref.name);
           return value === undefined
-            ? { subject: ref.path, status: 'fail', reason: `secret "${ref.name}" is not in the vault`, hint: `storage secrets set ${ref.name}` }
+            ? { subject: ref.path, status: 'fail', reason: `secret "${ref.name}" is not in the vault`, hint: `storage secrets set ${shellQuote(ref.name)}` }
             : { subject: ref.path, status: 'pass', reason: `secret "${ref.name}" resolves` };
         } catch (error) {
           // A vault that cannot be opened (no key, wrong key) is a configuration failure, not a crash.

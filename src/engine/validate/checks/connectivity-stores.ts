@@ -2,7 +2,7 @@
 // not slowly.
 import { parseDuration } from '../../config/duration.js';
 import { probeStore, type StoreHealth } from '../../db/health.js';
-import type { Check, CheckOutcome } from '../registry.js';
+import { eachSubject, type Check, type CheckOutcome } from '../registry.js';
 
 /** A round trip slower than this is worth a warning (validate.slowLatency). */
 export const SLOW_MS = 1000;
@@ -36,14 +36,18 @@ export const connectivityStores: Check = {
   id: 'connectivity.stores',
   suite: 'connectivity',
   title: 'every store is reachable, authenticated and in its configured role',
-  async run({ fleet, stores }) {
+  async run(context) {
+    const { fleet, stores } = context;
     const slow = fleet.config.file.validate?.slowLatency;
     const slowMs = slow ? parseDuration(slow)! : SLOW_MS;
-    return Promise.all(
-      fleet.select(stores).map(async (store) => {
+    return eachSubject(
+      context,
+      fleet.select(stores),
+      (store) => store.name,
+      async (store) => {
         const role = store.config.engine === 'sqlite' ? undefined : store.config.role;
         return judgeConnectivity(await probeStore(fleet, store), role, slowMs);
-      }),
+      },
     );
   },
 };

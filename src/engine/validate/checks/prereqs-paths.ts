@@ -5,6 +5,7 @@ import path from 'node:path';
 import { repositoryPath } from '../../backup/service.js';
 import { vaultPath } from '../../secrets/resolver.js';
 import type { Check, CheckOutcome } from '../registry.js';
+import { shellQuote } from '../../shell.js';
 
 /** Whether a file can be made at `target` (or in its nearest existing parent): tried, not guessed from mode bits. */
 export function canWriteAt(target: string): { ok: boolean; why?: string } {
@@ -25,7 +26,7 @@ export function judgeVaultMode(file: string, mode: number): CheckOutcome {
   const bits = mode & 0o777;
   return bits === 0o600
     ? { subject: 'vault', status: 'pass', reason: `${file} is 0600` }
-    : { subject: 'vault', status: 'fail', reason: `${file} is ${bits.toString(8).padStart(4, '0')}, not 0600`, hint: `chmod 600 ${file}` };
+    : { subject: 'vault', status: 'fail', reason: `${file} is ${bits.toString(8).padStart(4, '0')}, not 0600`, hint: `chmod 600 ${shellQuote(file)}` };
 }
 
 export const prereqsPaths: Check = {

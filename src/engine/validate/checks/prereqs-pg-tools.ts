@@ -2,7 +2,7 @@
 // version (an older pg_dump refuses a newer server).
 import { pgTool, toolMajor } from '../../backup/postgres.js';
 import type { PostgresProvider } from '../../providers/postgres.js';
-import type { Check, CheckOutcome } from '../registry.js';
+import { eachSubject, type Check, type CheckOutcome } from '../registry.js';
 
 /** `tools` maps each tool to its major version, or undefined when it is missing or cannot run. */
 export function judgePgTools(serverMajor: number, tools: Record<string, number | undefined>): Omit<CheckOutcome, 'subject'> {
@@ -18,11 +18,15 @@ export const prereqsPgTools: Check = {
   id: 'prereqs.pg-tools',
   suite: 'prereqs',
   title: 'pg_dump and pg_restore are at least the server major version',
-  async run({ fleet, stores }) {
+  async run(context) {
+    const { fleet, stores } = context;
     const pgStores = fleet.select(stores).filter((store) => store.engine === 'postgres');
     if (pgStores.length === 0) return [{ status: 'pass', reason: 'no PostgreSQL stores' }];
-    return Promise.all(
-      pgStores.map(async (store): Promise<CheckOutcome> => {
+    return eachSubject(
+      context,
+      pgStores,
+      (store) => store.name,
+      async (store): Promise<CheckOutcome> => {
         let serverMajor: number;
         try {
           const provider = (await fleet.provider(store)) as PostgresProvider;
@@ -45,7 +49,7 @@ export const prereqsPgTools: Check = {
             () => undefined,
           );
         return { subject: store.name, ...judgePgTools(serverMajor, tools) };
-      }),
+      },
     );
   },
 };

@@ -4,6 +4,7 @@ import type { RestoreJournalEntry } from '../../restore-journal.js';
 import { listSnapshots } from '../../snapshot/catalog.js';
 import { describeInterruptedBackupRestore, interruptedBackupRestores, snapshotStatus, type SnapshotStatus } from '../../snapshot/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
+import { shellQuote } from '../../shell.js';
 
 export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined {
   const subject = `${status.store}/${status.name}`;
@@ -15,7 +16,7 @@ export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined 
         subject,
         status: 'fail',
         reason: status.explanation ?? 'a restore did not finish',
-        hint: `storage snapshot show ${status.name} --store ${status.store}`,
+        hint: `storage snapshot show ${shellQuote(status.name)} --store ${shellQuote(status.store)}`,
       };
     case 'restoring':
       return { subject, status: 'warn', reason: status.explanation ?? 'a restore is under way', hint: 'Validate again when it has finished.' };
@@ -24,7 +25,7 @@ export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined 
         subject,
         status: 'warn',
         reason: `its copy ${status.copy} is gone from the server`,
-        hint: `storage snapshot delete ${status.name} --store ${status.store} --confirm ${status.name}`,
+        hint: `storage snapshot delete ${shellQuote(status.name)} --store ${shellQuote(status.store)} --confirm ${shellQuote(status.name)}`,
       };
     default:
       return { subject, status: 'warn', reason: `cannot tell: store "${status.store}" is not configured or did not answer`, hint: 'See connectivity.stores.' };

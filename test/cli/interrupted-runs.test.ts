@@ -1,0 +1,118 @@
+// An interrupted run (Ctrl-C at a terminal, SIGINT or SIGTERM from cron, CI or a service manager)
+// stops cleanly: no lock left, nothing that looks like a complete backup, scratch removed, one line
+// saying what stopped and what is left, exit 130 / 143, and an `interrupted` audit entry.
+import Sqlite from 'better-sqlite3';
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { BIN } from '../support/paths.js';
+import { openTerminal, until, type Terminal } from '../support/terminal.js';
+
+describe('interrupted runs', () => {
+  let sandbox: Sandbox;
+  let repo: string;
+  let terminal: Terminal | undefined;
+
+  beforeAll(async () => {
+    sandbox = makeSandbox();
+    // Big enough that compressing and encrypting it takes a while: the run is caught mid-way.
+    const db = new Sqlite(path.join(sandbox.dir, 'big.db'));
+    db.exec(
+      'create table t (x blob); with recursive c(i) as (select 1 union all select i + 1 from c where i < 150000) insert into t select randomblob(1000) from c',
+    );
+    db.close();
+    sandbox.writeConfig({ stores: { big: { engine: 'sqlite', path: 'big.db' } } });
+    repo = path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'backups');
+    // The repository and its key exist before the runs that get interrupted.
+    expect((await sandbox.run(['backup', 'create', 'big', '-q'])).exitCode).toBe(0);
+  });
+
+  afterEach(() => {
+    terminal?.close();
+    terminal = undefined;
+  });
+
+  /** Resolves once the backup is writing its payload: the lock is held and the unfinished backup exists. */
+  function midBackup(): Promise<string> {
+    return until(
+      () => {
+        if (!fs.existsSync(path.join(repo, 'locks', 'big.lock'))) return undefined;
+        return fs.readdirSync(path.join(repo, 'backups')).find((id) => !fs.existsSync(path.join(repo, 'backups', id, 'manifest.json')));
+      },
+      60_000,
+      'the backup to start',
+    );
+  }
+
+  async function expectCleanlyStopped(id: string, exitCode: number, command = 'storage backup create big') {
+    expect(fs.existsSync(path.join(repo, 'locks', 'big.lock')), 'the lock is released').toBe(false);
+    expect(fs.existsSync(path.join(repo, 'backups', id)), 'the unfinished backup is removed').toBe(false);
+    expect(fs.readdirSync(path.join(repo, 'tmp')), 'scratch is removed').toEqual([]);
+    const listed = (await sandbox.run(['backup', 'list', '--json'])).json().backups;
+    expect(listed.map((backup: { status: string }) => backup.status)).toEqual(listed.map(() => 'complete'));
+    const audit = (await sandbox.run(['audit', 'list', '--json'])).json().entries;
+    expect(audit.at(-1)).toMatchObject({ command, stores: ['big'], outcome: 'interrupted', exitCode });
+  }
+
+  const stoppedLine = (signal: string, command = 'storage backup create big') =>
+    new RegExp(
+      `^Interrupted by ${signal}: ${command} stopped; cleaned up the unfinished backup \\S+ and the lock on store "big"; no backup of this run completed\\.$`,
+    );
+
+  it('SIGINT without a TTY: exit 130, one line, nothing left behind, audited as interrupted', async () => {
+    const run = execa(process.execPath, [BIN, 'backup', 'create', 'big'], {
+      cwd: sandbox.dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    const id = await midBackup();
+    run.kill('SIGINT');
+    const result = await run;
+    expect(result.exitCode).toBe(130);
+    expect(String(result.stdout)).toBe('');
+    const lines = String(result.stderr).trim().split('\n');
+    expect(lines.at(-1)).toMatch(stoppedLine('SIGINT'));
+    expect(lines.filter((line) => line.startsWith('Interrupted'))).toHaveLength(1);
+    await expectCleanlyStopped(id, 130);
+  });
+
+  it('SIGTERM with --json: exit 143, one JSON document saying so, nothing left behind', async () => {
+    const run = execa(process.execPath, [BIN, 'backup', 'create', 'big', '--json'], {
+      cwd: sandbox.dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    const id = await midBackup();
+    run.kill('SIGTERM');
+    const result = await run;
+    expect(result.exitCode).toBe(143);
+    expect(JSON.parse(String(result.stdout))).toMatchObject({
+      error: { code: 'INTERRUPTED', exitCode: 143, message: expect.stringMatching(stoppedLine('SIGTERM', 'storage backup create big --json')) },
+    });
+    expect(String(result.stderr).trim().split('\n').at(-1)).toMatch(stoppedLine('SIGTERM', 'storage backup create big --json'));
+    await expectCleanlyStopped(id, 143, 'storage backup create big --json');
+  });
+
+  it('Ctrl-C at a terminal, with the task list drawing: exit 130 (not 127), the line, nothing left behind', async () => {
+    terminal = openTerminal(['backup', 'create', 'big'], { cwd: sandbox.dir, env: sandbox.env });
+    const id = await midBackup();
+    terminal.keys('C-c');
+    expect(await terminal.exitCode()).toBe(130);
+    const screen = terminal.screen();
+    expect(screen.split('\n').filter((line) => line.startsWith('Interrupted by SIGINT'))).toHaveLength(1);
+    expect(screen).toMatch(/Interrupted by SIGINT: storage backup create big stopped; cleaned up the unfinished backup \S+ and the lock on store "big"/);
+    await expectCleanlyStopped(id, 130);
+  });
+
+  it('the next run takes the store at once: no stale lock to break, no leftover to sweep', async () => {
+    const next = await sandbox.run(['backup', 'create', 'big']);
+    expect(next.exitCode).toBe(0);
+    expect(next.stderr).not.toMatch(/stale lock|interrupted earlier run/);
+  });
+});
