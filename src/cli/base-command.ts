@@ -2,6 +2,7 @@
 // one way of turning any failure into a hinted message and a documented exit code.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import type { Input, ParserOutput } from '@oclif/core/interfaces';
+import { runCleanups } from '../engine/cleanup.js';
 import { StorageError, isStorageError } from '../engine/errors.js';
 import { Fleet } from '../engine/fleet.js';
 import { redact } from '../engine/redact.js';
@@ -39,6 +40,8 @@ export abstract class StorageCommand extends Command {
 
   protected override async init(): Promise<void> {
     await super.init();
+    process.on('unhandledRejection', this.onStray);
+    process.on('uncaughtException', this.onStray);
     this.interrupts = handleInterrupts({
       command: () => ['storage', ...(this.id ?? '').split(':'), ...this.argv.map(shellQuote)].join(' '),
       json: () => this.jsonEnabled(),
@@ -46,6 +49,26 @@ export abstract class StorageCommand extends Command {
       record: async (stopped) => this.recordInterruption(stopped),
     });
   }
+
+  /**
+   * The last line of defence: an error nothing awaited (a driver's stray rejection, an 'error'
+   * event without a listener) would otherwise crash the process with a stack trace, no JSON, no
+   * audit entry and the store's lock left behind. It ends the run the documented way instead:
+   * the error printed (one JSON document with --json), what the run took undone, the audit entry
+   * written, the failure's exit code.
+   */
+  private readonly onStray = (error: unknown): void => {
+    if (this.stray) return;
+    this.stray = (async () => {
+      await this.catch(error instanceof Error ? error : new Error(String(error)));
+      await runCleanups();
+      await this.fleetInstance?.close().catch(() => undefined);
+      if (this.audited()) await this.writeAudit();
+      process.exit(Number(process.exitCode ?? 1) || 1);
+    })();
+  };
+
+  private stray?: Promise<void>;
 
   /** What an interrupted run leaves that the operator should know about (see cli/interrupt.ts). */
   protected interruptedNote(): string | undefined {
@@ -122,6 +145,8 @@ export abstract class StorageCommand extends Command {
     await this.fleetInstance?.close();
     if (this.audited()) await this.writeAudit();
     this.interrupts?.remove();
+    process.removeListener('unhandledRejection', this.onStray);
+    process.removeListener('uncaughtException', this.onStray);
     await super.finally(error);
   }
 
