@@ -82,6 +82,19 @@ describe('MongoDB backups', () => {
     expect(test.exitCode, test.stderr).toBe(0);
   });
 
+  it('a database name MongoDB cannot take (a dot, over 63 characters) is a usage error (64) for restore and snapshot, and creates nothing', async () => {
+    const backup = (await sandbox.run(['backup', 'list', '--json'], { env })).json().backups.find((entry: { status: string }) => entry.status === 'complete');
+    for (const name of ['bad.name', 'x'.repeat(80)]) {
+      const restored = await sandbox.run(['backup', 'restore', backup.id, '--to', 'events', '--database', name, '--json'], { env });
+      expect(restored.exitCode).toBe(64);
+      expect(restored.json().error.message).toContain('not a valid MongoDB database name');
+    }
+    const snap = await sandbox.run(['snapshot', 'create', 'events', '--database', 'bad.name', '--json'], { env });
+    expect(snap.exitCode).toBe(64);
+    const names = (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((db) => db.name);
+    expect(names.filter((name) => name.startsWith('bad') || name.startsWith('xxx'))).toEqual([]);
+  });
+
   it('exports the mongodump layout: <db>/<collection>.bson and .metadata.json', async () => {
     const id = (await sandbox.run(['backup', 'create', '--json'], { env })).json().stores[0].backup.id;
     const out = path.join(sandbox.dir, 'export');

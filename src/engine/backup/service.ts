@@ -455,6 +455,7 @@ export async function restoreTarget(fleet: Fleet, repo: BackupRepository, reques
   }
   const engine = await engineBackup(store.engine);
   const database = request.database ?? derivedName(store.engine, manifest.database, `_restore_${nameStamp()}`);
+  if (request.database !== undefined) (await fleet.provider(store)).checkDatabaseName(request.database);
   if (engine.systemDatabases.includes(database)) {
     throw new StorageError('USAGE', `Refusing to restore into "${database}": it is a ${store.engine} system database, which the server itself needs.`, {
       hint: 'Restore into a new database (the default, or --database NEW_NAME).',

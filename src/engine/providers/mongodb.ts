@@ -127,6 +127,10 @@ export class MongoProvider implements Provider {
     });
   }
 
+  checkDatabaseName(name: string): void {
+    validateDatabaseName(name);
+  }
+
   async listDatabases(): Promise<string[]> {
     return this.run(async (client) => {
       const result = await client.db('admin').admin().listDatabases({ nameOnly: true });

@@ -216,6 +216,10 @@ export class PostgresProvider implements Provider {
     });
   }
 
+  checkDatabaseName(name: string): void {
+    validateDatabaseName(name);
+  }
+
   async listDatabases(): Promise<string[]> {
     return this.withClient(async (client) => {
       const result = await client.query<{ datname: string }>('select datname from pg_database where not datistemplate order by datname');

@@ -195,6 +195,10 @@ export class SqliteProvider implements Provider {
   }
 
   /** The store's own database and its NAME.db siblings. */
+  checkDatabaseName(name: string): void {
+    this.fileFor(name);
+  }
+
   async listDatabases(): Promise<string[]> {
     await this.handle();
     return [this.databaseName, ...this.siblings().map((sibling) => sibling.name)];

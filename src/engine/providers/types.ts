@@ -62,6 +62,8 @@ export interface Provider {
   info(): Promise<StoreInfo>;
   poolStats(): Promise<PoolStats>;
   listDatabases(): Promise<string[]>;
+  /** Throws a usage error (64) naming the engine's rules when `name` cannot be a database of this engine. */
+  checkDatabaseName(name: string): void;
   /** Other sessions connected to a database (excluding this tool's own). */
   sessions(database: string): Promise<Session[]>;
   createDatabase(name: string): Promise<void>;

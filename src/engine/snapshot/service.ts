@@ -51,6 +51,7 @@ export async function createSnapshot(
   const engine = await snapshotEngine(store.engine);
   const provider = await fleet.provider(store);
   const source = request.database ?? (await engine.defaultDatabase(provider));
+  if (request.database !== undefined) provider.checkDatabaseName(request.database);
   const copy = copyName(store.engine, source, name);
   // A copy of nothing would be an empty "snapshot" (MongoDB) or a confusing failure half-way (SQLite).
   if (!(await engine.exists(provider, source)))
