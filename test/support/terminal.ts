@@ -47,6 +47,8 @@ export function openTerminal(args: string[], options: { cwd: string; env: Record
       '#!/bin/bash',
       // The shell survives a Ctrl-C meant for the command, so the command's exit code is always recorded.
       "trap 'true' INT",
+      // A person at a terminal: the CI run's own CI=true (inherited by the tmux server) must not make the tool think it runs in CI.
+      'unset CI',
       `cd ${quote(options.cwd)}`,
       ...Object.entries(env).map(([key, value]) => `export ${key}=${quote(value)}`),
       `${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`,
