@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flipByte, payloadFile } from '../support/backups.js';
+import { runAtClock } from '../support/repository.js';
 import { makeSandbox } from '../support/cli.js';
 import { startBlackhole } from '../support/net.js';
 import { servers } from '../support/servers.js';
@@ -30,16 +31,16 @@ describe('storage validate', () => {
 
   it('fails the RPO check once the newest backup is older than backup.rpo', async () => {
     const sandbox = makeSandbox();
-    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'a.db' } }, backup: { repository: './repo', rpo: '2s', retention: { keepLast: 3 } } });
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'a.db' } }, backup: { repository: './repo', rpo: '1h', retention: { keepLast: 3 } } });
     fs.writeFileSync(path.join(sandbox.dir, 'a.db'), '');
     expect((await sandbox.run(['backup', 'create', '--verify', '-q'])).exitCode).toBe(0);
     expect((await sandbox.run(['validate', '--suite', 'backups'])).exitCode).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const late = await sandbox.run(['validate', '--suite', 'backups', '--json']);
+    // Two hours later (the clock moved with faketime, so no test waits and load cannot blur it).
+    const late = await runAtClock(sandbox, '+2h', ['validate', '--suite', 'backups', '--json']);
     expect(late.exitCode).toBe(3);
     expect(late.json().checks.find((c: { id: string }) => c.id === 'backups.rpo[lite]')).toMatchObject({
       status: 'fail',
-      reason: expect.stringContaining('older than backup.rpo 2s'),
+      reason: expect.stringContaining('older than backup.rpo 1h'),
     });
   });
 
