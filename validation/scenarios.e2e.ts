@@ -3,6 +3,7 @@
 // JSON and files.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flipByte, payloadFile } from '../test/support/backups.js';
 import { makeSandbox } from '../test/support/cli.js';
@@ -17,9 +18,20 @@ describe('end-to-end: what operators, cron and CI do', () => {
       (client) => client.query('create table orders (id int primary key, total int); insert into orders select g, g * 10 from generate_series(1, 1000) g'),
       pgUrlFor(database),
     );
+    const mongo = new MongoClient(servers().mongoUrl);
+    await mongo.connect();
+    await mongo
+      .db(database)
+      .collection('events')
+      .insertMany(Array.from({ length: 50 }, (_, i) => ({ i, kind: 'click' })));
+    await mongo.close();
   });
 
   afterAll(async () => {
+    const mongo = new MongoClient(servers().mongoUrl);
+    await mongo.connect();
+    await mongo.db(database).dropDatabase();
+    await mongo.close();
     await pgAdmin(async (client) => {
       for (const { datname } of (await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${database}%`])).rows) {
         await client.query(`drop database "${datname}" with (force)`);
