@@ -7,7 +7,7 @@ export { resolvePassword, type SecretResolver } from './engine/config/secrets.js
 export { describeConfig, configWarnings } from './engine/config/inspect.js';
 export { parseDuration, formatDuration } from './engine/config/duration.js';
 export { Fleet } from './engine/fleet.js';
-export type * from './engine/providers/types.js';
+export type * from './engine/engines/provider.js';
 export { checkHealth, probeStore, healthOutcome, type StoreHealth } from './engine/db/health.js';
 export { HealthMonitor, PoolsMonitor, StoreWatch, type HealthSnapshot, type PoolsSnapshot, type MonitoredStore } from './engine/db/monitor.js';
 export { listStores, type StoreListing } from './engine/db/stores.js';

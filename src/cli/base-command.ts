@@ -7,8 +7,8 @@ import { StorageError, isStorageError } from '../engine/errors.js';
 import { Fleet } from '../engine/fleet.js';
 import { redact } from '../engine/redact.js';
 import type { AuditRecord } from '../engine/audit/log.js';
-import { shellQuote } from '../engine/shell.js';
-import { color, renderJson, writeErr, writeOut } from '../ui/output.js';
+import { shellQuote } from '../engine/system/shell.js';
+import { color, renderJson, runWarnings, writeErr, writeOut, writeWarning } from '../ui/output.js';
 import { handleInterrupts, interruption, type InterruptHandling, type Interruption } from './interrupt.js';
 
 export abstract class StorageCommand extends Command {
@@ -43,7 +43,7 @@ export abstract class StorageCommand extends Command {
     process.on('unhandledRejection', this.onStray);
     process.on('uncaughtException', this.onStray);
     this.interrupts = handleInterrupts({
-      command: () => ['storage', ...(this.id ?? '').split(':'), ...this.argv.map(shellQuote)].join(' '),
+      command: () => this.commandLine,
       json: () => this.jsonEnabled(),
       left: () => this.interruptedNote(),
       record: async (stopped) => this.recordInterruption(stopped),
@@ -69,6 +69,11 @@ export abstract class StorageCommand extends Command {
   };
 
   private stray?: Promise<void>;
+
+  /** The command line as it was run (as it can be pasted into a shell), for the audit entry and messages. */
+  protected get commandLine(): string {
+    return ['storage', ...(this.id ?? '').split(':'), ...this.argv.map(shellQuote)].join(' ');
+  }
 
   /** What an interrupted run leaves that the operator should know about (see cli/interrupt.ts). */
   protected interruptedNote(): string | undefined {
@@ -103,7 +108,14 @@ export abstract class StorageCommand extends Command {
 
   /** A warning on stderr: the run still succeeds. */
   protected warning(text: string): void {
-    writeErr(`${color.yellow('Warning:')} ${text}`);
+    writeWarning(`${color.yellow('Warning:')} `, text);
+  }
+
+  /** The --json result, with the run's warnings in a top-level `warnings` list when there were any. */
+  protected override toSuccessJson(result: unknown): unknown {
+    const warnings = runWarnings();
+    if (warnings.length === 0 || !result || typeof result !== 'object' || Array.isArray(result)) return result;
+    return { ...(result as Record<string, unknown>), warnings };
   }
 
   /** Ends the run with this failure's exit code after the result was printed. */
@@ -166,7 +178,7 @@ export abstract class StorageCommand extends Command {
     try {
       const { appendAudit, auditPaths } = await import('../engine/audit/log.js');
       const record: AuditRecord = {
-        command: ['storage', ...(this.id ?? '').split(':'), ...this.argv].join(' '),
+        command: this.commandLine,
         stores: this.auditStores,
         outcome,
         exitCode,

@@ -1,7 +1,7 @@
 // Destructive actions take the resource's name again as confirmation (ARCHITECTURE.md §3):
 // missing is CONFIRMATION_REQUIRED, different is CONFIRMATION_MISMATCH, both exit 77.
 import { StorageError } from './errors.js';
-import { shellQuote } from './shell.js';
+import { shellQuote } from './system/shell.js';
 
 export function requireConfirmation(expected: string, given: string | undefined, action: string): void {
   if (given === undefined) {

@@ -4,18 +4,11 @@
 // over 63 bytes, so a name that does not fit would be created under another name than the one
 // recorded; here a long base is shortened and given a hash of the full base instead.
 import { createHash } from 'node:crypto';
-import type { Engine } from './config/schema.js';
+import type { EngineSpec } from './engines/spec.js';
 import { StorageError } from './errors.js';
 
-/** Longest name each engine keeps whole: PostgreSQL NAMEDATALEN - 1 bytes; MongoDB database names (< 64 bytes); SQLite databases of a store are NAME.db files whose NAME this tool limits to 63. */
-export const NAME_LIMIT: Record<Engine, number> = { postgres: 63, mongodb: 63, sqlite: 63 };
-
-/** Characters an engine does not accept in a derived name (only for MongoDB and SQLite; PostgreSQL takes any quoted identifier). */
-const UNSAFE: Record<Engine, RegExp | undefined> = {
-  postgres: undefined,
-  mongodb: /[/\\. "$*<>:|?\0]/g,
-  sqlite: /[^A-Za-z0-9_-]/g,
-};
+/** What derived names need of an engine: its limits (spec.names) and its name in messages. */
+export type NamingEngine = Pick<EngineSpec, 'names' | 'label'>;
 
 /** The one timestamp of derived names: UTC, YYYYMMDDHHMMSS (sorts by time). */
 export function nameStamp(at: Date = new Date()): string {
@@ -42,11 +35,11 @@ function cutToBytes(text: string, max: number): string {
  * digits of its SHA-256, so two long bases that share a prefix still get different names, and the
  * same base always gets the same name.
  */
-export function derivedName(engine: Engine, base: string, suffix: string): string {
-  const unsafe = UNSAFE[engine];
+export function derivedName(engine: NamingEngine, base: string, suffix: string): string {
+  const unsafe = engine.names.unsafe;
   const safeBase = unsafe ? base.replace(unsafe, '_') : base;
   const safeSuffix = unsafe ? suffix.replace(unsafe, '_') : suffix;
-  const limit = NAME_LIMIT[engine];
+  const limit = engine.names.maxBytes;
   const whole = `${safeBase}${safeSuffix}`;
   const name =
     safeBase === base && bytes(whole) <= limit
@@ -57,12 +50,12 @@ export function derivedName(engine: Engine, base: string, suffix: string): strin
 }
 
 /** Refuses a name the engine would not keep whole (checked before anything is created under it). */
-export function checkDerivedName(engine: Engine, name: string): void {
-  const unsafe = UNSAFE[engine];
-  if (!name || bytes(name) > NAME_LIMIT[engine] || (unsafe && new RegExp(unsafe.source).test(name))) {
+export function checkDerivedName(engine: NamingEngine, name: string): void {
+  const unsafe = engine.names.unsafe;
+  if (!name || bytes(name) > engine.names.maxBytes || (unsafe && new RegExp(unsafe.source).test(name))) {
     throw new StorageError(
       'USAGE',
-      `"${name}" cannot be used as a ${engine} database name: it is over ${NAME_LIMIT[engine]} bytes or has characters ${engine} does not accept.`,
+      `"${name}" cannot be used as a ${engine.label} database name: it is over ${engine.names.maxBytes} bytes or has characters ${engine.label} does not accept.`,
       {
         hint: 'Use a shorter name (for a snapshot: a shorter --name).',
       },

@@ -3,10 +3,19 @@
 import { getStore, loadConfig, selectStores, type LoadedConfig, type LoadOptions, type ResolvedStore } from './config/load.js';
 import type { SecretResolver } from './config/secrets.js';
 import { StorageError } from './errors.js';
-import { sweepAbandonedScratch } from './scratch-registry.js';
-import { shellQuote } from './shell.js';
+import { sweepAbandonedScratch } from './system/scratch-registry.js';
+import { shellQuote } from './system/shell.js';
 import { vaultResolver } from './secrets/resolver.js';
-import type { Provider } from './providers/types.js';
+import { loadEngine, requireCapability } from './engines/index.js';
+import type { Provider } from './engines/provider.js';
+import type { Capability, CapabilityName, EngineSpec } from './engines/spec.js';
+
+export interface CapabilityHandle<K extends CapabilityName> {
+  store: ResolvedStore;
+  spec: EngineSpec;
+  provider: Provider;
+  impl: Capability<K>;
+}
 
 export interface FleetOptions extends LoadOptions {
   secrets?: SecretResolver;
@@ -66,13 +75,31 @@ export class Fleet {
     return selectStores(this.config, names);
   }
 
+  /** The store's engine: its spec (provider, failure rules, capabilities), loaded on first use. */
+  engine(store: ResolvedStore): Promise<EngineSpec> {
+    return loadEngine(store.engine);
+  }
+
+  /** The store's provider (one per store, so one connection pool); it connects on first use. */
   provider(store: ResolvedStore): Promise<Provider> {
     let provider = this.providers.get(store.name);
     if (!provider) {
-      provider = openProvider(store, this.secrets);
+      provider = this.engine(store).then((spec) => spec.openProvider(store, this.secrets));
       this.providers.set(store.name, provider);
     }
     return provider;
+  }
+
+  /**
+   * What a topic needs to work on a store: the store, its engine's spec, its provider and the
+   * capability's implementation. An engine without the capability is UNSUPPORTED (64), naming
+   * the engine and what it lacks.
+   */
+  async capability<K extends CapabilityName>(storeName: string, name: K): Promise<CapabilityHandle<K>> {
+    const store = this.store(storeName);
+    const spec = await this.engine(store);
+    const impl = requireCapability(spec, name, store.name);
+    return { store, spec, provider: await this.provider(store), impl };
   }
 
   /** Closes every connection; one still being made to a server that does not answer is abandoned after `graceMs`. */
@@ -86,23 +113,5 @@ export class Fleet {
     });
     await Promise.race([Promise.all(open.map(async (provider) => (await provider).close().catch(() => undefined))), grace]);
     clearTimeout(timer);
-  }
-}
-
-/** Loads only the driver the store's engine needs. */
-async function openProvider(store: ResolvedStore, secrets?: SecretResolver): Promise<Provider> {
-  switch (store.engine) {
-    case 'postgres': {
-      const { PostgresProvider } = await import('./providers/postgres.js');
-      return new PostgresProvider(store, secrets);
-    }
-    case 'mongodb': {
-      const { MongoProvider } = await import('./providers/mongodb.js');
-      return new MongoProvider(store, secrets);
-    }
-    case 'sqlite': {
-      const { SqliteProvider } = await import('./providers/sqlite.js');
-      return new SqliteProvider(store);
-    }
   }
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from './backup/files.js';
+import { writeFileAtomic } from './system/files.js';
 import { userPaths } from './config/paths.js';
 import type { Engine } from './config/schema.js';
 

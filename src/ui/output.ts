@@ -23,6 +23,22 @@ export function writeOut(text: string): void {
   process.stdout.write(redact(text.endsWith('\n') ? text : `${text}\n`));
 }
 
+const warnings: string[] = [];
+
+/**
+ * Prints a warning on stderr and keeps it for `--json`, whose document carries every warning of
+ * the run in a top-level `warnings` list (so a program sees what an operator would have read).
+ */
+export function writeWarning(label: string, text: string): void {
+  warnings.push(redact(text));
+  writeErr(`${label}${text}`);
+}
+
+/** The warnings this run printed, in order. */
+export function runWarnings(): string[] {
+  return [...warnings];
+}
+
 export function writeErr(text: string): void {
   if (silenced) return;
   process.stderr.write(redact(text.endsWith('\n') ? text : `${text}\n`));

@@ -1,7 +1,7 @@
 // Progress of multi-step flows on stderr: one plain timestamped line per step, which reads the
 // same in cron logs and at a terminal.
-import type { Progress } from '../engine/backup/engine.js';
-import { writeErr } from './output.js';
+import type { Progress } from '../engine/progress.js';
+import { writeErr, writeWarning } from './output.js';
 
 function stamp(): string {
   return new Date()
@@ -19,9 +19,9 @@ export function lineProgress(prefix = ''): Progress {
       return (detail) => writeErr(`${stamp()} ${label}${title}: done in ${((Date.now() - started) / 1000).toFixed(1)}s${detail ? ` (${detail})` : ''}`);
     },
     warn(message) {
-      writeErr(`${stamp()} ${label}warning: ${message}`);
+      writeWarning(`${stamp()} ${label}warning: `, message);
     },
   };
 }
 
-export const quietProgress: Progress = { step: () => () => undefined, warn: (message) => writeErr(`warning: ${message}`) };
+export const quietProgress: Progress = { step: () => () => undefined, warn: (message) => writeWarning('warning: ', message) };

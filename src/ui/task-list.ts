@@ -1,8 +1,8 @@
 // Multi-step flows per store. At a terminal: a listr2 task list (one task per store, its steps
 // underneath), drawn on stderr. Elsewhere (cron, CI, pipes, --json): one plain timestamped
 // line per step on stderr.
-import type { Progress } from '../engine/backup/engine.js';
-import { writeErr } from './output.js';
+import type { Progress } from '../engine/progress.js';
+import { writeWarning } from './output.js';
 import { lineProgress, quietProgress } from './progress.js';
 import { canAnimate } from './terminal.js';
 
@@ -100,7 +100,7 @@ export async function openFlow(names: string[], titleFor: (name: string) => stri
       for (const [name, handle] of handles) if (!handle.settled) flow.settle(name, false, unsettled);
       await running;
       // Warnings must outlive the redrawn frame.
-      for (const [name, handle] of handles) for (const warning of handle.warnings) writeErr(`warning (${name}): ${warning}`);
+      for (const [name, handle] of handles) for (const warning of handle.warnings) writeWarning(`warning (${name}): `, warning);
     },
   };
   openFlows.add(flow);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sealManifest, type SealedManifest } from '../../src/engine/backup/manifest.js';
+import { sealManifest, type SealedManifest } from '../../src/engine/repository/manifest.js';
 import { payloadFile } from '../support/backups.js';
 import { backupIds, createBackup, makeSqlite, repoSandbox, type RepoSandbox } from '../support/repository.js';
 

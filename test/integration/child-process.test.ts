@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTool, startTool } from '../../src/engine/child-process.js';
+import { runTool, startTool } from '../../src/engine/system/child-process.js';
 import { ROOT } from '../support/paths.js';
 
 /** Pids of processes whose command line contains `marker`. */
@@ -47,7 +47,7 @@ describe('external programs (the spawn helper)', () => {
       // Two unique sleeps, one a background "worker" of the shell, like pg_restore -j's forks.
       const seconds = `${900000 + Math.floor(Math.random() * 90000)}.${process.pid}`;
       const script = `
-        const { startTool } = await import(${JSON.stringify(path.join(ROOT, 'dist/engine/child-process.js'))});
+        const { startTool } = await import(${JSON.stringify(path.join(ROOT, 'dist/engine/system/child-process.js'))});
         startTool('sh', ['-c', 'sleep ${seconds} & sleep ${seconds}; wait'], { what: 'test' });
         setInterval(() => {}, 1000);`;
       const tool = execa(process.execPath, ['--input-type=module', '-e', script], { reject: false });

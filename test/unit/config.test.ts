@@ -117,7 +117,7 @@ describe('configuration', () => {
     const view = describeConfig(config).stores.events;
     expect(view.url).toBe('mongodb://ops:****@h1:27017,h2:27018/events?replicaSet=rs0&authSource=admin');
     expect(redact('connect failed: mongodb://ops:s3cr%40t-pw@h1:27017 and s3cr@t-pw')).not.toMatch(/s3cr/);
-    const { storeAddress } = await import('../../src/engine/providers/target.js');
+    const { storeAddress } = await import('../../src/engine/engines/target.js');
     expect(storeAddress(getStore(config, 'events'))).toBe('h1:27017,h2:27018');
   });
 

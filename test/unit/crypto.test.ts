@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { DecryptStream, EncryptStream, HEADER_BYTES, deriveKey, unwrapKey, wrapKey } from '../../src/engine/backup/crypto.js';
+import { DecryptStream, EncryptStream, HEADER_BYTES, deriveKey, unwrapKey, wrapKey } from '../../src/engine/repository/crypto.js';
 
 const key = randomBytes(32);
 const CHUNK = 64;

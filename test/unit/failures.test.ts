@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getStore, loadConfig } from '../../src/engine/config/load.js';
-import { describeFailure, isTransient } from '../../src/engine/providers/failures.js';
+import { describeFailure, isTransient } from '../../src/engine/engines/failures.js';
+import { ENGINES, loadEngine } from '../../src/engine/engines/index.js';
 
 const PASSWORD = 'Qw8-driverLeak-DISTINCTIVE-5150';
 
@@ -25,6 +26,11 @@ async function store(name: string) {
 const withCode = (message: string, code: string | number) => Object.assign(new Error(message), { code });
 
 describe('driver failures as operator errors', () => {
+  // What an engine's own errors mean comes with its spec, loaded (as in a run) before its store is used.
+  beforeAll(async () => {
+    for (const engine of ENGINES) await loadEngine(engine);
+  });
+
   it('scrubs a password that a driver message repeats, raw or inside a URL', async () => {
     const pg = await store('pg');
     const failure = describeFailure(pg, new Error(`bad thing for postgres://app:${PASSWORD}@db1:6543/app and ${PASSWORD}`));

@@ -101,6 +101,7 @@ describe('live views fit the terminal', () => {
           client: { total: 2, idle: 1, waiting: 0, max: 5 },
           server: { active: 1, idle: 30, 'idle in transaction': 2 },
           details: {},
+          capacity: null,
           history: [1, 2],
           latencyMs: 2,
         },

@@ -63,7 +63,14 @@ describe('live views', () => {
         snapshot={{
           round: 1,
           reports: [
-            { store: 'main', engine: 'postgres', client: { total: 2, idle: 1, waiting: 0, max: 5 }, server: { active: 1, idle: 3 }, details: {} },
+            {
+              store: 'main',
+              engine: 'postgres',
+              client: { total: 2, idle: 1, waiting: 0, max: 5 },
+              server: { active: 1, idle: 3 },
+              details: {},
+              capacity: null,
+            },
             { store: 'dead', engine: 'postgres', error: { code: 'UNREACHABLE', message: 'refused' } },
           ],
         }}

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StoreLock, staleReason } from '../../src/engine/backup/lock.js';
+import { StoreLock, staleReason } from '../../src/engine/store-lock.js';
 
 const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'storage-lock-'));
 

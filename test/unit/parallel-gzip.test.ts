@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ParallelGzip } from '../../src/engine/backup/parallel-gzip.js';
+import { ParallelGzip } from '../../src/engine/repository/parallel-gzip.js';
 
 async function compress(input: Buffer, pieces: number[], blockSize: number, parallel: number): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { childEnv } from '../../src/engine/child-env.js';
-import { withoutCredentials } from '../../src/engine/providers/target.js';
+import { childEnv } from '../../src/engine/system/child-env.js';
+import { withoutCredentials } from '../../src/engine/engines/target.js';
 import { isDistinctive, maskUrl, redact, redactDeep, registerSecret } from '../../src/engine/redact.js';
 
 describe('redaction', () => {

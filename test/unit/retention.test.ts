@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRetention, type RetentionCandidate, type RetentionPolicy } from '../../src/engine/backup/retention.js';
+import { applyRetention, type RetentionCandidate, type RetentionPolicy } from '../../src/engine/repository/retention.js';
 
 function seeded(seed: number): () => number {
   let state = seed >>> 0;

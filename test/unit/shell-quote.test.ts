@@ -1,7 +1,7 @@
 // A command shown in a hint must mean, pasted into a shell, exactly the words it was built from.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellQuote } from '../../src/engine/shell.js';
+import { shellQuote } from '../../src/engine/system/shell.js';
 
 describe('shellQuote', () => {
   it('leaves plain words alone, so ordinary hints read as before', () => {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appendAudit, auditPaths } from '../../src/engine/audit/log.js';
-import { mergeVerification, passedAtLeast, strongerLevel, type BackupEntry, type VerificationRecord } from '../../src/engine/backup/repository.js';
+import { mergeVerification, passedAtLeast, strongerLevel, type BackupEntry, type VerificationRecord } from '../../src/engine/repository/repository.js';
 import type { StoreHealth } from '../../src/engine/db/health.js';
 import type { CheckContext } from '../../src/engine/validate/registry.js';
 import { auditChain } from '../../src/engine/validate/checks/audit-chain.js';
@@ -24,7 +24,7 @@ import { configPlaintext } from '../../src/engine/validate/checks/config-plainte
 import { configSecrets } from '../../src/engine/validate/checks/config-secrets.js';
 import { judgeConnectivity } from '../../src/engine/validate/checks/connectivity-stores.js';
 import { judgeNode } from '../../src/engine/validate/checks/prereqs-node.js';
-import { judgePgTools } from '../../src/engine/validate/checks/prereqs-pg-tools.js';
+import { judgePgTools } from '../../src/engine/engines/postgres/tools.js';
 import { canWriteAt, judgeVaultMode, prereqsPaths } from '../../src/engine/validate/checks/prereqs-paths.js';
 import { Vault } from '../../src/engine/secrets/vault.js';
 import { fleetFor } from '../support/fleet.js';

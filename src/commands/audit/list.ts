@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
-import { csvFlag } from '../../cli/flags.js';
+import { csvFlag, durationFlag } from '../../cli/flags.js';
 import { readAudit, type AuditEntry } from '../../engine/audit/log.js';
-import { parseDuration } from '../../engine/config/duration.js';
-import { StorageError } from '../../engine/errors.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
 
 const HEADERS = ['seq', 'time', 'user', 'host', 'command', 'stores', 'outcome', 'exit', 'took'];
@@ -11,7 +9,7 @@ const HEADERS = ['seq', 'time', 'user', 'host', 'command', 'stores', 'outcome', 
 export default class AuditList extends StorageCommand {
   static override summary = 'List audit entries: who ran which mutating command, where, when, on which stores, and how it ended.';
   static override flags = {
-    since: Flags.string({ description: 'Only entries younger than this, e.g. 24h or 7d.' }),
+    since: durationFlag({ description: 'Only entries younger than this, e.g. 24h or 7d.' }),
     store: Flags.string({ description: 'Only entries about this store.' }),
     command: Flags.string({ description: 'Only entries whose command contains this text, e.g. "backup restore".' }),
     csv: csvFlag,
@@ -20,12 +18,7 @@ export default class AuditList extends StorageCommand {
 
   async run(): Promise<{ entries: AuditEntry[] }> {
     const { flags } = await this.parse(AuditList);
-    let since = 0;
-    if (flags.since) {
-      const ms = parseDuration(flags.since);
-      if (ms === undefined) throw new StorageError('USAGE', `--since "${flags.since}" is not a duration.`, { hint: 'Use e.g. 30m, 24h or 7d.' });
-      since = Date.now() - ms;
-    }
+    const since = flags.since === undefined ? 0 : Date.now() - flags.since;
     const all = readAudit();
     // A store removed from the config keeps its history; any other name is a typo (64).
     if (flags.store) (await this.fleet(flags.config)).knownStore(flags.store, () => all.flatMap((entry) => entry.stores ?? []), 'audit entries');

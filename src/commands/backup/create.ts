@@ -1,18 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
-import { isEmptyPolicy } from '../../engine/backup/retention.js';
-import { strongerLevel, type BackupRepository } from '../../engine/backup/repository.js';
-import {
-  createBackups,
-  openRepository,
-  policyFromConfig,
-  pruneBackups,
-  pruneFindings,
-  prunedBackups,
-  type PrunePlan,
-  type StoreOutcome,
-} from '../../engine/backup/service.js';
+import { isEmptyPolicy } from '../../engine/repository/retention.js';
+import { strongerLevel, type BackupRepository } from '../../engine/repository/repository.js';
+import { backupsOutcome, createBackups, type StoreOutcome } from '../../engine/backup/create.js';
+import { openRepository } from '../../engine/backup/open.js';
+import { policyFromConfig, pruneBackups, pruneFindings, prunedBackups, type PrunePlan } from '../../engine/backup/prune.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
@@ -90,7 +83,7 @@ export default class BackupCreate extends StorageCommand {
         tags: flags.tag,
         parallel: flags.parallel,
         verify: strongerLevel(flags.verify ? 'read-data' : undefined, fleet.config.file.backup?.verify),
-        command: `storage backup create ${stores.map((s) => s.name).join(' ')}`,
+        command: this.commandLine,
         onOutcome: (o) =>
           flow.settle(o.store, o.ok, o.ok ? `${o.backup!.id} (${formatBytes(o.backup!.storedBytes)})` : `${o.error!.code}: ${o.error!.message}`),
       },
@@ -124,19 +117,7 @@ export default class BackupCreate extends StorageCommand {
       this.print(pruneSummary(prune, backedUp));
       for (const warning of findings!.warnings) this.warning(warning);
     }
-    const failed = outcomes.filter((o) => !o.ok);
-    if (failed.length > 0) {
-      const first = failed[0].error!;
-      this.failWith(
-        failed.length < outcomes.length
-          ? new StorageError(
-              'PARTIAL',
-              `${failed.length} of ${outcomes.length} backups failed: ${failed.map((o) => `${o.store} (${o.error?.message})`).join('; ')}`,
-              { hint: first.hint },
-            )
-          : new StorageError(first.code as StorageError['code'], first.message, { hint: first.hint }),
-      );
-    } else this.failWith(findings?.failure);
+    this.failWith(backupsOutcome(outcomes) ?? findings?.failure);
     return { stores: outcomes, ...(prune ? { prune } : {}) };
   }
 }

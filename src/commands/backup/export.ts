@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
-import { exportBackup, openRepository, type ExportResult } from '../../engine/backup/service.js';
+import { exportBackup, type ExportResult } from '../../engine/backup/export.js';
+import { openRepository } from '../../engine/backup/open.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
 
 export default class BackupExport extends StorageCommand {

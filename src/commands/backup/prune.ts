@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { durationFlag } from '../../cli/flags.js';
 import { backupStoreFilter } from '../../cli/store-filter.js';
-import { parseDuration } from '../../engine/config/duration.js';
-import { StorageError } from '../../engine/errors.js';
-import { openRepository, policyFromConfig, pruneBackups, pruneFindings, prunedBackups, type PrunePlan } from '../../engine/backup/service.js';
+import { openRepository } from '../../engine/backup/open.js';
+import { policyFromConfig, pruneBackups, pruneFindings, prunedBackups, type PrunePlan } from '../../engine/backup/prune.js';
 import { quietProgress } from '../../ui/progress.js';
 import { renderPrune } from '../../ui/views/prune.js';
 
@@ -18,7 +18,7 @@ export default class BackupPrune extends StorageCommand {
     'keep-daily': Flags.integer({ min: 0 }),
     'keep-weekly': Flags.integer({ min: 0 }),
     'keep-monthly': Flags.integer({ min: 0 }),
-    'keep-within': Flags.string({ description: 'Keep everything this much younger than the newest backup, e.g. 7d.' }),
+    'keep-within': durationFlag({ description: 'Keep everything this much younger than the newest backup, e.g. 7d.' }),
     store: Flags.string({ description: 'Only this store.' }),
     'prune-tagged': Flags.boolean({ description: 'Let the policy judge tagged backups too (by default a tag keeps a backup).' }),
     'include-orphans': Flags.boolean({ description: 'Also apply the policy to backups of stores that are no longer in the config.' }),
@@ -34,12 +34,6 @@ export default class BackupPrune extends StorageCommand {
     const given = [flags['keep-last'], flags['keep-hourly'], flags['keep-daily'], flags['keep-weekly'], flags['keep-monthly'], flags['keep-within']].some(
       (v) => v !== undefined,
     );
-    let keepWithinMs: number | undefined;
-    if (flags['keep-within'] !== undefined) {
-      keepWithinMs = parseDuration(flags['keep-within']);
-      if (keepWithinMs === undefined)
-        throw new StorageError('USAGE', `--keep-within "${flags['keep-within']}" is not a duration.`, { hint: 'Use e.g. 36h, 7d or 2w.' });
-    }
     const policy = given
       ? {
           keepLast: flags['keep-last'],
@@ -47,7 +41,7 @@ export default class BackupPrune extends StorageCommand {
           keepDaily: flags['keep-daily'],
           keepWeekly: flags['keep-weekly'],
           keepMonthly: flags['keep-monthly'],
-          keepWithinMs,
+          keepWithinMs: flags['keep-within'],
         }
       : policyFromConfig(fleet);
     const repo = await openRepository(fleet, quietProgress);

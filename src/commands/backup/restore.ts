@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
-import { openRepository, restoreBackup, restoreTarget, type RestoreOutcome } from '../../engine/backup/service.js';
+import { openRepository } from '../../engine/backup/open.js';
+import { restoreBackup, restoreTarget, type RestoreOutcome } from '../../engine/backup/restore.js';
 import { lineProgress, quietProgress } from '../../ui/progress.js';
 import { askForName } from '../../ui/prompt.js';
 import { openFlow } from '../../ui/task-list.js';

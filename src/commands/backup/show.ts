@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
-import { openRepository } from '../../engine/backup/service.js';
+import { openRepository } from '../../engine/backup/open.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
 import { quietProgress } from '../../ui/progress.js';

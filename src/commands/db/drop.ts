@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { dropDatabase } from '../../engine/db/admin.js';
-import type { DropResult } from '../../engine/providers/types.js';
+import type { DropResult } from '../../engine/engines/provider.js';
 import { confirmation } from '../../cli/confirm.js';
 
 export default class DbDrop extends StorageCommand {

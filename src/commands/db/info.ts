@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { csvFlag } from '../../cli/flags.js';
 import { storeInfo } from '../../engine/db/inspect.js';
-import type { StoreInfo } from '../../engine/providers/types.js';
+import type { StoreInfo } from '../../engine/engines/provider.js';
 import { cell, formatBytes, formatObjects } from '../../ui/format.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
 

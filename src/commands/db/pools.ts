@@ -2,8 +2,7 @@ import { Args } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { csvFlag, watchFlags } from '../../cli/flags.js';
 import { exitSoon, wantsLiveView } from '../../cli/live.js';
-import { poolReports, type PoolReport } from '../../engine/db/inspect.js';
-import { StorageError } from '../../engine/errors.js';
+import { poolReports, poolsOutcome, type PoolReport } from '../../engine/db/inspect.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
 import { problemLines } from '../../ui/views/problems.js';
 
@@ -49,17 +48,7 @@ export default class DbPools extends StorageCommand {
     );
     const problems = problemLines(reports.map((report) => ({ store: report.store, error: 'error' in report ? report.error : null })));
     this.print(flags.csv ? renderCsv(HEADERS, rows) : renderTable(HEADERS, rows) + (problems ? `\n${problems}` : ''));
-    const failed = reports.filter((report) => 'error' in report);
-    if (failed.length > 0) {
-      const first = (failed[0] as Extract<PoolReport, { error: unknown }>).error;
-      this.failWith(
-        failed.length < reports.length
-          ? new StorageError('PARTIAL', `${failed.length} of ${reports.length} stores could not report their pools.`, {
-              hint: 'Each failed store is listed above with its own hint.',
-            })
-          : new StorageError(first.code as StorageError['code'], first.message, { hint: first.hint }),
-      );
-    }
+    this.failWith(poolsOutcome(reports));
     return { stores: reports };
   }
 }

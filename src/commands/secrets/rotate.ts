@@ -21,7 +21,7 @@ export default class SecretsRotate extends StorageCommand {
     const { args, flags } = await this.parse(SecretsRotate);
     this.auditStores = [args.store];
     const fleet = await this.fleet(flags.config);
-    const plan = planRotation(fleet, args.store);
+    const plan = await planRotation(fleet, args.store);
     if (!flags['dry-run']) {
       const confirm = await confirmation(
         flags.confirm,

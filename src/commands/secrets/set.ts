@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { randomBytes } from 'node:crypto';
+import { generatePassword } from '../../engine/secrets/password.js';
 import { StorageCommand } from '../../cli/base-command.js';
 import { openVault, passphraseFileFlag, readSecretFile, secretUsers } from '../../cli/vault.js';
 import { StorageError } from '../../engine/errors.js';
@@ -37,10 +37,7 @@ export default class SecretsSet extends StorageCommand {
       value = process.env[flags['from-env']];
       if (value === undefined)
         throw new StorageError('USAGE', `The environment variable ${flags['from-env']} is not set.`, { hint: 'Export it first, or use --from-file.' });
-    } else if (flags.generate)
-      value = randomBytes(flags.length ?? 32)
-        .toString('base64url')
-        .slice(0, flags.length ?? 32);
+    } else if (flags.generate) value = generatePassword(flags.length);
     else if (canPrompt()) value = await askHidden(`Value for secret "${args.name}": `);
     else throw new StorageError('USAGE', 'No value given, and there is no terminal to ask for it.', { hint: 'Use --from-file, --from-env or --generate.' });
     const fleet = await this.fleet(flags.config);

@@ -14,9 +14,7 @@ export default class SnapshotCleanup extends StorageCommand {
     const { args, flags } = await this.parse(SnapshotCleanup);
     const fleet = await this.fleet(flags.config);
     this.auditStores = args.store ? [args.store] : [];
-    const settled = await cleanupRestores(fleet, { store: args.store, command: `storage snapshot cleanup${args.store ? ` ${args.store}` : ''}` }, (message) =>
-      this.warning(message),
-    );
+    const settled = await cleanupRestores(fleet, { store: args.store, command: this.commandLine }, (message) => this.warning(message));
     this.auditStores = [...new Set([...this.auditStores, ...settled.map((s) => s.store)])];
     if (settled.length === 0) this.warning('No interrupted restore to settle.');
     for (const s of settled) this.print(`${s.store} (${s.snapshot ? `snapshot ${s.snapshot}` : `backup ${s.backup}`}): ${s.what}`);

@@ -22,7 +22,7 @@ export default class SnapshotCreate extends StorageCommand {
     this.auditStores = [args.store];
     const record = await createSnapshot(
       await this.fleet(flags.config),
-      { store: args.store, database: flags.database, name: flags.name, force: flags.force, command: `storage snapshot create ${args.store}` },
+      { store: args.store, database: flags.database, name: flags.name, force: flags.force, command: this.commandLine },
       (message) => this.warning(message),
     );
     if (record.note) this.warning(record.note);

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { durationFlag } from '../../cli/flags.js';
 import { snapshotStoreFilter } from '../../cli/store-filter.js';
-import { parseDuration } from '../../engine/config/duration.js';
-import { StorageError } from '../../engine/errors.js';
 import { pruneSnapshots } from '../../engine/snapshot/service.js';
 import type { SnapshotRecord } from '../../engine/snapshot/catalog.js';
 import { renderTable } from '../../ui/output.js';
@@ -12,7 +11,7 @@ export default class SnapshotPrune extends StorageCommand {
   static override summary = 'Delete old snapshots, keeping the newest N per store (and, with --older-than, only deleting older ones).';
   static override flags = {
     'keep-last': Flags.integer({ description: 'Snapshots to keep per store.', required: true, min: 1 }),
-    'older-than': Flags.string({ description: 'Only delete snapshots older than this, e.g. 7d.' }),
+    'older-than': durationFlag({ description: 'Only delete snapshots older than this, e.g. 7d.' }),
     store: Flags.string({ description: 'Only this store.' }),
     'dry-run': Flags.boolean({ description: 'Show what would be deleted.' }),
   };
@@ -20,9 +19,7 @@ export default class SnapshotPrune extends StorageCommand {
   async run(): Promise<{ deleted: SnapshotRecord[]; kept: SnapshotRecord[]; dryRun: boolean }> {
     const { flags } = await this.parse(SnapshotPrune);
     this.auditStores = flags.store ? [flags.store] : [];
-    const olderThanMs = flags['older-than'] === undefined ? undefined : parseDuration(flags['older-than']);
-    if (flags['older-than'] !== undefined && olderThanMs === undefined)
-      throw new StorageError('USAGE', `--older-than "${flags['older-than']}" is not a duration.`, { hint: 'Use e.g. 12h or 7d.' });
+    const olderThanMs = flags['older-than'];
     const fleet = await this.fleet(flags.config);
     const result = await pruneSnapshots(fleet, {
       store: snapshotStoreFilter(fleet, flags.store),

@@ -4,7 +4,7 @@ import { snapshotStoreFilter } from '../../cli/store-filter.js';
 import { findSnapshot } from '../../engine/snapshot/catalog.js';
 import { restoreSnapshot } from '../../engine/snapshot/service.js';
 import { confirmation } from '../../cli/confirm.js';
-import { shellQuote } from '../../engine/shell.js';
+import { shellQuote } from '../../engine/system/shell.js';
 
 export default class SnapshotRestore extends StorageCommand {
   static override audited = true;
@@ -38,10 +38,8 @@ export default class SnapshotRestore extends StorageCommand {
       `This rolls "${record.source}" on store "${record.store}" back to snapshot "${record.name}". Type the database name to confirm: `,
       this.jsonEnabled(),
     );
-    const result = await restoreSnapshot(
-      fleet,
-      { name: args.name, store: record.store, confirm, force: flags.force, command: `storage snapshot restore ${args.name}` },
-      (message) => this.warning(message),
+    const result = await restoreSnapshot(fleet, { name: args.name, store: record.store, confirm, force: flags.force, command: this.commandLine }, (message) =>
+      this.warning(message),
     );
     this.print(
       `Rolled "${result.database}" back to snapshot "${result.snapshot}". The data it replaced is kept as "${result.previous}"; drop it when you no longer need it.`,

@@ -12,12 +12,12 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childEnv } from '../child-env.js';
+import { childEnv } from '../system/child-env.js';
 import { userPaths } from '../config/paths.js';
 import { StorageError } from '../errors.js';
-import { withFileLock } from '../file-lock.js';
+import { withFileLock } from '../system/file-lock.js';
 import { redact, redactDeep } from '../redact.js';
-import { writeFileAtomic } from '../backup/files.js';
+import { writeFileAtomic } from '../system/files.js';
 
 export interface AuditRecord {
   command: string;

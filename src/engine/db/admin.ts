@@ -2,7 +2,7 @@
 // database's name as confirmation, which the command layer gets from a prompt or --confirm.
 import { requireConfirmation } from '../confirm.js';
 import type { Fleet } from '../fleet.js';
-import type { DropResult } from '../providers/types.js';
+import type { DropResult } from '../engines/provider.js';
 
 export async function createDatabase(fleet: Fleet, storeName: string, database: string): Promise<{ store: string; database: string; created: true }> {
   const store = fleet.store(storeName);

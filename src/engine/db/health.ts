@@ -1,11 +1,12 @@
 // Health of stores, probed concurrently: N stores take about as long as the slowest one.
 import type { Engine } from '../config/schema.js';
 import type { ResolvedStore } from '../config/load.js';
-import { StorageError, type ErrorCode } from '../errors.js';
+import type { StorageError } from '../errors.js';
+import { forEachStore, runOutcome } from '../fanout.js';
 import type { Fleet } from '../fleet.js';
-import { describeFailure } from '../providers/failures.js';
-import { storeTarget } from '../providers/target.js';
-import type { StoreRole } from '../providers/types.js';
+import { describeFailure } from '../engines/failures.js';
+import { storeTarget } from '../engines/target.js';
+import type { StoreRole } from '../engines/provider.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 
 export interface StoreHealth {
@@ -50,7 +51,7 @@ export async function probeStore(fleet: Fleet, store: ResolvedStore, breaker?: C
 }
 
 export function checkHealth(fleet: Fleet, stores: ResolvedStore[], breakers?: Map<string, CircuitBreaker>): Promise<StoreHealth[]> {
-  return Promise.all(stores.map((store) => probeStore(fleet, store, breakers?.get(store.name))));
+  return forEachStore(stores, (store) => probeStore(fleet, store, breakers?.get(store.name)));
 }
 
 /**
@@ -58,15 +59,14 @@ export function checkHealth(fleet: Fleet, stores: ResolvedStore[], breakers?: Ma
  * up and some down; otherwise the first store's own failure (69 unreachable, 78 bad auth...).
  */
 export function healthOutcome(results: StoreHealth[]): StorageError | undefined {
-  const down = results.filter((result) => result.status === 'down');
-  if (down.length === 0) return undefined;
-  const names = down.map((result) => result.store).join(', ');
-  const first = down[0].error!;
-  if (down.length < results.length) {
-    return new StorageError('PARTIAL', `${down.length} of ${results.length} stores are down: ${names}.`, {
-      hint: 'Each store that is down is listed with its reason and hint.',
-    });
-  }
-  const message = down.length === 1 ? first.message : `All ${down.length} stores are down: ${names}. First: ${first.message}`;
-  return new StorageError(first.code as ErrorCode, message, { hint: first.hint });
+  const names = (failed: Array<{ store: string }>) => failed.map((result) => result.store).join(', ');
+  return runOutcome(
+    results.map((result) => ({ store: result.store, failure: result.status === 'down' ? result.error : null })),
+    {
+      partial: (failed, total) => `${failed.length} of ${total} stores are down: ${names(failed)}.`,
+      partialHint: 'Each store that is down is listed with its reason and hint.',
+      allFailed: (failed) =>
+        failed.length === 1 ? failed[0].failure.message : `All ${failed.length} stores are down: ${names(failed)}. First: ${failed[0].failure.message}`,
+    },
+  );
 }

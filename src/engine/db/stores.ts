@@ -1,7 +1,7 @@
 // The store list: every configured store with its engine, masked target and reachability.
 import type { Engine } from '../config/schema.js';
 import type { Fleet } from '../fleet.js';
-import { storeTarget } from '../providers/target.js';
+import { storeTarget } from '../engines/target.js';
 import { checkHealth } from './health.js';
 
 export interface StoreListing {

@@ -3,21 +3,18 @@
 // A rotation killed at any point leaves both passwords in the vault: the next command that needs
 // the secret (rotate, db health, validate, …) tries both and settles which one the server takes.
 // If anything fails after the server-side change, the old password is put back.
-import { randomBytes } from 'node:crypto';
+import { generatePassword } from './password.js';
 import { parseStoreUrl } from '../config/store-url.js';
 import os from 'node:os';
 import type { LoadedConfig, ResolvedStore } from '../config/load.js';
 import { secretName, secretReferences } from '../config/secrets.js';
 import { StorageError, isStorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
-import { describeFailure } from '../providers/failures.js';
-import { quoteIdent, type PostgresProvider } from '../providers/postgres.js';
-import type { MongoProvider } from '../providers/mongodb.js';
-import { withUrlParts, withoutCredentials } from '../providers/target.js';
+import { loadEngine } from '../engines/index.js';
+import type { LoginResult } from '../engines/spec.js';
 import { registerSecret } from '../redact.js';
-import { scramVerifier } from './scram.js';
 import type { PendingRotation } from './vault.js';
-import { shellQuote } from '../shell.js';
+import { shellQuote } from '../system/shell.js';
 
 /** Where the rotated password is kept: the vault, or anything with its rotation protocol. */
 export interface SecretStore {
@@ -63,18 +60,10 @@ export type Settlement =
   | { secret: string; store: string; outcome: 'completed' }
   | { secret: string; store: string; outcome: 'in-progress' | 'unsettled'; reason: string };
 
-export function generatePassword(length = 32): string {
-  return randomBytes(length).toString('base64url').slice(0, length);
-}
-
-export function planRotation(fleet: Fleet, storeName: string): RotationPlan {
-  const store = fleet.store(storeName);
-  if (store.config.engine === 'sqlite') {
-    throw new StorageError('USAGE', `Store "${store.name}" is SQLite: it has no server credentials to rotate.`, {
-      hint: 'Rotation applies to PostgreSQL and MongoDB stores.',
-    });
-  }
-  const secret = secretName(store.config.password);
+export async function planRotation(fleet: Fleet, storeName: string): Promise<RotationPlan> {
+  // An engine without rotation (SQLite: no server credentials) is refused here, by the registry.
+  const { store } = await fleet.capability(storeName, 'rotatePassword');
+  const secret = secretName('password' in store.config ? store.config.password : undefined);
   if (!secret) {
     throw new StorageError(
       'CONFIG_INVALID',
@@ -84,50 +73,17 @@ export function planRotation(fleet: Fleet, storeName: string): RotationPlan {
       },
     );
   }
-  const user = parseStoreUrl(store.config.url)?.username ?? '';
+  const user = ('url' in store.config ? parseStoreUrl(store.config.url)?.username : undefined) ?? '';
   if (!user)
     throw new StorageError('CONFIG_INVALID', `Store "${store.name}" has no user in its url.`, { hint: 'Put the user in the url: postgres://USER@host/db.' });
   return { store: store.name, engine: store.engine, user, secret };
 }
 
-/** The store's URL logging in with `password` (any password in the URL itself is taken out first). */
-function urlWith(store: ResolvedStore, password: string): string {
-  return withUrlParts(withoutCredentials((store.config as { url: string }).url).url, { password });
-}
-
-type LoginResult = 'ok' | 'rejected' | 'unreachable';
-
 /** Tries to log in to the store with `password` on a fresh connection: accepted, rejected (authentication), or no answer. */
 export async function tryLogin(store: ResolvedStore, password: string): Promise<LoginResult> {
-  const judge = (error: unknown): LoginResult => (describeFailure(store, error).code === 'AUTH_FAILED' ? 'rejected' : 'unreachable');
-  if (store.engine === 'postgres') {
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: urlWith(store, password), connectionTimeoutMillis: store.connectTimeoutMs });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query('select 1');
-      return 'ok';
-    } catch (error) {
-      return judge(error);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  if (store.engine === 'mongodb') {
-    const { MongoClient } = await import('mongodb');
-    const client = new MongoClient(urlWith(store, password), { serverSelectionTimeoutMS: store.connectTimeoutMs });
-    try {
-      await client.connect();
-      await client.db('admin').command({ ping: 1 });
-      return 'ok';
-    } catch (error) {
-      return judge(error);
-    } finally {
-      await client.close().catch(() => undefined);
-    }
-  }
-  return 'unreachable';
+  const spec = await loadEngine(store.engine);
+  const rotation = spec.rotatePassword;
+  return rotation ? rotation.tryLogin(store, password) : 'unreachable';
 }
 
 function holderAlive(pending: PendingRotation): boolean {
@@ -168,66 +124,8 @@ export async function settlePendingRotation(config: LoadedConfig, vault: Settlin
   return { ...base, outcome: 'unsettled', reason: `the server of store "${store.name}" did not answer, or took neither password` };
 }
 
-interface ServerSide {
-  /** Sets the role's password on the server. */
-  change(password: string): Promise<void>;
-  /** Puts the old password back, by any connection that still works. */
-  restore(): Promise<void>;
-}
-
-async function postgresSide(fleet: Fleet, plan: RotationPlan, oldPassword: string, next: string): Promise<ServerSide> {
-  const store = fleet.store(plan.store);
-  const provider = (await fleet.provider(store)) as PostgresProvider;
-  const statement = (password: string) => `alter role ${quoteIdent(plan.user)} password '${scramVerifier(password)}'`;
-  const alter = (password: string) => provider.withClient((client) => client.query(statement(password)));
-  // Connected (with the current password) before anything changes: the pool is the way back.
-  await provider.withClient((client) => client.query('select 1'));
-  return {
-    change: async (password) => {
-      await alter(password);
-    },
-    restore: async () => {
-      try {
-        await alter(oldPassword);
-      } catch {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: urlWith(store, next), connectionTimeoutMillis: store.connectTimeoutMs });
-        client.on('error', () => undefined);
-        await client.connect();
-        try {
-          await client.query(statement(oldPassword));
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      }
-    },
-  };
-}
-
-async function mongoSide(fleet: Fleet, plan: RotationPlan, oldPassword: string): Promise<ServerSide> {
-  const store = fleet.store(plan.store);
-  const provider = (await fleet.provider(store)) as MongoProvider;
-  const client = await provider.getClient();
-  const authDb = parseStoreUrl((store.config as { url: string }).url)?.params.get('authSource') ?? 'admin';
-  const update = async (password: string) => {
-    await client.db(authDb).command({ updateUser: plan.user, pwd: password });
-  };
-  return {
-    change: async (password) => {
-      try {
-        await update(password);
-      } catch (error) {
-        throw new StorageError('UNSUPPORTED', `The server of store "${plan.store}" refused updateUser: ${(error as Error).message}. Nothing was changed.`, {
-          hint: 'The server must support MongoDB user management (FerretDB v1 with the SQLite backend does not).',
-        });
-      }
-    },
-    restore: () => update(oldPassword),
-  };
-}
-
 export async function rotatePassword(fleet: Fleet, storeName: string, vault: SecretStore, options: RotateOptions = {}): Promise<RotationResult> {
-  const plan = planRotation(fleet, storeName);
+  const plan = await planRotation(fleet, storeName);
   const step = options.onStep ?? (() => undefined);
   let settled: Settlement | undefined;
   if ('pending' in vault && !options.dryRun) {
@@ -247,7 +145,8 @@ export async function rotatePassword(fleet: Fleet, storeName: string, vault: Sec
   if (options.dryRun) return { ...plan, rotated: false, dryRun: true };
   const next = generatePassword();
   registerSecret(next);
-  const server = plan.engine === 'postgres' ? await postgresSide(fleet, plan, oldPassword, next) : await mongoSide(fleet, plan, oldPassword);
+  const { provider, impl } = await fleet.capability(plan.store, 'rotatePassword');
+  const server = await impl.prepare(provider, { user: plan.user, oldPassword, next });
 
   vault.setPending(plan.secret, next, plan.store);
   step('pending-saved');

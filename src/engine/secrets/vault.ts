@@ -8,14 +8,14 @@
 // A replaced value is kept as a numbered version (the last KEEP_VERSIONS), so a mistaken
 // `secrets set` can be rolled back; and a password rotation records its new password as
 // *pending* before it changes the server, so a rotation killed half-way never loses it.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { StorageError } from '../errors.js';
-import { withFileLock } from '../file-lock.js';
+import { withFileLock } from '../system/file-lock.js';
 import { registerSecret } from '../redact.js';
-import { KEY_BYTES, deriveKey, newScryptParams, type ScryptParams } from '../backup/crypto.js';
-import { writeFileAtomic } from '../backup/files.js';
+import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams } from '../repository/crypto.js';
+import { writeFileAtomic } from '../system/files.js';
 
 const FORMAT = 1;
 const CHECK_NAME = '\u0000vault-check';
@@ -97,30 +97,12 @@ const versionAad = (name: string, version: number) => `${name}\u0000v${version}`
 const pendingAad = (name: string) => `${name}\u0000pending`;
 
 function seal(key: Buffer, aad: string, value: string, created?: string): Envelope {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
   const now = new Date().toISOString();
-  return {
-    v: 1,
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    data: data.toString('base64'),
-    created: created ?? now,
-    rotated: created ? now : null,
-  };
+  return { v: 1, ...wrapKey(key, Buffer.from(value, 'utf8'), aad), created: created ?? now, rotated: created ? now : null };
 }
 
 function open(key: Buffer, aad: string, envelope: Envelope): string | undefined {
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-    return Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]).toString('utf8');
-  } catch {
-    return undefined;
-  }
+  return unwrapKey(key, envelope, aad)?.toString('utf8');
 }
 
 function newKdf(source: VaultKeySource): VaultFile['kdf'] {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { userPaths } from '../config/paths.js';
 import type { Engine } from '../config/schema.js';
 import { StorageError } from '../errors.js';
-import { writeFileAtomic } from '../backup/files.js';
+import { writeFileAtomic } from '../system/files.js';
 import type { RestorePhase } from '../restore-journal.js';
 
 export interface SnapshotRecord {

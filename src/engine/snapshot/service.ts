@@ -2,25 +2,26 @@
 // They share the backup locks (a snapshot and a backup of one store never run at once).
 import os from 'node:os';
 import { onCleanup, runInterrupted } from '../cleanup.js';
-import type { Engine } from '../config/schema.js';
 import { requireConfirmation } from '../confirm.js';
-import { derivedName, nameStamp } from '../derived-names.js';
+import { derivedName, nameStamp, type NamingEngine } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
-import { processAlive, StoreLock } from '../backup/lock.js';
-import { locksDirOf } from '../backup/repository.js';
+import { processAlive, StoreLock } from '../store-lock.js';
+import { locksDirOf } from '../repository/repository.js';
 import { sleepSync } from '../resilience/clock.js';
-import { repositoryPath, settleInterruptedBackupRestores, TOOL } from '../backup/service.js';
+import { repositoryPath } from '../backup/open.js';
+import { settleInterruptedBackupRestores } from '../backup/restore.js';
+import { TOOL } from '../tool.js';
 import { listJournal, type RestoreJournalEntry, type RestorePhase } from '../restore-journal.js';
 import { SNAPSHOT_NAME, findSnapshot, listSnapshots, removeSnapshotRecord, saveSnapshot, type SnapshotRecord, type SnapshotRestoring } from './catalog.js';
-import { snapshotEngine, type TableStat } from './engine.js';
+import type { SnapshotCapability, TableStat } from '../engines/spec.js';
 
 function locksDir(fleet: Fleet): string {
   return locksDirOf(repositoryPath(fleet));
 }
 
 /** The copy a snapshot lives in: `<db>__snap_<name>`, shortened with a hash when the engine's name limit needs it. */
-export function copyName(engine: Engine, database: string, name: string): string {
+export function copyName(engine: NamingEngine, database: string, name: string): string {
   return derivedName(engine, database, `__snap_${name}`);
 }
 
@@ -48,11 +49,10 @@ export async function createSnapshot(
       hint: 'Choose another --name, or delete the old one first.',
     });
   }
-  const engine = await snapshotEngine(store.engine);
-  const provider = await fleet.provider(store);
+  const { spec, provider, impl: engine } = await fleet.capability(store.name, 'snapshot');
   const source = request.database ?? (await engine.defaultDatabase(provider));
   if (request.database !== undefined) provider.checkDatabaseName(request.database);
-  const copy = copyName(store.engine, source, name);
+  const copy = copyName(spec, source, name);
   // A copy of nothing would be an empty "snapshot" (MongoDB) or a confusing failure half-way (SQLite).
   if (!(await engine.exists(provider, source)))
     throw new StorageError('NOT_FOUND', `Database "${source}" does not exist on store "${store.name}"; nothing was created.`, {
@@ -100,14 +100,14 @@ export interface SnapshotStatus extends SnapshotRecord {
 }
 
 function describeInterrupted(
-  engine: Engine,
+  engine: SnapshotCapability,
   record: SnapshotRecord,
   restoring: SnapshotRestoring,
   exists: { source: boolean; staged: boolean; previous: boolean },
 ): string {
   const phase = restoring.phase ?? 'swapping';
   const cleanup = `\`storage snapshot cleanup ${record.store}\` (or the next restore on the store)`;
-  if (engine === 'mongodb') {
+  if (engine.restoresInPlace) {
     const have = `${record.source}: ${exists.source ? 'present' : 'missing'}; ${restoring.previous} (the data before the restore): ${exists.previous ? 'present' : 'missing'}`;
     return phase === 'staging'
       ? `${have}. It was killed while copying the current data aside, so ${record.source} was not touched; ${cleanup} drops the partial copy ${restoring.previous}.`
@@ -128,9 +128,7 @@ function describeInterrupted(
 
 export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Promise<SnapshotStatus> {
   try {
-    const store = fleet.store(record.store);
-    const engine = await snapshotEngine(store.engine);
-    const provider = await fleet.provider(store);
+    const { provider, impl: engine } = await fleet.capability(record.store, 'snapshot');
     const holder = record.restoring ? StoreLock.liveHolder(locksDir(fleet), record.store) : undefined;
     if (record.restoring && holder)
       return {
@@ -148,7 +146,7 @@ export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Prom
       return {
         ...record,
         state: 'restore-interrupted',
-        explanation: `A restore from this snapshot started ${record.restoring.startedAt} and did not finish. ${describeInterrupted(store.engine, record, record.restoring, { source, staged: hasStaged, previous: hasPrevious })}`,
+        explanation: `A restore from this snapshot started ${record.restoring.startedAt} and did not finish. ${describeInterrupted(engine, record, record.restoring, { source, staged: hasStaged, previous: hasPrevious })}`,
       };
     }
     return { ...record, state: (await engine.exists(provider, record.copy)) ? 'ok' : 'missing' };
@@ -191,9 +189,8 @@ export interface RestoreSnapshotRequest {
 /** Settles one snapshot's interrupted restore (the caller holds the store's lock); returns what was done. */
 async function settleSnapshotRestore(fleet: Fleet, record: SnapshotRecord): Promise<string | undefined> {
   if (!record.restoring) return undefined;
-  const store = fleet.store(record.store);
-  const engine = await snapshotEngine(store.engine);
-  const what = await engine.settleRestore(await fleet.provider(store), record, record.restoring);
+  const { provider, impl: engine } = await fleet.capability(record.store, 'snapshot');
+  const what = await engine.settleRestore(provider, record, record.restoring);
   saveSnapshot({ ...record, restoring: undefined });
   return what ?? 'nothing was left';
 }
@@ -248,9 +245,7 @@ export async function restoreSnapshot(
 ): Promise<{ snapshot: string; database: string; previous: string }> {
   const found = findSnapshot(request.name, request.store);
   requireConfirmation(found.source, request.confirm, `Rolling "${found.source}" on store "${found.store}" back to snapshot "${found.name}"`);
-  const store = fleet.store(found.store);
-  const engine = await snapshotEngine(store.engine);
-  const provider = await fleet.provider(store);
+  const { store, spec, provider, impl: engine } = await fleet.capability(found.store, 'snapshot');
   if (!(await engine.exists(provider, found.copy)))
     throw new StorageError('NOT_FOUND', `The copy "${found.copy}" of snapshot "${found.name}" no longer exists.`, {
       hint: 'It was dropped outside this tool; delete the snapshot record with `storage snapshot delete`.',
@@ -262,8 +257,8 @@ export async function restoreSnapshot(
     const record = findSnapshot(found.name, found.store);
     const now = nameStamp();
     const names = {
-      staged: derivedName(store.engine, record.source, `__restoring_${now}`),
-      previous: derivedName(store.engine, record.source, `__pre_restore_${now}`),
+      staged: derivedName(spec, record.source, `__restoring_${now}`),
+      previous: derivedName(spec, record.source, `__pre_restore_${now}`),
     };
     const restoring: SnapshotRestoring = { startedAt: new Date().toISOString(), ...names, phase: 'staging' };
     const journal = (phase: RestorePhase) => {
@@ -308,9 +303,7 @@ export async function deleteSnapshot(
     throw new StorageError('IN_USE', `Snapshot "${name}" has a restore that did not finish; its copy may still be needed to finish it.`, {
       hint: `Settle it first: storage snapshot cleanup ${record.store}`,
     });
-  const storeConfig = fleet.store(record.store);
-  const engine = await snapshotEngine(storeConfig.engine);
-  const provider = await fleet.provider(storeConfig);
+  const { provider, impl: engine } = await fleet.capability(record.store, 'snapshot');
   const dropped = await engine.exists(provider, record.copy);
   if (dropped) await engine.drop(provider, record.copy);
   removeSnapshotRecord(record.store, record.name);
@@ -349,9 +342,7 @@ export interface DiffRow {
 
 export async function diffSnapshot(fleet: Fleet, name: string, store?: string): Promise<{ snapshot: SnapshotRecord; tables: DiffRow[] }> {
   const record = findSnapshot(name, store);
-  const storeConfig = fleet.store(record.store);
-  const engine = await snapshotEngine(storeConfig.engine);
-  const provider = await fleet.provider(storeConfig);
+  const { provider, impl: engine } = await fleet.capability(record.store, 'snapshot');
   const [then, now]: Record<string, TableStat>[] = await Promise.all([engine.stats(provider, record.copy), engine.stats(provider, record.source)]);
   const tables = [...new Set([...Object.keys(then), ...Object.keys(now)])].sort();
   return {

@@ -1,6 +1,6 @@
 // What a prune did, as a table: every backup deleted (or, with --dry-run, that would be), every
 // one kept and why, damaged ones kept, and stores left alone.
-import type { PrunePlan } from '../../engine/backup/service.js';
+import type { PrunePlan } from '../../engine/backup/prune.js';
 import { renderTable } from '../output.js';
 
 export function pruneRows(plan: PrunePlan, options: { keptToo: boolean }): unknown[][] {

@@ -1,6 +1,6 @@
 // What the backup checks share: the repository, opened once per run.
-import { openRepository, repositoryExists, repositoryPath } from '../../backup/service.js';
-import type { BackupRepository } from '../../backup/repository.js';
+import { openRepository, repositoryExists, repositoryPath } from '../../backup/open.js';
+import type { BackupRepository } from '../../repository/repository.js';
 import type { Fleet } from '../../fleet.js';
 import type { CheckOutcome } from '../registry.js';
 

@@ -1,11 +1,12 @@
 // backups.integrity: no backup in the repository has a manifest that fails its seal, none is dated
 // in the future (taken with a clock ahead: it would pass for the newest backup), and no killed run
 // has left leftovers lying around for long.
-import type { BackupEntry } from '../../backup/repository.js';
-import { LEFTOVER_AGE_MS, listBackups } from '../../backup/service.js';
+import type { BackupEntry } from '../../repository/repository.js';
+import { listBackups } from '../../backup/open.js';
+import { LEFTOVER_AGE_MS } from '../../backup/prune.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 export function judgeRepositoryEntries(entries: BackupEntry[], now: number): CheckOutcome[] {
   const outcomes: CheckOutcome[] = [];

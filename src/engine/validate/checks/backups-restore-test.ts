@@ -1,10 +1,10 @@
 // backups.restore-test (with --restore-test): each store's newest backup restores into a scratch
 // target and its counts match the manifest.
-import { verifyBackup } from '../../backup/service.js';
+import { verifyBackup } from '../../backup/verify.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete } from '../../backup/service.js';
+import { newestComplete } from '../../backup/open.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 export const backupsRestoreTest: Check = {
   id: 'backups.restore-test',

@@ -1,6 +1,6 @@
 // backups.retention: a retention policy is set, so backups do not pile up until the disk fills.
-import { isEmptyPolicy } from '../../backup/retention.js';
-import { policyFromConfig } from '../../backup/service.js';
+import { isEmptyPolicy } from '../../repository/retention.js';
+import { policyFromConfig } from '../../backup/prune.js';
 import type { Check } from '../registry.js';
 
 export const backupsRetention: Check = {

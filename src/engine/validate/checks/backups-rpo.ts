@@ -1,11 +1,11 @@
 // backups.rpo: each store has a complete backup younger than backup.rpo.
 import { parseDuration } from '../../config/duration.js';
-import type { BackupEntry } from '../../backup/repository.js';
-import { FUTURE_SKEW_MS } from '../../backup/retention.js';
+import type { BackupEntry } from '../../repository/repository.js';
+import { FUTURE_SKEW_MS } from '../../repository/retention.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete } from '../../backup/service.js';
+import { newestComplete } from '../../backup/open.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 export function judgeRpo(store: string, newest: BackupEntry | undefined, rpo: string | undefined, now: number): CheckOutcome {
   if (!newest) return { subject: store, status: 'fail', reason: 'no complete backup', hint: `storage backup create ${shellQuote(store)}` };

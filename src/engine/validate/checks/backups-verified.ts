@@ -1,12 +1,12 @@
 // backups.verified: each store's newest backup is intact now (its manifest seal and file sizes are
 // checked on the spot: tier 1) and has passed the verification level backup.verify asks for
 // (read-data or restore-test) with no failure since. Nothing is written to the repository.
-import { verifyBackup } from '../../backup/service.js';
-import { passedAtLeast, type VerificationRecord, type VerifyLevel } from '../../backup/repository.js';
+import { verifyBackup } from '../../backup/verify.js';
+import { passedAtLeast, type VerificationRecord, type VerifyLevel } from '../../repository/repository.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { newestComplete } from '../../backup/service.js';
+import { newestComplete } from '../../backup/open.js';
 import { noRepository, repositoryOf } from './backup-repository.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 const FLAG: Record<VerifyLevel, string> = { files: '', 'read-data': ' --read-data', 'restore-test': ' --restore-test' };
 

@@ -3,7 +3,7 @@
 // validate.connectionsWarnPercent / connectionsFailPercent.
 import { poolReports } from '../../db/inspect.js';
 import { eachSubject, type Check, type CheckOutcome } from '../registry.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 export const WARN_PERCENT = 80;
 export const FAIL_PERCENT = 95;
@@ -28,25 +28,21 @@ export const capacityConnections: Check = {
   title: 'server connections in use stay below the limit',
   async run(context) {
     const { fleet, stores } = context;
-    const networked = fleet.select(stores).filter((store) => store.engine !== 'sqlite');
-    if (networked.length === 0) return [{ status: 'pass', reason: 'no server stores' }];
+    const selected = [];
+    for (const store of fleet.select(stores)) if (!(await fleet.engine(store)).embedded) selected.push(store);
+    if (selected.length === 0) return [{ status: 'pass', reason: 'no server stores' }];
     const thresholds = fleet.config.file.validate;
     const [warnAt, failAt] = [thresholds?.connectionsWarnPercent ?? WARN_PERCENT, thresholds?.connectionsFailPercent ?? FAIL_PERCENT];
     return eachSubject(
       context,
-      networked,
+      selected,
       (store) => store.name,
       async (store): Promise<CheckOutcome> => {
         const [report] = await poolReports(fleet, [store]);
         if ('error' in report) return { subject: report.store, status: 'error', reason: report.error.message, hint: report.error.hint };
-        if (report.engine === 'mongodb') {
-          const { current, available } = report.server;
-          if (current === undefined || available === undefined)
-            return { subject: report.store, status: 'warn', reason: 'the server does not report its connections (serverStatus.connections)' };
-          return judgeConnections(report.store, current, current + available, 'connections', warnAt, failAt);
-        }
-        const { used, maxConnections, reserved } = report.details as { used: number; maxConnections: number; reserved?: number };
-        return judgeConnections(report.store, used, maxConnections - (reserved ?? 0), 'non-reserved connections', warnAt, failAt);
+        if (!report.capacity || 'unknown' in report.capacity)
+          return { subject: report.store, status: 'warn', reason: report.capacity?.unknown ?? 'the server does not report its connections' };
+        return judgeConnections(report.store, report.capacity.used, report.capacity.limit, report.capacity.what, warnAt, failAt);
       },
     );
   },

@@ -1,7 +1,7 @@
 // capacity.disk: the backup repository's disk has room for the next backups.
 import fs from 'node:fs';
 import path from 'node:path';
-import { newestComplete, repositoryPath } from '../../backup/service.js';
+import { newestComplete, repositoryPath } from '../../backup/open.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { repositoryOf } from './backup-repository.js';
 

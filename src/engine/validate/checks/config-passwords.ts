@@ -4,7 +4,7 @@
 // masked only where it is known to be a credential: this check is where the operator hears of it.
 import { resolvePassword, secretName } from '../../config/secrets.js';
 import { weakness } from '../../redact.js';
-import { withoutCredentials } from '../../providers/target.js';
+import { withoutCredentials } from '../../engines/target.js';
 import type { Check, CheckOutcome } from '../registry.js';
 
 export const configPasswords: Check = {

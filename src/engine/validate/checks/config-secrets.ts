@@ -3,7 +3,7 @@
 import { secretReferences } from '../../config/secrets.js';
 import { StorageError } from '../../errors.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 export const configSecrets: Check = {
   id: 'config.secrets',

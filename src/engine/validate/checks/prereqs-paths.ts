@@ -2,10 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repositoryPath } from '../../backup/service.js';
+import { repositoryPath } from '../../backup/open.js';
 import { vaultPath } from '../../secrets/resolver.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 /** Whether a file can be made at `target` (or in its nearest existing parent): tried, not guessed from mode bits. */
 export function canWriteAt(target: string): { ok: boolean; why?: string } {

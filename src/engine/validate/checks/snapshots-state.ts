@@ -4,7 +4,7 @@ import type { RestoreJournalEntry } from '../../restore-journal.js';
 import { listSnapshots } from '../../snapshot/catalog.js';
 import { describeInterruptedBackupRestore, interruptedBackupRestores, snapshotStatus, type SnapshotStatus } from '../../snapshot/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
-import { shellQuote } from '../../shell.js';
+import { shellQuote } from '../../system/shell.js';
 
 export function judgeSnapshot(status: SnapshotStatus): CheckOutcome | undefined {
   const subject = `${status.store}/${status.name}`;

@@ -1,0 +1,159 @@
+// backup create: one backup per store, each under the store's lock, its payload streamed into the
+// repository and its manifest written last (a killed run leaves nothing that looks complete).
+import { forEachStore, runOutcome } from '../fanout.js';
+import { TOOL } from '../tool.js';
+import { verifyBackup } from './verify.js';
+import fs from 'node:fs';
+import { onCleanup, runInterrupted } from '../cleanup.js';
+import { type ResolvedStore } from '../config/load.js';
+import { StorageError } from '../errors.js';
+import type { Fleet } from '../fleet.js';
+import { fileSystemFailure, isFileSystemError } from '../system/fs-errors.js';
+import { describeFailure } from '../engines/failures.js';
+import { storeTarget } from '../engines/target.js';
+import { ensurePrivateDir } from '../system/private-dir.js';
+import { DEFAULT_CHUNK_SIZE } from '../repository/crypto.js';
+import { silentProgress, type Progress } from '../progress.js';
+import { fsyncDir } from '../system/files.js';
+import { StoreLock } from '../store-lock.js';
+import type { BackupManifest, SealedManifest } from '../repository/manifest.js';
+import { BackupRepository, type VerifyLevel } from '../repository/repository.js';
+
+/** How a failed run is reported: a local file-system error as what it is (with the repository), anything else as the store's failure. */
+function runFailure(store: ResolvedStore, repo: BackupRepository, error: unknown): StorageError {
+  if (isFileSystemError(error)) return fileSystemFailure(error, `the backup repository ${repo.root}`);
+  return describeFailure(store, error);
+}
+
+export interface CreateOptions {
+  tags?: string[];
+  command?: string;
+}
+
+/** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
+function sweepIncomplete(repo: BackupRepository, store: string, progress: Progress): void {
+  for (const entry of repo.list(new Set())) {
+    if (entry.status === 'incomplete' && entry.store === store) {
+      fs.rmSync(repo.backupDir(entry.id), { recursive: true, force: true });
+      progress.warn(`Removed ${entry.id}: an interrupted earlier run left it incomplete.`);
+    }
+  }
+}
+
+export async function createBackup(
+  fleet: Fleet,
+  repo: BackupRepository,
+  storeName: string,
+  options: CreateOptions = {},
+  progress: Progress = silentProgress,
+): Promise<SealedManifest> {
+  const store = fleet.store(storeName);
+  const lock = StoreLock.acquire(repo.locksDir, store.name, options.command ?? 'storage backup create', (message) => progress.warn(message));
+  const id = repo.newBackupId(store.name);
+  const dir = repo.backupDir(id);
+  let scratch: string | undefined;
+  // An interrupted run removes the unfinished backup (it has no manifest, so it never looked complete).
+  const unregister = onCleanup(`the unfinished backup ${id}`, () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+  try {
+    repo.sweepScratch();
+    sweepIncomplete(repo, store.name, progress);
+    ensurePrivateDir(dir);
+    scratch = repo.scratch(id);
+    const started = new Date();
+    const dataKey = repo.newDataKey(id);
+    const { provider, impl: engine } = await fleet.capability(store.name, 'backup');
+    const compress = (fleet.config.file.backup?.compression ?? 'gzip') === 'gzip';
+    const result = await engine.dump({ store, provider, backupId: id, dir, scratch, key: dataKey?.key, compress, progress });
+    const finished = new Date();
+    const manifest: BackupManifest = {
+      format: 1,
+      id,
+      store: store.name,
+      engine: store.engine,
+      database: result.database,
+      payloadFormat: result.payloadFormat,
+      tags: options.tags ?? [],
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      tool: TOOL,
+      server: { version: result.serverVersion, ...(result.dumpTool ? { dumpTool: result.dumpTool } : {}) },
+      source: storeTarget(store),
+      cipher: dataKey ? 'aes-256-gcm-chunked' : 'none',
+      ...(dataKey ? { chunkSize: DEFAULT_CHUNK_SIZE, dataKey: dataKey.wrapped } : {}),
+      files: result.files,
+      originalBytes: result.files.reduce((sum, file) => sum + file.plainBytes, 0),
+      storedBytes: result.files.reduce((sum, file) => sum + file.bytes, 0),
+      counts: result.counts,
+    };
+    fsyncDir(dir);
+    // Checked in the same synchronous step as the write: a backup completes before an interruption or not at all.
+    if (runInterrupted()) throw new StorageError('FAILED', `Backup ${id} was interrupted before its manifest was written.`);
+    const done = progress.step('write the manifest');
+    const sealed = repo.writeManifest(manifest);
+    unregister();
+    done();
+    return sealed;
+  } catch (error) {
+    // Nothing partial may look finished: the directory has no manifest; remove it too.
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw runFailure(store, repo, error);
+  } finally {
+    unregister();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    lock.release();
+  }
+}
+
+export interface StoreOutcome {
+  store: string;
+  ok: boolean;
+  backup?: SealedManifest;
+  error?: { code: string; message: string; hint?: string };
+}
+
+/** Backs up several stores with bounded concurrency; one store's failure does not stop the others. */
+export async function createBackups(
+  fleet: Fleet,
+  repo: BackupRepository,
+  stores: ResolvedStore[],
+  options: CreateOptions & { parallel?: number; verify?: VerifyLevel; onOutcome?: (outcome: StoreOutcome) => void },
+  progressFor: (store: string) => Progress,
+): Promise<StoreOutcome[]> {
+  const backUp = async (store: ResolvedStore): Promise<StoreOutcome> => {
+    const progress = progressFor(store.name);
+    try {
+      const backup = await createBackup(fleet, repo, store.name, options, progress);
+      if (options.verify) {
+        const check = await verifyBackup(fleet, repo, backup.id, { level: options.verify }, progress);
+        if (!check.ok)
+          return {
+            store: store.name,
+            ok: false,
+            backup,
+            error: {
+              code: 'BAD_DATA',
+              message: `Backup ${backup.id} failed verification: ${check.problems.join('; ')}`,
+              hint: 'Check the disk of the repository; take a new backup.',
+            },
+          };
+      }
+      return { store: store.name, ok: true, backup };
+    } catch (error) {
+      const failure = runFailure(store, repo, error);
+      return { store: store.name, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } };
+    }
+  };
+  return forEachStore(stores, backUp, { parallel: options.parallel ?? 2, onResult: options.onOutcome });
+}
+
+/** How a backup run ends: see fanout's rule (PARTIAL names every store that failed and why). */
+export function backupsOutcome(outcomes: StoreOutcome[]): StorageError | undefined {
+  return runOutcome(
+    outcomes.map((outcome) => ({ store: outcome.store, failure: outcome.ok ? null : outcome.error })),
+    { partial: (failed, total) => `${failed.length} of ${total} backups failed: ${failed.map((f) => `${f.store} (${f.failure.message})`).join('; ')}` },
+  );
+}

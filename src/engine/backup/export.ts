@@ -1,0 +1,68 @@
+// backup export: a backup decrypted into the vendor's own format (a pg_dump archive, a mongodump
+// directory, a SQLite file), every path confined to the export directory.
+import { loadEngine } from '../engines/index.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { onCleanup } from '../cleanup.js';
+import { StorageError } from '../errors.js';
+import { silentProgress, type Progress } from '../progress.js';
+import { fsyncDir } from '../system/files.js';
+import type { BackupManifest } from '../repository/manifest.js';
+import { readPayload } from '../repository/payload.js';
+import { BackupRepository } from '../repository/repository.js';
+
+/** `relative` inside `root`, or BAD_DATA: manifest content never decides where a file is written. */
+function confined(root: string, relative: string): string {
+  const target = path.resolve(root, relative);
+  if (path.relative(root, target).startsWith('..') || path.isAbsolute(path.relative(root, target)) || target === root) {
+    throw new StorageError('BAD_DATA', `The backup names a file "${relative}" outside the export directory.`, {
+      hint: 'Do not use this backup; nothing was written.',
+    });
+  }
+  return target;
+}
+
+export interface ExportResult {
+  id: string;
+  directory: string;
+  files: string[];
+  format: BackupManifest['payloadFormat'];
+}
+
+/** Decrypts a backup into `out/<id>/` in the vendor's format (pg_restore, mongorestore and sqlite3 read it). */
+export async function exportBackup(repo: BackupRepository, id: string, out: string, progress: Progress = silentProgress): Promise<ExportResult> {
+  const manifest = repo.readManifest(id);
+  const key = repo.dataKey(manifest);
+  const final = path.resolve(out, manifest.id); // the id was checked against the backup's directory name
+  if (fs.existsSync(final))
+    throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
+  const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
+  fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+  const unregister = onCleanup(`the unfinished export ${partial}`, () => fs.rmSync(partial, { recursive: true, force: true }));
+  const { backup } = await loadEngine(manifest.engine);
+  const files: string[] = [];
+  try {
+    for (const file of manifest.files) {
+      const relative = backup.exportName(manifest, file.name);
+      const target = confined(partial, relative);
+      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+      const done = progress.step(`decrypt ${relative}`);
+      await readPayload(
+        repo.backupDir(manifest.id),
+        file,
+        { key, context: `${manifest.id}/${file.name}`, chunkSize: manifest.chunkSize },
+        fs.createWriteStream(target, { mode: 0o600, flags: 'wx' }),
+      );
+      done();
+      files.push(relative);
+    }
+    fs.renameSync(partial, final);
+    fsyncDir(path.dirname(final));
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw error;
+  } finally {
+    unregister();
+  }
+  return { id: manifest.id, directory: final, files, format: manifest.payloadFormat };
+}

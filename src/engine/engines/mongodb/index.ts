@@ -1,0 +1,21 @@
+// MongoDB (and MongoDB-wire servers such as FerretDB): one MongoClient per store; backups as raw
+// BSON in the mongodump layout; snapshots as collection copies; rotation with updateUser.
+import type { EngineSpec } from '../spec.js';
+import { mongoBackup } from './backup.js';
+import { mongoFailures } from './failures.js';
+import { MongoProvider } from './provider.js';
+import { mongoRotation } from './rotate.js';
+import { mongoSnapshots } from './snapshot.js';
+
+export const mongodb: EngineSpec<MongoProvider> = {
+  engine: 'mongodb',
+  label: 'MongoDB',
+  openProvider: (store, secrets) => new MongoProvider(store, secrets),
+  failures: mongoFailures,
+  // Database names are under 64 bytes and cannot hold / \ . " $ * < > : | ? space or NUL.
+  names: { maxBytes: 63, unsafe: /[/\\. "$*<>:|?\0]/g },
+  backup: mongoBackup,
+  snapshot: mongoSnapshots,
+  rotatePassword: mongoRotation,
+  lacks: { clientTools: 'its backups run no external programs' },
+};

@@ -1,0 +1,212 @@
+// PostgreSQL backups: `pg_dump -Fc` streamed straight into the repository (its archive is
+// already compressed, so it is only encrypted), with row counts taken in the same snapshot.
+// Restores read back and check the whole archive first (a corrupt backup or wrong key creates
+// nothing), then `pg_restore` it into a staging database that is renamed into place only when
+// complete; the plaintext archive goes to pg_restore's stdin, or with --parallel > 1 to a 0600
+// scratch file that no exit path leaves behind.
+import { fileNameSafe } from '../../system/files.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runTool, startTool } from '../../system/child-process.js';
+import { StorageError } from '../../errors.js';
+import type { PostgresProvider } from './provider.js';
+import { cutConnection, queryWithoutTimeout } from './provider.js';
+import { pgTool, toolFailure, toolMajor } from './tools.js';
+import { watchServer } from '../../resilience/watchdog.js';
+import { settleStaged } from '../../restore-journal.js';
+import type { BackupCapability } from '../spec.js';
+import { discard, payloadName, readPayload, writePayload } from '../../repository/payload.js';
+import { clearSessions } from './sessions.js';
+import { onMaintenance, pgStagingOps, swapInto } from './staging.js';
+
+const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name, pg_total_relation_size(c.oid)::text as size
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
+ order by 1`;
+
+/** Anything a user made in a database: a relation, a function or procedure, a type, a large object, an extension, a schema. */
+const HOLDS_ANYTHING_SQL = `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
+  union all select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema')
+  union all select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and t.typrelid = 0 and t.typelem = 0
+  union all select 1 from pg_largeobject_metadata
+  union all select 1 from pg_extension where extname <> 'plpgsql'
+  union all select 1 from pg_namespace where nspname not in ('public', 'pg_catalog', 'information_schema') and nspname not like 'pg_toast%' and nspname not like 'pg_temp%'
+  limit 1`;
+
+type Query = (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>;
+
+/** How often a running dump checks that the server still answers (two silent probes in a row end the run). */
+const SERVER_PROBE_MS = 5000;
+
+/** Exact rows and total size of every user table, in whatever snapshot the query runs in. */
+export async function tableStats(query: Query): Promise<Record<string, { rows: number; sizeBytes: number }>> {
+  const stats: Record<string, { rows: number; sizeBytes: number }> = {};
+  for (const row of (await query(TABLES_SQL)).rows) {
+    const table = String(row.name);
+    stats[table] = { rows: Number((await query(`select count(*)::bigint as n from ${table}`)).rows[0].n), sizeBytes: Number(row.size) };
+  }
+  return stats;
+}
+
+async function countTables(query: Query): Promise<Record<string, number>> {
+  return Object.fromEntries(Object.entries(await tableStats(query)).map(([table, stat]) => [table, stat.rows]));
+}
+
+export const postgresBackup: BackupCapability<PostgresProvider> = {
+  // A pg_dump custom-format archive: pg_restore reads it.
+  exportName: (manifest) => `${fileNameSafe(manifest.database)}.dump`,
+
+  async dump({ store, provider, backupId, dir, key, progress }) {
+    const postgres = provider;
+    let done = progress.step('connect and check pg_dump');
+    return postgres.withClient(async (client) => {
+      const meta = (await client.query<{ db: string; version: string }>("select current_database() as db, current_setting('server_version') as version"))
+        .rows[0];
+      const serverMajor = await postgres.serverMajor();
+      const tool = pgTool('pg_dump', serverMajor);
+      const { major, version: toolVersion } = await toolMajor(tool);
+      if (major < serverMajor) {
+        throw new StorageError('FAILED', `${tool} is version ${major}, older than the server (${serverMajor}); it cannot dump this server.`, {
+          hint: `Install pg_dump ${serverMajor} or newer (Debian: postgresql-client-${serverMajor}), or set STORAGE_PG_BIN.`,
+        });
+      }
+      done(toolVersion);
+      // Count rows in the very snapshot pg_dump will use, so a restore test can compare exactly.
+      // A backup may rightly run for hours: no statement timeout for its own work, but lock waits
+      // are bounded (as pg_dump's --lock-wait-timeout) so a table held in an exclusive lock fails
+      // the run with a reason instead of hanging it.
+      const lockWaitMs = store.statementTimeoutMs;
+      await client.query('begin isolation level repeatable read read only');
+      try {
+        await client.query('set local statement_timeout = 0');
+        await client.query(`set local lock_timeout = ${lockWaitMs}`);
+        const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
+        done = progress.step('pg_dump -Fc | encrypt | write');
+        const { url, password } = await postgres.toolConnection();
+        // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
+        const child = startTool(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, '--dbname', url], {
+          what: `pg_dump of "${meta.db}"`,
+          env: { PGPASSWORD: password },
+          stdout: 'pipe',
+        });
+        // The first failure of any part (dump, write, counts, a server that stops answering) stops
+        // the others and is the one reported; every part's failure is handled, none can crash the process.
+        const failures: unknown[] = [];
+        const stop = (error: unknown) => {
+          failures.push(error);
+          void child.stop();
+        };
+        const stopWatching = watchServer(
+          () => postgres.ping(),
+          { intervalMs: SERVER_PROBE_MS, misses: 2 },
+          (error) => {
+            stop(error);
+            cutConnection(client);
+          },
+        );
+        const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
+        const [file, result, counts] = await Promise.all([
+          writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
+          child.done,
+          countTables((sql) => queryWithoutTimeout(client, sql)).catch((error) => void stop(error)),
+        ]).finally(stopWatching);
+        if (failures.length > 0) throw failures[0];
+        if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
+        if (!file || file.plainBytes === 0)
+          throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
+        done(`${Object.keys(counts!).length} tables`);
+        return {
+          database: meta.db,
+          payloadFormat: 'pg_dump-custom' as const,
+          files: [file],
+          counts: counts!,
+          serverVersion: meta.version,
+          dumpTool: toolVersion,
+        };
+      } finally {
+        await client.query('rollback').catch(() => undefined);
+      }
+    });
+  },
+
+  async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, scratch, progress, parallel }) {
+    const postgres = provider;
+    const file = manifest.files[0];
+    const context = `${manifest.id}/${file.name}`;
+    // Every byte is checked before the server is touched: a corrupt backup or a wrong key creates nothing.
+    let done = progress.step('read back and check the archive');
+    await readPayload(dir, file, { key, context }, discard());
+    done();
+    const why = 'Restoring over it renames it aside, which needs them gone.';
+    // Refuse before the long work, not after it; with --force the sessions are terminated only at the swap.
+    if (previous !== undefined && !force) await onMaintenance(provider, (client) => clearSessions(client, database, { force, why }));
+    const serverMajor = await postgres.serverMajor();
+    const jobs = Math.max(1, parallel ?? 1);
+    journal('staging');
+    done = progress.step(`create database "${staged}" and pg_restore into it`);
+    await postgres.createDatabase(staged);
+    try {
+      const { url, password } = await postgres.toolConnection(staged);
+      const args = ['--no-owner', '--no-privileges', '--exit-on-error', '--dbname', url];
+      if (jobs > 1) {
+        // pg_restore -j must seek in its archive, so the decrypted archive goes to a file: 0600, in a
+        // scratch directory that is removed on every exit path and swept by the next command.
+        const archive = path.join(scratch, 'restore.dump');
+        await readPayload(dir, file, { key, context }, fs.createWriteStream(archive, { mode: 0o600 }));
+        const result = await runTool(pgTool('pg_restore', serverMajor), [...args, `--jobs=${jobs}`, archive], {
+          what: `pg_restore into "${staged}"`,
+          env: { PGPASSWORD: password },
+        });
+        fs.rmSync(archive, { force: true });
+        if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+      } else {
+        // One job reads the archive from its stdin: the plaintext never touches the disk.
+        const child = startTool(pgTool('pg_restore', serverMajor), args, { what: `pg_restore into "${staged}"`, env: { PGPASSWORD: password }, stdin: 'pipe' });
+        const fed = readPayload(dir, file, { key, context }, child.stdin!).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const [feedError, result] = await Promise.all([fed, child.done]);
+        // pg_restore's own failure explains a broken pipe better than the pipe does.
+        if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+        if (feedError) throw feedError;
+      }
+      done();
+    } catch (error) {
+      // Never leave a half-restored database behind, under any name.
+      await postgres.dropDatabase(staged, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    if (staged === database) return { database };
+    journal('swapping');
+    done = progress.step(`rename "${staged}" to "${database}"`);
+    await swapInto(provider, { staged, database, previous }, { force, why });
+    done(previous ? `the replaced database is kept as "${previous}"` : undefined);
+    return { database, previous };
+  },
+
+  async targetState(provider, database) {
+    const postgres = provider;
+    if (!(await postgres.listDatabases()).includes(database)) return 'absent';
+    // Not only tables: a database holding only a view, a function or a large object holds data too.
+    const objects = await postgres.withDatabase(database, (client) => client.query(HOLDS_ANYTHING_SQL));
+    return objects.rows.length === 0 ? 'empty' : 'non-empty';
+  },
+
+  async count(provider, database) {
+    return provider.withDatabase(database, (client) => countTables((sql) => client.query(sql)));
+  },
+
+  async drop(provider, database) {
+    await provider.dropDatabase(database, { force: true });
+  },
+
+  async settleRestore(provider, entry) {
+    return settleStaged(pgStagingOps(provider), entry);
+  },
+
+  systemDatabases: ['postgres', 'template0', 'template1'],
+  countedThings: { one: 'table', many: 'tables' },
+};

@@ -1,0 +1,210 @@
+// The contract every engine meets: how to open its provider, what its errors mean, how its names
+// are bounded, and the capabilities it offers. Topics (backup, snapshot, rotation, …) ask the
+// fleet for a capability (`fleet.capability(store, 'snapshot')`) and never know which engine
+// answers; an engine without an optional capability simply leaves it out, and one place
+// (`requireCapability`) turns that into a usage error naming the engine and what it lacks.
+// A new engine is a folder beside postgres/, mongodb/, sqlite/ with an index.ts exporting its
+// spec; a new capability is a member here, implemented in each engine's folder.
+import type { ResolvedStore } from '../config/load.js';
+import type { Engine } from '../config/schema.js';
+import type { SecretResolver } from '../config/secrets.js';
+import type { StorageError } from '../errors.js';
+import type { Progress } from '../progress.js';
+import type { BackupManifest, PayloadFile } from '../repository/manifest.js';
+import type { RestoreJournalEntry, RestorePhase } from '../restore-journal.js';
+import type { SnapshotRecord, SnapshotRestoring } from '../snapshot/catalog.js';
+import type { Provider } from './provider.js';
+
+// ─── backup ────────────────────────────────────────────────────────────────────────────────
+
+export interface DumpContext<P extends Provider = Provider> {
+  store: ResolvedStore;
+  provider: P;
+  backupId: string;
+  /** The backup's directory in the repository. */
+  dir: string;
+  /** A private scratch directory, removed afterwards. */
+  scratch: string;
+  key?: Buffer;
+  /** gzip the payload (backup.compression; PostgreSQL archives are compressed by pg_dump itself). */
+  compress: boolean;
+  progress: Progress;
+}
+
+export interface DumpResult {
+  database: string;
+  payloadFormat: BackupManifest['payloadFormat'];
+  files: PayloadFile[];
+  counts: Record<string, number>;
+  serverVersion: string;
+  dumpTool?: string;
+}
+
+export interface RestoreContext<P extends Provider = Provider> {
+  manifest: BackupManifest;
+  dir: string;
+  key?: Buffer;
+  store: ResolvedStore;
+  provider: P;
+  /** The database (or SQLite database name) to restore into. */
+  database: string;
+  /**
+   * Where the restore writes first, renamed to `database` only once complete, so a killed restore
+   * never leaves half a database under the requested name. Equal to `database` for a throwaway
+   * target (restore tests) and for MongoDB, which cannot rename a database (it marks it instead).
+   */
+  staged: string;
+  /** Set when `database` exists and the operator confirmed replacing it: where its data is kept. */
+  previous?: string;
+  /** Other sessions on (users of) the database being replaced: terminate/ignore them instead of refusing. */
+  force: boolean;
+  /** Records the restore's phase; called before the staged copy is made, and again before the swap. */
+  journal(phase: RestorePhase): void;
+  /** A private scratch directory, removed afterwards (and swept by the next command if this run dies). */
+  scratch: string;
+  progress: Progress;
+  parallel?: number;
+}
+
+export interface RestoreResult {
+  database: string;
+  /** Where the replaced data was kept, when a restore replaced an existing database. */
+  previous?: string;
+}
+
+/** Backups: dump a store into payload files in the vendor's format, restore them, count what they hold. */
+export interface BackupCapability<P extends Provider = Provider> {
+  dump(context: DumpContext<P>): Promise<DumpResult>;
+  restore(context: RestoreContext<P>): Promise<RestoreResult>;
+  /** Whether the database exists and holds anything (any existing database needs confirmation to be replaced). */
+  targetState(provider: P, database: string): Promise<'absent' | 'empty' | 'non-empty'>;
+  count(provider: P, database: string): Promise<Record<string, number>>;
+  drop(provider: P, database: string): Promise<void>;
+  /** Settles what an interrupted restore left (its journal entry says what); says what was done. */
+  settleRestore(provider: P, entry: RestoreJournalEntry): Promise<string | undefined>;
+  /** Databases the server itself needs: never a restore target. */
+  systemDatabases: readonly string[];
+  /** The engine cannot rename a database (MongoDB): a restore writes into the new database itself, marked unfinished until done. */
+  restoresInPlace?: boolean;
+  /** What the engine calls what a backup counts: tables or collections. */
+  countedThings: { one: string; many: string };
+  /** Where a payload file lands in `backup export`: its path in the vendor's own layout (a plain relative path, checked by the caller). */
+  exportName(manifest: BackupManifest, fileName: string): string;
+}
+
+// ─── snapshot ──────────────────────────────────────────────────────────────────────────────
+
+export interface TableStat {
+  rows: number;
+  sizeBytes: number | null;
+}
+
+/** Snapshots: fast same-server copies of a database, restored by staging a copy and swapping it in. */
+export interface SnapshotCapability<P extends Provider = Provider> {
+  /** The database a store's snapshots copy by default. */
+  defaultDatabase(provider: P): Promise<string>;
+  create(
+    provider: P,
+    source: string,
+    copy: string,
+    options: { force: boolean },
+  ): Promise<{ method: SnapshotRecord['method']; sizeBytes: number | null; note?: string }>;
+  /**
+   * Stages a copy of the snapshot, then swaps it in; `previous` keeps the data it replaced. Calls
+   * `journal('staging')` before making any copy and `journal('swapping')` before touching the
+   * database; other sessions on it are refused unless `force`, which terminates them.
+   */
+  restore(
+    provider: P,
+    record: SnapshotRecord,
+    names: { staged: string; previous: string },
+    journal: (phase: RestorePhase) => void,
+    options: { force: boolean },
+  ): Promise<void>;
+  /** Settles what a killed restore from `record` left (see restore-journal's rule); says what was done. */
+  settleRestore(provider: P, record: SnapshotRecord, restoring: SnapshotRestoring): Promise<string | undefined>;
+  exists(provider: P, copy: string): Promise<boolean>;
+  drop(provider: P, copy: string): Promise<void>;
+  stats(provider: P, database: string): Promise<Record<string, TableStat>>;
+  /** The engine cannot rename a database (MongoDB): a restore copies the current data aside, then replaces it in place. */
+  restoresInPlace?: boolean;
+}
+
+// ─── password rotation ─────────────────────────────────────────────────────────────────────
+
+export type LoginResult = 'ok' | 'rejected' | 'unreachable';
+
+/** The server side of one rotation, prepared while the current password still works. */
+export interface PasswordChange {
+  /** Sets the role's password on the server. */
+  change(password: string): Promise<void>;
+  /** Puts the old password back, by any connection that still works. */
+  restore(): Promise<void>;
+}
+
+/** Password rotation: change the role's password on the server, and prove a password on a fresh connection. */
+export interface RotationCapability<P extends Provider = Provider> {
+  prepare(provider: P, change: { user: string; oldPassword: string; next: string }): Promise<PasswordChange>;
+  /** Logs in to the store with `password` on a fresh connection: accepted, rejected (authentication), or no answer. */
+  tryLogin(store: ResolvedStore, password: string): Promise<LoginResult>;
+}
+
+// ─── client tools ──────────────────────────────────────────────────────────────────────────
+
+/** The outcome of checking the client programs an engine's backups run (e.g. pg_dump, pg_restore). */
+export interface ToolsVerdict {
+  status: 'pass' | 'fail';
+  reason: string;
+  hint?: string;
+}
+
+/** External client programs the engine's backups and restores run, checked against the server. */
+export interface ClientToolsCapability<P extends Provider = Provider> {
+  /** What the check is called in reports ("pg_dump and pg_restore"). */
+  tools: string;
+  check(provider: P): Promise<ToolsVerdict>;
+}
+
+// ─── the spec ──────────────────────────────────────────────────────────────────────────────
+
+/** What a driver error means for this engine, beyond what every engine shares (network, timeouts, files). */
+export interface FailureRules {
+  /** A failure worth retrying (the server restarting, too many connections, …). */
+  isTransient(error: unknown): boolean;
+  /** Wrong credentials: never retried. */
+  isAuthFailure(error: unknown): boolean;
+  /** An engine-specific reading of the error, or undefined to let the shared rules describe it. */
+  describe(store: ResolvedStore, error: unknown, facts: { message: string; address: string }): StorageError | undefined;
+  /** The hint for an error the server rejected (by SQLSTATE or the like), if the engine knows one. */
+  hintFor(error: unknown): string | undefined;
+}
+
+/** How long the names this engine derives (snapshot copies, staging databases) may be, and which characters they may hold. */
+export interface NameRules {
+  /** The longest name, in bytes (UTF-8). */
+  maxBytes: number;
+  /** Characters a derived name must not contain (replaced before use). */
+  unsafe?: RegExp;
+}
+
+export interface EngineSpec<P extends Provider = Provider> {
+  engine: Engine;
+  /** The engine's name in messages: PostgreSQL, MongoDB, SQLite. */
+  label: string;
+  openProvider(store: ResolvedStore, secrets?: SecretResolver): P;
+  /** An embedded engine (SQLite) has no server: no connections to count, no credentials, no network. */
+  embedded?: boolean;
+  failures: FailureRules;
+  names: NameRules;
+  backup: BackupCapability<P>;
+  snapshot: SnapshotCapability<P>;
+  rotatePassword?: RotationCapability<P>;
+  clientTools?: ClientToolsCapability<P>;
+  /** Why an optional capability is absent, in the operator's words (e.g. "SQLite has no server credentials to rotate"). */
+  lacks?: Partial<Record<OptionalCapability, string>>;
+}
+
+/** The capabilities an engine may leave out. */
+export type OptionalCapability = 'rotatePassword' | 'clientTools';
+export type CapabilityName = 'backup' | 'snapshot' | OptionalCapability;
+export type Capability<K extends CapabilityName> = NonNullable<EngineSpec[K]>;

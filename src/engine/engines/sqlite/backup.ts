@@ -1,0 +1,125 @@
+// SQLite backups: the online backup API copies a consistent snapshot while other connections
+// write (WAL too); the payload is the plain database file, gzip-compressed and encrypted.
+// Restores write a staging file beside the target, check it, fsync, then rename it into place;
+// a file that others have open is not replaced without --force.
+import { fileNameSafe } from '../../system/files.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { StorageError } from '../../errors.js';
+import { createFileWithMode, moveWithSideFiles, removeSideFiles, removeWithSideFiles, type SqliteProvider } from './provider.js';
+import { settleStaged } from '../../restore-journal.js';
+import type { BackupCapability } from '../spec.js';
+import { fsyncDir, fsyncFile } from '../../system/files.js';
+import { payloadName, readFileStream, readPayload, writePayload } from '../../repository/payload.js';
+
+/** Rows per table of a SQLite file (read-only). */
+export function countRows(file: string): Record<string, number> {
+  const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").all() as { name: string }[];
+    const counts: Record<string, number> = {};
+    for (const { name } of tables) counts[name] = (db.prepare(`select count(*) as n from "${name.replace(/"/g, '""')}"`).get() as { n: number }).n;
+    return counts;
+  } finally {
+    db.close();
+  }
+}
+
+export const sqliteBackup: BackupCapability<SqliteProvider> = {
+  // The database file itself: sqlite3 opens it.
+  exportName: (manifest) => `${fileNameSafe(manifest.database)}.db`,
+
+  async dump({ provider, backupId, dir, scratch, key, compress, progress }) {
+    const db = await provider.handle();
+    const snapshot = path.join(scratch, 'snapshot.db');
+    let done = progress.step('snapshot the database (online backup API)');
+    // One step copies every page under one read lock: a consistent snapshot even while others write.
+    await db.backup(snapshot, { progress: () => 1_000_000_000 }).catch((error: unknown) => {
+      // The snapshot is written into the repository's scratch: a full disk there comes back as
+      // SQLITE_FULL, which is not the store's doing (a backup only reads the store).
+      if ((error as { code?: unknown })?.code !== 'SQLITE_FULL') throw error;
+      throw Object.assign(new Error('database or disk is full'), { code: 'ENOSPC', syscall: 'write', path: path.dirname(scratch) });
+    });
+    const counts = countRows(snapshot);
+    done(`${Object.keys(counts).length} tables`);
+    done = progress.step(`${compress ? 'compress, ' : ''}${key ? 'encrypt and ' : ''}write`);
+    const name = payloadName('sqlite', { compress, encrypted: key !== undefined });
+    const file = await writePayload(readFileStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
+    fs.rmSync(snapshot, { force: true });
+    done();
+    const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+    return { database: provider.databaseName, payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
+  },
+
+  async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, progress }) {
+    const store = provider;
+    const target = store.fileFor(database);
+    const stagedFile = store.fileFor(staged);
+    const consequence = 'whoever still has it open keeps writing to the replaced file, kept aside';
+    if (previous !== undefined) await store.refuseIfInUse(database, { force, action: 'replacing it', consequence });
+    journal('staging');
+    let done = progress.step('read, check and decrypt the payload into a staging file');
+    try {
+      // The restored file takes the mode of the file it replaces (a new one: 0600, like every file of a backup).
+      const fd = createFileWithMode(stagedFile, previous !== undefined ? store.fileMode(database) : 0o600);
+      await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(stagedFile, { fd }));
+      fsyncFile(stagedFile);
+      const check = new Sqlite(stagedFile, { readonly: true, fileMustExist: true });
+      const result = check.pragma('integrity_check', { simple: true });
+      check.close();
+      removeSideFiles(stagedFile);
+      if (result !== 'ok')
+        throw new StorageError('BAD_DATA', `The restored SQLite file fails integrity_check: ${String(result)}.`, { hint: 'Do not use this backup.' });
+      done();
+    } catch (error) {
+      removeWithSideFiles(stagedFile);
+      throw error;
+    }
+    if (staged === database) return { database };
+    journal('swapping');
+    done = progress.step(`put ${path.basename(target)} in place`);
+    if (previous !== undefined) {
+      // Checked again at the last moment: a process that opened the file meanwhile would write to the replaced copy.
+      await store.refuseIfInUse(database, { force, action: 'replacing it', consequence });
+      if (store.isOwn(database)) await provider.close();
+      moveWithSideFiles(target, store.fileFor(previous));
+    }
+    fs.renameSync(stagedFile, target);
+    fsyncDir(path.dirname(target));
+    done(previous !== undefined ? `the replaced file is kept as ${path.basename(store.fileFor(previous))}` : undefined);
+    return { database, previous };
+  },
+
+  async targetState(provider, database) {
+    const file = provider.fileFor(database);
+    if (!fs.existsSync(file)) return 'absent';
+    return Object.keys(countRows(file)).length === 0 && fs.statSync(file).size <= 8192 ? 'empty' : 'non-empty';
+  },
+
+  async count(provider, database) {
+    return countRows(provider.fileFor(database));
+  },
+
+  async drop(provider, database) {
+    await provider.dropDatabase(database, { force: true });
+  },
+
+  async settleRestore(provider, entry) {
+    const store = provider;
+    return settleStaged(
+      {
+        exists: async (name) => fs.existsSync(store.fileFor(name)),
+        drop: async (name) => removeWithSideFiles(store.fileFor(name)),
+        rename: async (from, to) => {
+          fs.renameSync(store.fileFor(from), store.fileFor(to));
+          fsyncDir(path.dirname(store.fileFor(to)));
+        },
+      },
+      entry,
+    );
+  },
+
+  systemDatabases: [],
+  countedThings: { one: 'table', many: 'tables' },
+};

@@ -1,0 +1,162 @@
+// The streaming pipeline between a dump and the repository: dump → compress → encrypt → hash →
+// file, and back. Memory stays flat whatever the database's size.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { StorageError } from '../errors.js';
+import { fileSystemFailure, isFileSystemError } from '../system/fs-errors.js';
+import { DEFAULT_CHUNK_SIZE, DecryptStream, EncryptStream } from './crypto.js';
+import { fsyncFile } from '../system/files.js';
+import { ParallelGzip } from './parallel-gzip.js';
+import type { PayloadFile } from './manifest.js';
+
+/** Counts bytes passing through, and hashes them when asked to. */
+class Meter extends Transform {
+  bytes = 0;
+  private readonly hash;
+  constructor(hashed: boolean) {
+    super();
+    this.hash = hashed ? createHash('sha256') : undefined;
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash?.update(chunk);
+    callback(null, chunk);
+  }
+  digest(): string {
+    return this.hash!.digest('hex');
+  }
+}
+
+/** Reads files in 1 MiB pieces: about three times faster than the 64 KiB default here. */
+export function readFileStream(file: string): fs.ReadStream {
+  return fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+}
+
+export interface WriteOptions {
+  compress: boolean;
+  /** The backup's data key; undefined for an unencrypted repository. */
+  key?: Buffer;
+  /** Bound into the encryption so a file cannot be moved to another backup or name. */
+  context: string;
+  onProgress?: (storedBytes: number) => void;
+}
+
+/** A payload file's name says what it holds: `payload.sqlite.gz.enc`, `payload.pgdump.enc`... */
+export function payloadName(base: string, options: { compress: boolean; encrypted: boolean }): string {
+  return `payload.${base}${options.compress ? '.gz' : ''}${options.encrypted ? '.enc' : ''}`;
+}
+
+/** Streams `source` into `dir/name`, returning what the manifest records about it. */
+export async function writePayload(source: Readable, dir: string, name: string, options: WriteOptions): Promise<PayloadFile> {
+  const file = path.join(dir, name);
+  const plain = new Meter(false);
+  const stored = new Meter(true);
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [source, plain];
+  // Level 1: on typical data about 1.5× faster than the default level 6 for a few percent more
+  // bytes; compressed on every core, in blocks.
+  if (options.compress) stages.push(new ParallelGzip(1));
+  if (options.key) stages.push(new EncryptStream(options.key, options.context, DEFAULT_CHUNK_SIZE));
+  stages.push(stored);
+  if (options.onProgress) {
+    let last = 0;
+    stored.on('data', () => {
+      if (stored.bytes - last > 4 * 1024 * 1024) {
+        last = stored.bytes;
+        options.onProgress?.(stored.bytes);
+      }
+    });
+  }
+  stages.push(fs.createWriteStream(file, { mode: 0o600 }));
+  try {
+    await pipeline(stages as unknown as [Readable, Writable]);
+  } catch (error) {
+    // A write error of a stream names no file: say which one the disk refused.
+    if (isFileSystemError(error) && !error.path) error.path = file;
+    throw error;
+  }
+  fsyncFile(file);
+  return { name, bytes: stored.bytes, sha256: stored.digest(), plainBytes: plain.bytes, compression: options.compress ? 'gzip' : 'none' };
+}
+
+class HashCheck extends Transform {
+  private readonly meter = createHash('sha256');
+  private bytes = 0;
+  constructor(private readonly entry: PayloadFile) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.meter.update(chunk);
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    const digest = this.meter.digest('hex');
+    if (this.bytes !== this.entry.bytes || digest !== this.entry.sha256) {
+      return callback(
+        new StorageError(
+          'BAD_DATA',
+          `${this.entry.name} does not match its manifest (${this.bytes} bytes, expected ${this.entry.bytes}; SHA-256 ${digest === this.entry.sha256 ? 'matches' : 'differs'}).`,
+          {
+            hint: 'The file was altered or truncated. Do not restore from this backup.',
+            details: { file: this.entry.name },
+          },
+        ),
+      );
+    }
+    callback();
+  }
+}
+
+/**
+ * Reads a payload file back to its vendor format, checking size and SHA-256 of the stored bytes,
+ * every chunk's authentication tag, and the plain size; any mismatch fails with BAD_DATA (65).
+ */
+export async function readPayload(
+  dir: string,
+  entry: PayloadFile,
+  options: { key?: Buffer; context: string; chunkSize?: number },
+  sink: Writable,
+): Promise<number> {
+  const file = path.join(dir, entry.name);
+  if (!fs.existsSync(file)) {
+    throw new StorageError('BAD_DATA', `${entry.name} is missing from the backup.`, {
+      hint: 'Do not restore from this backup.',
+      details: { file: entry.name },
+    });
+  }
+  const count = new Meter(false);
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [readFileStream(file), new HashCheck(entry)];
+  if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name, options.chunkSize));
+  if (entry.compression === 'gzip') stages.push(createGunzip());
+  stages.push(count, sink);
+  try {
+    await pipeline(stages as unknown as [Readable, Writable]);
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    // A full or read-only disk where the data goes is not a damaged backup.
+    if (isFileSystemError(error)) {
+      const sinkPath = (sink as Partial<fs.WriteStream>).path;
+      throw fileSystemFailure(error, error.syscall === 'write' && typeof sinkPath === 'string' ? sinkPath : error.syscall === 'write' ? undefined : file);
+    }
+    throw new StorageError('BAD_DATA', `${entry.name} cannot be read back: ${(error as Error).message}.`, {
+      hint: 'Do not restore from this backup.',
+      details: { file: entry.name },
+    });
+  }
+  if (count.bytes !== entry.plainBytes) {
+    throw new StorageError('BAD_DATA', `${entry.name} decodes to ${count.bytes} bytes, the manifest says ${entry.plainBytes}.`, {
+      hint: 'Do not restore from this backup.',
+      details: { file: entry.name },
+    });
+  }
+  return count.bytes;
+}
+
+/** A sink that discards data (for verification reads). */
+export function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
