@@ -111,10 +111,12 @@ export abstract class StorageCommand extends Command {
     writeWarning(`${color.yellow('Warning:')} `, text);
   }
 
-  /** The --json result, with the run's warnings in a top-level `warnings` list when there were any. */
+  /** The --json result, with the run's warnings in a top-level `warnings` list when there were any (unless the command returns its own). */
   protected override toSuccessJson(result: unknown): unknown {
     const warnings = runWarnings();
     if (warnings.length === 0 || !result || typeof result !== 'object' || Array.isArray(result)) return result;
+    // A command that reports its own structured warnings (config validate: {path, message}) keeps them.
+    if (Object.hasOwn(result, 'warnings')) return result;
     return { ...(result as Record<string, unknown>), warnings };
   }
 
