@@ -10,6 +10,17 @@ import { makeSandbox, type Sandbox } from '../support/cli.js';
 import { freePort } from '../support/net.js';
 import { startCluster, type PgCluster } from '../support/pg-cluster.js';
 
+/** Signals the server's processes; one that ended between listing and signalling (ESRCH) is left alone. */
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
 const clusters: PgCluster[] = [];
 
 async function cluster(settings: Record<string, string | number> = {}): Promise<PgCluster> {
@@ -52,7 +63,7 @@ function failedCleanly(stdout: string, stderr: string): { code: string; message:
 afterAll(() => {
   for (const started of clusters) {
     try {
-      for (const pid of started.pids()) process.kill(pid, 'SIGCONT');
+      signalAll(started.pids(), 'SIGCONT');
     } catch {
       // already gone
     }
@@ -150,7 +161,7 @@ describe('PostgreSQL backups when the server goes away mid-dump', () => {
     const { run } = await midDump(sandbox, started);
     // kill -9 rather than `pg_ctl stop -m immediate`: a backend blocked sending COPY data can
     // outlive an immediate stop by seconds (the postmaster's SIGKILL grace), which makes the moment vague.
-    for (const pid of started.pids()) process.kill(pid, 'SIGKILL');
+    signalAll(started.pids(), 'SIGKILL');
     const result = await run;
     expect([1, 69]).toContain(result.exitCode);
     failedCleanly(String(result.stdout), String(result.stderr));
@@ -161,7 +172,7 @@ describe('PostgreSQL backups when the server goes away mid-dump', () => {
     const started = await busyCluster();
     const sandbox = sandboxFor(started.url, { connectTimeout: '1s' });
     const { run } = await midDump(sandbox, started);
-    for (const pid of started.pids()) process.kill(pid, 'SIGSTOP');
+    signalAll(started.pids(), 'SIGSTOP');
     try {
       const result = await run;
       expect(result.exitCode).toBe(69);
@@ -169,7 +180,7 @@ describe('PostgreSQL backups when the server goes away mid-dump', () => {
       expect(error.code).toBe('TIMEOUT');
       expectNothingLeft(sandbox);
     } finally {
-      for (const pid of started.pids()) process.kill(pid, 'SIGCONT');
+      signalAll(started.pids(), 'SIGCONT');
     }
   });
 });

@@ -1,27 +1,13 @@
 // The live health view: a status colour per store, its latency now and a short history, fitted to
 // the terminal (columns narrowed or dropped, one line per store).
-import { Box, Text } from 'ink';
 import type { HealthSnapshot, MonitoredStore } from '../../engine/db/monitor.js';
 import { formatLatency, sparkline } from '../format.js';
-import { cellText, fitColumns, fitRows, sized, TitleLine, toneColor, type ColumnSpec, type ScreenSize, type StatusTone } from './layout.js';
+import type { ColumnSpec, ScreenSize, StatusTone } from './layout.js';
+import { storeColumns, StoreBoard, widthOf } from './store-board.js';
 
 function columnsFor(stores: MonitoredStore[]): ColumnSpec[] {
-  const store = sized(
-    stores.map((s) => s.store),
-    'store',
-    6,
-    24,
-  );
-  const engine = sized(
-    stores.map((s) => s.engine),
-    'engine',
-    7,
-    9,
-  );
   return [
-    { key: 'mark', title: '', min: 2, preferred: 3, priority: 0 },
-    { key: 'store', title: 'store', ...store, priority: 2 },
-    { key: 'engine', title: 'engine', ...engine, priority: 6 },
+    ...storeColumns(stores, 6),
     { key: 'latency', title: 'latency', min: 10, preferred: 11, priority: 3 },
     { key: 'role', title: 'role', min: 11, preferred: 12, priority: 4 },
     { key: 'history', title: 'history', min: 9, preferred: 22, priority: 5 },
@@ -69,46 +55,24 @@ export function HealthBoard({
   size?: ScreenSize;
   color?: boolean;
 }) {
-  const screen = size ?? { columns: 100, rows: 24 };
-  const columns = fitColumns(columnsFor(snapshot.stores), screen.columns - 1);
-  const { shown, hidden } = fitRows(snapshot.stores, screen, 3);
-  const width = (key: string) => columns.find((column) => column.key === key)?.width ?? 0;
-  const historyWidth = Math.max(0, width('history') - 1);
-  const cells: Record<string, (store: MonitoredStore) => string> = {
-    store: (s) => s.store,
-    engine: (s) => s.engine,
-    latency: (s) => formatLatency(s.latencyMs),
-    role: (s) => s.role ?? '-',
-    history: (s) => sparkline(s.history.slice(-historyWidth)),
-    state: (s) => healthState(s, width('state')),
-  };
   return (
-    <Box flexDirection="column">
-      <TitleLine title={`storage db health — every ${intervalMs / 1000}s, round ${snapshot.round} · q to quit`} columns={screen.columns} />
-      <Text wrap="truncate-end">{columns.map((column) => cellText(column.title, column.width)).join('')}</Text>
-      {shown.map((store) => {
-        const tone = toneColor(healthTone(store), color);
-        return (
-          <Text key={store.store} wrap="truncate-end">
-            {columns.map((column) =>
-              column.key === 'mark' ? (
-                <Text key="mark" color={tone}>
-                  {cellText(store.status === 'probing' ? '○' : '●', column.width)}
-                </Text>
-              ) : (
-                <Text key={column.key} color={column.key === 'history' || (column.key === 'state' && store.status === 'down') ? tone : undefined}>
-                  {cellText(cells[column.key](store), column.width)}
-                </Text>
-              ),
-            )}
-          </Text>
-        );
+    <StoreBoard
+      title={`storage db health — every ${intervalMs / 1000}s, round ${snapshot.round} · q to quit`}
+      rows={snapshot.stores}
+      specs={columnsFor(snapshot.stores)}
+      size={size}
+      color={color}
+      cells={(columns) => ({
+        store: (s) => s.store,
+        engine: (s) => s.engine,
+        latency: (s) => formatLatency(s.latencyMs),
+        role: (s) => s.role ?? '-',
+        history: (s) => sparkline(s.history.slice(-Math.max(0, widthOf(columns, 'history') - 1))),
+        state: (s) => healthState(s, widthOf(columns, 'state')),
       })}
-      {hidden > 0 && (
-        <Text dimColor={color} wrap="truncate-end">
-          … and {hidden} more store{hidden === 1 ? '' : 's'} (a taller window shows them)
-        </Text>
-      )}
-    </Box>
+      tone={healthTone}
+      pending={(s) => s.status === 'probing'}
+      painted={(key, s) => key === 'history' || (key === 'state' && s.status === 'down')}
+    />
   );
 }
