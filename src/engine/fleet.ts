@@ -98,7 +98,7 @@ export class Fleet {
   async capability<K extends CapabilityName>(storeName: string, name: K): Promise<CapabilityHandle<K>> {
     const store = this.store(storeName);
     const spec = await this.engine(store);
-    const impl = requireCapability(spec, name, store.name);
+    const impl = await requireCapability(spec, name, store.name);
     return { store, spec, provider: await this.provider(store), impl };
   }
 

@@ -39,7 +39,7 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
   const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
   fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
   const unregister = onCleanup(`the unfinished export ${partial}`, () => fs.rmSync(partial, { recursive: true, force: true }));
-  const { backup } = await loadEngine(manifest.engine);
+  const backup = await (await loadEngine(manifest.engine)).backup();
   const files: string[] = [];
   try {
     for (const file of manifest.files) {

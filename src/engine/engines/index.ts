@@ -28,9 +28,9 @@ const CAPABILITY_WORDS: Record<CapabilityName, string> = {
 };
 
 /** The capability, or UNSUPPORTED (64) saying which engine lacks it and why. */
-export function requireCapability<K extends CapabilityName>(spec: EngineSpec, name: K, store?: string): Capability<K> {
-  const capability = spec[name];
-  if (capability) return capability as Capability<K>;
+export async function requireCapability<K extends CapabilityName>(spec: EngineSpec, name: K, store?: string): Promise<Capability<K>> {
+  const load = spec[name];
+  if (load) return (await load()) as Capability<K>;
   const why = spec.lacks?.[name as keyof NonNullable<EngineSpec['lacks']>];
   throw new StorageError(
     'UNSUPPORTED',

@@ -196,10 +196,10 @@ export interface EngineSpec<P extends Provider = Provider> {
   embedded?: boolean;
   failures: FailureRules;
   names: NameRules;
-  backup: BackupCapability<P>;
-  snapshot: SnapshotCapability<P>;
-  rotatePassword?: RotationCapability<P>;
-  clientTools?: ClientToolsCapability<P>;
+  backup: Lazy<BackupCapability<P>>;
+  snapshot: Lazy<SnapshotCapability<P>>;
+  rotatePassword?: Lazy<RotationCapability<P>>;
+  clientTools?: Lazy<ClientToolsCapability<P>>;
   /** Why an optional capability is absent, in the operator's words (e.g. "SQLite has no server credentials to rotate"). */
   lacks?: Partial<Record<OptionalCapability, string>>;
 }
@@ -207,4 +207,10 @@ export interface EngineSpec<P extends Provider = Provider> {
 /** The capabilities an engine may leave out. */
 export type OptionalCapability = 'rotatePassword' | 'clientTools';
 export type CapabilityName = 'backup' | 'snapshot' | OptionalCapability;
-export type Capability<K extends CapabilityName> = NonNullable<EngineSpec[K]>;
+export type Capability<K extends CapabilityName> = Awaited<ReturnType<NonNullable<EngineSpec[K]>>>;
+
+/**
+ * A capability's implementation, imported the first time a store asks for it: `db health` loads
+ * an engine's provider, never its backup or snapshot code (start-up stays fast).
+ */
+export type Lazy<T> = () => Promise<T>;

@@ -82,7 +82,7 @@ export async function planRotation(fleet: Fleet, storeName: string): Promise<Rot
 /** Tries to log in to the store with `password` on a fresh connection: accepted, rejected (authentication), or no answer. */
 export async function tryLogin(store: ResolvedStore, password: string): Promise<LoginResult> {
   const spec = await loadEngine(store.engine);
-  const rotation = spec.rotatePassword;
+  const rotation = await spec.rotatePassword?.();
   return rotation ? rotation.tryLogin(store, password) : 'unreachable';
 }
 

@@ -1,11 +1,8 @@
 // MongoDB (and MongoDB-wire servers such as FerretDB): one MongoClient per store; backups as raw
 // BSON in the mongodump layout; snapshots as collection copies; rotation with updateUser.
 import type { EngineSpec } from '../spec.js';
-import { mongoBackup } from './backup.js';
 import { mongoFailures } from './failures.js';
 import { MongoProvider } from './provider.js';
-import { mongoRotation } from './rotate.js';
-import { mongoSnapshots } from './snapshot.js';
 
 export const mongodb: EngineSpec<MongoProvider> = {
   engine: 'mongodb',
@@ -14,8 +11,8 @@ export const mongodb: EngineSpec<MongoProvider> = {
   failures: mongoFailures,
   // Database names are under 64 bytes and cannot hold / \ . " $ * < > : | ? space or NUL.
   names: { maxBytes: 63, unsafe: /[/\\. "$*<>:|?\0]/g },
-  backup: mongoBackup,
-  snapshot: mongoSnapshots,
-  rotatePassword: mongoRotation,
+  backup: async () => (await import('./backup.js')).mongoBackup,
+  snapshot: async () => (await import('./snapshot.js')).mongoSnapshots,
+  rotatePassword: async () => (await import('./rotate.js')).mongoRotation,
   lacks: { clientTools: 'its backups run no external programs' },
 };

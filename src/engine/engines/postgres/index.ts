@@ -1,12 +1,8 @@
 // PostgreSQL: a pooled `pg` provider; backups with pg_dump -Fc / pg_restore; snapshots as template
 // copies; password rotation with a client-side SCRAM verifier; pg_dump/pg_restore version checks.
 import type { EngineSpec } from '../spec.js';
-import { postgresBackup } from './backup.js';
 import { postgresFailures } from './failures.js';
 import { PostgresProvider } from './provider.js';
-import { postgresRotation } from './rotate.js';
-import { postgresSnapshots } from './snapshot.js';
-import { postgresTools } from './tools.js';
 
 export const postgres: EngineSpec<PostgresProvider> = {
   engine: 'postgres',
@@ -15,8 +11,8 @@ export const postgres: EngineSpec<PostgresProvider> = {
   failures: postgresFailures,
   // NAMEDATALEN - 1: longer identifiers are silently truncated by the server.
   names: { maxBytes: 63 },
-  backup: postgresBackup,
-  snapshot: postgresSnapshots,
-  rotatePassword: postgresRotation,
-  clientTools: postgresTools,
+  backup: async () => (await import('./backup.js')).postgresBackup,
+  snapshot: async () => (await import('./snapshot.js')).postgresSnapshots,
+  rotatePassword: async () => (await import('./rotate.js')).postgresRotation,
+  clientTools: async () => (await import('./tools.js')).postgresTools,
 };

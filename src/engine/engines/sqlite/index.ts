@@ -1,10 +1,8 @@
 // SQLite: a store is a file (better-sqlite3); backups and snapshots through the online backup
 // API; no server, so no credentials to rotate and no client programs.
 import type { EngineSpec } from '../spec.js';
-import { sqliteBackup } from './backup.js';
 import { sqliteFailures } from './failures.js';
 import { SqliteProvider } from './provider.js';
-import { sqliteSnapshots } from './snapshot.js';
 
 export const sqlite: EngineSpec<SqliteProvider> = {
   engine: 'sqlite',
@@ -14,7 +12,7 @@ export const sqlite: EngineSpec<SqliteProvider> = {
   failures: sqliteFailures,
   // A database of a store is NAME.db beside the store's file; NAME is kept to a safe file name.
   names: { maxBytes: 63, unsafe: /[^A-Za-z0-9_-]/g },
-  backup: sqliteBackup,
-  snapshot: sqliteSnapshots,
+  backup: async () => (await import('./backup.js')).sqliteBackup,
+  snapshot: async () => (await import('./snapshot.js')).sqliteSnapshots,
   lacks: { rotatePassword: 'it has no server credentials to rotate', clientTools: 'its backups run no external programs' },
 };
