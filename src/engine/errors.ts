@@ -6,6 +6,8 @@ export const ExitCode = {
   failed: 1,
   partial: 2,
   checksFailed: 3,
+  /** A failover lost sight of the servers mid-way: what each member reported last is printed. */
+  outcomeUnknown: 4,
   usage: 64,
   badData: 65,
   unavailable: 69,
@@ -25,6 +27,8 @@ export const ErrorCodes = {
   FAILED: ExitCode.failed,
   PARTIAL: ExitCode.partial,
   CHECKS_FAILED: ExitCode.checksFailed,
+  OUTCOME_UNKNOWN: ExitCode.outcomeUnknown,
+  REFUSED: ExitCode.failed,
   USAGE: ExitCode.usage,
   UNKNOWN_STORE: ExitCode.usage,
   NOT_A_TTY: ExitCode.usage,

@@ -25,6 +25,7 @@ const CAPABILITY_WORDS: Record<CapabilityName, string> = {
   snapshot: 'snapshots',
   rotatePassword: 'password rotation',
   clientTools: 'client tools',
+  failover: 'replication (failover)',
 };
 
 /** The capability, or UNSUPPORTED (64) saying which engine lacks it and why. */

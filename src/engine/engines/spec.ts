@@ -165,6 +165,94 @@ export interface ClientToolsCapability<P extends Provider = Provider> {
   check(provider: P): Promise<ToolsVerdict>;
 }
 
+// ─── failover ──────────────────────────────────────────────────────────────────────────────
+
+/** A member this machine can stop, start and rewind: its data directory, and the server programs to use. */
+export interface LocalControl {
+  dataDir: string;
+  /** The directory of pg_ctl, pg_rewind, pg_waldump (default: the ones for the data directory's PG_VERSION). */
+  binDir?: string;
+}
+
+/** One server of a replicated store, as the config names it. */
+export interface Member {
+  name: string;
+  url: string;
+  /** The replication slot this member streams through when it is a standby (default: its name). */
+  slot: string;
+  control?: LocalControl;
+}
+
+/** What one member reported (or why it did not). LSNs are PostgreSQL's text form (`0/3000148`). */
+export interface MemberReport {
+  name: string;
+  address: string;
+  reachable: boolean;
+  error?: string;
+  role: 'primary' | 'standby' | 'unknown';
+  timeline?: number;
+  /** Primary: its flushed WAL position. */
+  currentLsn?: string;
+  receivedLsn?: string;
+  replayedLsn?: string;
+  lagBytes?: number;
+  lagSeconds?: number;
+  /** Standby: its WAL receiver streams from the primary now. */
+  streaming?: boolean;
+  upstream?: string;
+  replayPaused?: boolean;
+  /** Standby: the slot it streams through, and that slot's state on the primary. */
+  slot?: { name: string; exists: boolean; active: boolean; retainedBytes?: number };
+  syncState?: string;
+  /** Standby: whether it can take the primary role now, and why not. */
+  eligible?: boolean;
+  reasons?: string[];
+}
+
+export interface Topology {
+  store: string;
+  engine: Engine;
+  primary?: string;
+  members: MemberReport[];
+  /** Facts the operator must know (no primary, two primaries, …). */
+  problems: string[];
+}
+
+/** One switchover or promotion, as the history keeps it. */
+export interface FailoverEvent {
+  kind: 'switchover' | 'promote' | 'rejoin';
+  store: string;
+  from?: string;
+  to: string;
+  at: string;
+  timeline?: number;
+  /** The old primary's last flushed LSN (switchover) or what the candidate had received (promote). */
+  lsn?: string;
+  lagBytesAtStart?: number;
+  /** From fencing the old primary to the new one proving a write. */
+  unavailableMs?: number;
+  durationMs: number;
+  /** Promote: what the candidate never got. */
+  loss?: { known: boolean; commits?: number; bytes?: number; from?: string; to?: string };
+  /** What happened to the old primary (streams from the new one, left fenced for the operator, …). */
+  oldPrimary?: string;
+  steps: string[];
+}
+
+export interface FailoverContext<P extends Provider = Provider> {
+  store: ResolvedStore;
+  provider: P;
+  members: Member[];
+}
+
+/** Replication: see the members, move the primary role, promote a standby, bring a former primary back. */
+export interface FailoverCapability<P extends Provider = Provider> {
+  topology(context: FailoverContext<P>, options: { maxLagBytes: number }): Promise<Topology>;
+  switchover(context: FailoverContext<P>, options: { to?: string; maxLagBytes: number; timeoutMs: number }, progress: Progress): Promise<FailoverEvent>;
+  promote(context: FailoverContext<P>, options: { to: string; acceptDataLoss: boolean }, progress: Progress): Promise<FailoverEvent>;
+  rejoin(context: FailoverContext<P>, options: { member: string }, progress: Progress): Promise<FailoverEvent>;
+}
+
 // ─── the spec ──────────────────────────────────────────────────────────────────────────────
 
 /** What a driver error means for this engine, beyond what every engine shares (network, timeouts, files). */
@@ -200,12 +288,13 @@ export interface EngineSpec<P extends Provider = Provider> {
   snapshot: Lazy<SnapshotCapability<P>>;
   rotatePassword?: Lazy<RotationCapability<P>>;
   clientTools?: Lazy<ClientToolsCapability<P>>;
+  failover?: Lazy<FailoverCapability<P>>;
   /** Why an optional capability is absent, in the operator's words (e.g. "SQLite has no server credentials to rotate"). */
   lacks?: Partial<Record<OptionalCapability, string>>;
 }
 
 /** The capabilities an engine may leave out. */
-export type OptionalCapability = 'rotatePassword' | 'clientTools';
+export type OptionalCapability = 'rotatePassword' | 'clientTools' | 'failover';
 export type CapabilityName = 'backup' | 'snapshot' | OptionalCapability;
 export type Capability<K extends CapabilityName> = Awaited<ReturnType<NonNullable<EngineSpec[K]>>>;
 

@@ -14,5 +14,9 @@ export const sqlite: EngineSpec<SqliteProvider> = {
   names: { maxBytes: 63, unsafe: /[^A-Za-z0-9_-]/g },
   backup: async () => (await import('./backup.js')).sqliteBackup,
   snapshot: async () => (await import('./snapshot.js')).sqliteSnapshots,
-  lacks: { rotatePassword: 'it has no server credentials to rotate', clientTools: 'its backups run no external programs' },
+  lacks: {
+    rotatePassword: 'it has no server credentials to rotate',
+    clientTools: 'its backups run no external programs',
+    failover: 'it has no replication; use backups or sync',
+  },
 };
