@@ -1,5 +1,6 @@
 // MongoDB (and MongoDB-wire servers such as FerretDB): one MongoClient per store; backups as raw
-// BSON in the mongodump layout; snapshots as collection copies; rotation with updateUser.
+// BSON in the mongodump layout; snapshots as collection copies; rotation with updateUser;
+// failover by asking a replica set's primary to step down (the set elects the next one).
 import type { EngineSpec } from '../spec.js';
 import { mongoFailures } from './failures.js';
 import { MongoProvider } from './provider.js';
@@ -14,5 +15,6 @@ export const mongodb: EngineSpec<MongoProvider> = {
   backup: async () => (await import('./backup.js')).mongoBackup,
   snapshot: async () => (await import('./snapshot.js')).mongoSnapshots,
   rotatePassword: async () => (await import('./rotate.js')).mongoRotation,
+  failover: async () => (await import('./failover.js')).mongoFailover,
   lacks: { clientTools: 'its backups run no external programs' },
 };
