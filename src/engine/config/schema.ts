@@ -51,14 +51,38 @@ function urlWithScheme(schemes: string[], rules: { singleHost?: boolean; databas
   });
 }
 
+/** A member this machine can stop, start and rewind (failover): its data directory and server programs. */
+const localControl = z
+  .object({
+    dataDir: z.string().min(1, 'must not be empty'),
+    binDir: z.string().min(1, 'must not be empty').optional(),
+  })
+  .strict();
+
+const SLOT_NAME = /^[a-z0-9_]{1,63}$/;
+
 export const PostgresStoreSchema = z
   .object({
     engine: z.literal('postgres'),
     url: urlWithScheme(['postgres', 'postgresql'], { singleHost: true }),
     password: secretOrPlain.optional(),
     role,
+    /** The failover name of the server at `url` (default: the store's name). */
+    member: z.string().regex(STORE_NAME).optional(),
+    control: localControl.optional(),
+    /** The replication slot the server at `url` streams through when it is a standby (default: its member name). */
+    slot: z.string().regex(SLOT_NAME, 'slot names use lower-case letters, digits and _ (at most 63)').optional(),
     standbys: z
-      .array(z.object({ name: z.string().regex(STORE_NAME), url: urlWithScheme(['postgres', 'postgresql'], { singleHost: true }) }).strict())
+      .array(
+        z
+          .object({
+            name: z.string().regex(STORE_NAME),
+            url: urlWithScheme(['postgres', 'postgresql'], { singleHost: true }),
+            control: localControl.optional(),
+            slot: z.string().regex(SLOT_NAME, 'slot names use lower-case letters, digits and _ (at most 63)').optional(),
+          })
+          .strict(),
+      )
       .optional(),
     ...timeouts,
   })

@@ -15,4 +15,5 @@ export const postgres: EngineSpec<PostgresProvider> = {
   snapshot: async () => (await import('./snapshot.js')).postgresSnapshots,
   rotatePassword: async () => (await import('./rotate.js')).postgresRotation,
   clientTools: async () => (await import('./tools.js')).postgresTools,
+  failover: async () => (await import('./failover/index.js')).postgresFailover,
 };

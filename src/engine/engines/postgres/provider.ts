@@ -93,6 +93,36 @@ export class PostgresProvider implements Provider {
     };
   }
 
+  /**
+   * A connection to another server of this store (a failover member), logging in as the store
+   * does; one attempt bounded by the connect timeout, since a member that does not answer is a
+   * fact to report, not something to wait out. Statements are bounded by the store's timeout.
+   */
+  async memberClient(url: string): Promise<Client> {
+    const { default: pg } = await import('pg');
+    const password = await resolvePassword(this.store, this.secrets);
+    const client = new pg.Client({
+      connectionString: password === undefined ? url : withUrlParts(withoutCredentials(url).url, { password }),
+      connectionTimeoutMillis: this.store.connectTimeoutMs,
+      statement_timeout: this.store.statementTimeoutMs,
+      query_timeout: this.store.statementTimeoutMs + 1000,
+      application_name: APPLICATION_NAME,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw describeFailure(this.store, error);
+    }
+  }
+
+  /** The store's password as it logs in (for a standby's primary_conninfo, written only into the server's own config). */
+  async loginPassword(): Promise<string | undefined> {
+    return resolvePassword(this.store, this.secrets);
+  }
+
   private poolReady?: Promise<Pool>;
 
   /** One pool per store: concurrent first callers share the pool being made. */
