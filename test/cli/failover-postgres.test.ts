@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberReport, Topology } from '../../src/engine/engines/spec.js';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { openTerminal } from '../support/terminal.js';
 import { currentPrimary, LedgerWriter, query, startReplicatedSet, type ReplicatedSet } from '../support/replication.js';
 
 const LONG = 180_000;
@@ -56,6 +57,26 @@ describe('planned switchover', () => {
     const table = await sandbox.run(['failover', 'status', 'main']);
     expect(table.stdout).toMatch(/pg2 .*standby.*yes/);
   });
+
+  it(
+    'status --watch is a live view at a terminal that shows a standby going away, and q quits',
+    async () => {
+      const terminal = openTerminal(['failover', 'status', 'main', '--watch', '--interval', '1'], { cwd: sandbox.dir, env: sandbox.env });
+      try {
+        await terminal.waitFor(/main\/pg1 +primary[\s\S]*main\/pg3 +standby .*yes/);
+        set.pgCtl('pg3', 'stop', '-m', 'fast', '-w');
+        const screen = await terminal.waitFor(/main\/pg3 .*no: unreachable/);
+        for (const line of screen.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+        terminal.keys('q');
+        expect(await terminal.exitCode()).toBe(0);
+      } finally {
+        set.pgCtl('pg3', 'start', '-w', '-l', `${set.dir}/pg3.log`);
+        terminal.close();
+      }
+      await untilStreaming(sandbox, ['pg3']);
+    },
+    LONG,
+  );
 
   it('refuses without --confirm and without a TTY (77), changing nothing', async () => {
     const refused = await sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2']);

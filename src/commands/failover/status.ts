@@ -1,5 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { watchFlags } from '../../cli/flags.js';
+import { exitSoon, wantsLiveView } from '../../cli/live.js';
 import { StorageError } from '../../engine/errors.js';
 import type { Topology } from '../../engine/engines/spec.js';
 import { DEFAULT_MAX_LAG_BYTES, failoverStatus, replicatedStores } from '../../engine/failover/service.js';
@@ -13,15 +15,30 @@ export default class FailoverStatus extends StorageCommand {
   static override args = { store: Args.string({ description: 'The store (default: every replicated store).' }) };
   static override flags = {
     'max-lag': Flags.integer({ description: 'Lag in bytes over which a standby is not eligible.', default: DEFAULT_MAX_LAG_BYTES, min: 0 }),
+    ...watchFlags,
   };
-  static override examples = ['<%= config.bin %> failover status main', '<%= config.bin %> failover status --json'];
+  static override examples = [
+    '<%= config.bin %> failover status main',
+    '<%= config.bin %> failover status main --watch',
+    '<%= config.bin %> failover status --json',
+  ];
 
-  async run(): Promise<{ stores: Topology[] }> {
+  async run(): Promise<{ stores: Topology[] } | undefined> {
     const { args, flags } = await this.parse(FailoverStatus);
     const fleet = await this.fleet(flags.config);
     const names = args.store ? [fleet.store(args.store).name] : await replicatedStores(fleet, [...fleet.config.stores.keys()]);
-    const stores: Topology[] = [];
-    for (const name of names) stores.push(await failoverStatus(fleet, name, { maxLagBytes: flags['max-lag'] }));
+    const read = async () => {
+      const found: Topology[] = [];
+      for (const name of names) found.push(await failoverStatus(fleet, name, { maxLagBytes: flags['max-lag'] }));
+      return found;
+    };
+    if (wantsLiveView({ ...flags, json: this.jsonEnabled() })) {
+      const { watchFailover } = await import('../../ui/live/index.js');
+      await watchFailover(read, flags.interval * 1000);
+      exitSoon();
+      return undefined;
+    }
+    const stores = await read();
     this.print(stores.length ? stores.map(topologyTable).join('\n\n') : 'No replicated stores in the config.');
     const troubled = stores.filter((topology) => topology.problems.length > 0);
     if (troubled.length > 0)

@@ -6,6 +6,7 @@ import { createElement } from 'react';
 import { colorEnabled } from '../terminal.js';
 import { HealthBoard } from './health-board.js';
 import { PoolsBoard } from './pools-board.js';
+import { FailoverBoard, type FailoverSnapshot } from './failover-board.js';
 import { runLiveView } from './live-view.js';
 
 /** A store that keeps failing is left alone for a while (at least five rounds) instead of being called every round. */
@@ -29,5 +30,15 @@ export async function watchPools(fleet: Fleet, stores: ResolvedStore[], interval
   await runLiveView<PoolsSnapshot>({
     subscribe: (onChange) => monitor.start(onChange),
     view: (snapshot, size) => createElement(PoolsBoard, { snapshot, intervalMs, size, color }),
+  });
+}
+
+export async function watchFailover(read: () => Promise<FailoverSnapshot['stores']>, intervalMs: number): Promise<void> {
+  const color = liveColor();
+  let round = 0;
+  await runLiveView<FailoverSnapshot>({
+    poll: async () => ({ round: ++round, stores: await read() }),
+    intervalMs,
+    view: (snapshot, size) => createElement(FailoverBoard, { snapshot, intervalMs, size, color }),
   });
 }

@@ -29,7 +29,7 @@ export function storeColumns(rows: BoardRow[], enginePriority: number): ColumnSp
   ];
 }
 
-export interface BoardProps<R extends BoardRow> {
+export interface BoardProps<R extends { store: string }> {
   title: string;
   rows: R[];
   specs: ColumnSpec[];
@@ -44,7 +44,7 @@ export interface BoardProps<R extends BoardRow> {
   painted: (key: string, row: R) => boolean;
 }
 
-export function StoreBoard<R extends BoardRow>({ title, rows, specs, size, color, cells, tone, pending, painted }: BoardProps<R>) {
+export function StoreBoard<R extends { store: string }>({ title, rows, specs, size, color, cells, tone, pending, painted }: BoardProps<R>) {
   const screen = size ?? { columns: 100, rows: 24 };
   const columns = fitColumns(specs, screen.columns - 1);
   const { shown, hidden } = fitRows(rows, screen, 3);
