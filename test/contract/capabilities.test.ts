@@ -71,7 +71,7 @@ const worlds: EngineWorld[] = [
         for (const { datname } of (await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${prefix}%`])).rows)
           await client.query(`drop database "${datname}" with (force)`);
       }),
-    offers: ['rotatePassword', 'clientTools'],
+    offers: ['rotatePassword', 'clientTools', 'failover'],
   },
   {
     engine: 'mongodb',
@@ -106,7 +106,7 @@ const worlds: EngineWorld[] = [
       for (const { name } of (await mongo.db('admin').admin().listDatabases({ nameOnly: true })).databases)
         if (name.startsWith(prefix)) await mongo.db(name).dropDatabase();
     },
-    offers: ['rotatePassword'],
+    offers: ['rotatePassword', 'failover'],
   },
   {
     engine: 'sqlite',
@@ -139,7 +139,7 @@ const worlds: EngineWorld[] = [
   },
 ];
 
-const OPTIONAL: CapabilityName[] = ['rotatePassword', 'clientTools'];
+const OPTIONAL: CapabilityName[] = ['rotatePassword', 'clientTools', 'failover'];
 
 beforeAll(async () => {
   mongo = new MongoClient(servers().mongoUrl);
