@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberReport, Topology } from '../../src/engine/engines/spec.js';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { servers } from '../support/servers.js';
 import { openTerminal } from '../support/terminal.js';
 import { currentPrimary, LedgerWriter, query, startReplicatedSet, type ReplicatedSet } from '../support/replication.js';
 
@@ -314,4 +315,24 @@ describe('a switchover without local control of the old primary', () => {
     },
     LONG,
   );
+});
+
+describe('failover on engines without it here', () => {
+  it('SQLite has no replication and a standalone MongoDB server (FerretDB) has no replica set: both refused with 64 saying so', async () => {
+    const sandbox = makeSandbox();
+    sandbox.writeConfig({
+      stores: {
+        lite: { engine: 'sqlite', path: 'lite.db' },
+        docs: { engine: 'mongodb', url: `${servers().mongoUrl}/failover_docs` },
+      },
+    });
+    const lite = await sandbox.run(['failover', 'status', 'lite']);
+    expect(lite.exitCode).toBe(64);
+    expect(lite.stderr).toMatch(/SQLite has no replication/);
+    const docs = await sandbox.run(['failover', 'switchover', 'docs', '--confirm', 'docs']);
+    expect(docs.exitCode).toBe(64);
+    expect(docs.stderr).toMatch(/standalone MongoDB server/);
+    // Without a store, status covers the stores whose engine replicates: here only the standalone one, refused.
+    expect((await sandbox.run(['failover', 'status'])).exitCode).toBe(64);
+  });
 });
