@@ -25,7 +25,7 @@ export async function proveWritable(client: Client, timeoutMs: number): Promise<
       throw new StorageError('OUTCOME_UNKNOWN', 'The promoted member did not leave recovery in time.', {
         hint: 'Run `storage failover status` to see each member.',
       });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 

@@ -74,10 +74,23 @@ export async function isRunning(control: LocalControl): Promise<boolean> {
   return (await runProgram(control, 'pg_ctl', ['status', '-D', control.dataDir])).code === 0;
 }
 
+/**
+ * Stops the server and waits until it is gone. pg_ctl's own wait checks every 100 ms; this one
+ * watches postmaster.pid every 5 ms, which is time writes are unavailable during a switchover.
+ */
 export async function stopServer(control: LocalControl, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
   if (!(await isRunning(control))) return;
-  const result = await runProgram(control, 'pg_ctl', ['stop', '-D', control.dataDir, '-m', mode, '-w', '-t', '60']);
+  const result = await runProgram(control, 'pg_ctl', ['stop', '-D', control.dataDir, '-m', mode, '-W']);
   if (result.code !== 0) throw failed(`pg_ctl stop of ${control.dataDir}`, result);
+  const pidFile = path.join(control.dataDir, 'postmaster.pid');
+  const deadline = Date.now() + 60_000;
+  while (fs.existsSync(pidFile)) {
+    if (Date.now() > deadline)
+      throw new StorageError('FAILED', `The server in ${control.dataDir} did not stop within 60 s.`, {
+        hint: 'See its log; stop it by hand and run the command again.',
+      });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 export async function startServer(control: LocalControl): Promise<void> {

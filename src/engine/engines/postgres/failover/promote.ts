@@ -79,7 +79,7 @@ export async function promote(
     const timeline = await steps.run(
       `promote ${candidate.name}`,
       async () => {
-        await client.query('select pg_promote(true, 60)');
+        await client.query('select pg_promote(false)');
         await proveWritable(client, 30_000);
         return Number((await client.query(`select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as tli`)).rows[0].tli);
       },

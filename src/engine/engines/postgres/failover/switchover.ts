@@ -125,9 +125,10 @@ export async function switchover(
     const timeline = await steps.run(
       `promote ${candidate.name}`,
       async () => {
-        await candidateClient.query('select pg_promote(true, 60)');
-        await openDatabases(candidateClient, fence!);
+        // Not pg_promote(true): it checks every 100 ms; proveWritable polls every 5 ms.
+        await candidateClient.query('select pg_promote(false)');
         await proveWritable(candidateClient, 30_000);
+        await openDatabases(candidateClient, fence!);
         return Number((await candidateClient.query(`select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as tli`)).rows[0].tli);
       },
       (tli) => `takes writes, timeline ${tli}`,
