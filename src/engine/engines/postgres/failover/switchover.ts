@@ -32,10 +32,17 @@ async function waitReplay(client: Client, target: string, timeoutMs: number, str
 }
 
 /** After a failure past the fence: what each member says now decides between "called off" and "unknown". */
-async function settleFailure(context: FailoverContext<PostgresProvider>, old: Member, candidate: Member, fence: Fence, error: unknown): Promise<never> {
+async function settleFailure(
+  context: FailoverContext<PostgresProvider>,
+  old: Member,
+  candidate: Member,
+  fence: Fence,
+  promoteSent: boolean,
+  error: unknown,
+): Promise<never> {
   const [oldNow, candidateNow] = await Promise.all([probeMember(context.provider, old, true), probeMember(context.provider, candidate, true)]);
   try {
-    if (candidateNow.report.role === 'standby' && oldNow.report.role === 'primary' && oldNow.client) {
+    if ((!promoteSent || candidateNow.report.role === 'standby') && oldNow.report.role === 'primary' && oldNow.client) {
       await liftFence(oldNow.client, fence);
       throw new StorageError(
         'FAILED',
@@ -56,6 +63,15 @@ async function settleFailure(context: FailoverContext<PostgresProvider>, old: Me
         },
       );
     }
+    if (!promoteSent)
+      throw new StorageError(
+        'FAILED',
+        `The switchover stopped before any promotion (${error instanceof Error ? error.message : String(error)}): "${candidate.name}" was not promoted, and "${old.name}" ${oldNow.report.reachable ? `answers as ${oldNow.report.role}` : 'is down'}.`,
+        {
+          hint: `"${old.name}" is still fenced${oldNow.report.reachable ? '' : ' (start it again first)'}: lift the fence in psql on it (connected to template1) with ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();${fence.closed.map((name) => ` ALTER DATABASE "${name}" ALLOW_CONNECTIONS true;`).join('')} Then see \`storage failover status\`.`,
+          cause: error,
+        },
+      );
     throw new StorageError(
       'OUTCOME_UNKNOWN',
       `The switchover's outcome is not known: ${[oldNow, candidateNow].map((probe) => `"${probe.member.name}" ${probe.report.reachable ? `answers as ${probe.report.role}` : `does not answer (${probe.report.error})`}`).join(', ')}.`,
@@ -90,6 +106,7 @@ export async function switchover(
   const candidateClient = await provider.memberClient(adminUrl(candidate));
   let fence: Fence | undefined;
   let fencedAt = 0;
+  let promoteSent = false;
   try {
     fence = await steps.run(
       `fence ${old.name}`,
@@ -126,6 +143,7 @@ export async function switchover(
       `promote ${candidate.name}`,
       async () => {
         // Not pg_promote(true): it checks every 100 ms; proveWritable polls every 5 ms.
+        promoteSent = true;
         await candidateClient.query('select pg_promote(false)');
         await proveWritable(candidateClient, 30_000);
         await openDatabases(candidateClient, fence!);
@@ -165,7 +183,7 @@ export async function switchover(
     };
   } catch (error) {
     if (!fence || (error instanceof StorageError && error.code === 'FAILED' && /did not catch up/.test(error.message))) throw error;
-    return settleFailure(context, old, candidate, fence, error);
+    return settleFailure(context, old, candidate, fence, promoteSent, error);
   } finally {
     await Promise.all([oldClient.end().catch(() => undefined), candidateClient.end().catch(() => undefined)]);
   }
