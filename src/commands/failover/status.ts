@@ -27,9 +27,18 @@ export default class FailoverStatus extends StorageCommand {
     const { args, flags } = await this.parse(FailoverStatus);
     const fleet = await this.fleet(flags.config);
     const names = args.store ? [fleet.store(args.store).name] : await replicatedStores(fleet, [...fleet.config.stores.keys()]);
+    const skipped = new Set<string>();
     const read = async () => {
       const found: Topology[] = [];
-      for (const name of names) found.push(await failoverStatus(fleet, name, { maxLagBytes: flags['max-lag'] }));
+      for (const name of names) {
+        try {
+          found.push(await failoverStatus(fleet, name, { maxLagBytes: flags['max-lag'] }));
+        } catch (error) {
+          // Listing every store: one that does not replicate (a standalone MongoDB server) is named and left out.
+          if (args.store || !(error instanceof StorageError) || error.code !== 'UNSUPPORTED') throw error;
+          skipped.add(`${error.message}`);
+        }
+      }
       return found;
     };
     if (wantsLiveView({ ...flags, json: this.jsonEnabled() })) {
@@ -39,6 +48,7 @@ export default class FailoverStatus extends StorageCommand {
       return undefined;
     }
     const stores = await read();
+    for (const line of skipped) this.warning(`Left out: ${line}`);
     this.print(stores.length ? stores.map(topologyTable).join('\n\n') : 'No replicated stores in the config.');
     const troubled = stores.filter((topology) => topology.problems.length > 0);
     if (troubled.length > 0)
