@@ -216,6 +216,15 @@ export interface Topology {
   members: MemberReport[];
   /** Facts the operator must know (no primary, two primaries, …). */
   problems: string[];
+  /** PostgreSQL: every physical replication slot on the primary, those no member streams through included. */
+  slots?: SlotReport[];
+}
+
+/** One replication slot as the primary reports it; `retainedBytes` is the WAL it holds back (absent when it reserves none). */
+export interface SlotReport {
+  name: string;
+  active: boolean;
+  retainedBytes?: number;
 }
 
 /** One switchover or promotion, as the history keeps it. */

@@ -2,7 +2,7 @@
 // take the primary role now (with every reason one could not).
 import type { Client } from 'pg';
 import type { PostgresProvider } from '../provider.js';
-import type { FailoverContext, Member, MemberReport, Topology } from '../../spec.js';
+import type { FailoverContext, Member, MemberReport, SlotReport, Topology } from '../../spec.js';
 import { parseStoreUrl } from '../../../config/store-url.js';
 import { lsnBytes } from './lsn.js';
 import { withUrlParts } from '../../target.js';
@@ -89,8 +89,11 @@ interface SlotRow {
   replay_lag: number | null;
 }
 
-/** Fills in, from the primary's view, each standby's slot, lag and sync state, and judges each standby. */
-export async function judge(primary: Probe | undefined, probes: Probe[], maxLagBytes: number, primaryClient?: Client): Promise<void> {
+/**
+ * Fills in, from the primary's view, each standby's slot, lag and sync state, and judges each
+ * standby. Returns every physical slot on the primary (none without a primary).
+ */
+export async function judge(primary: Probe | undefined, probes: Probe[], maxLagBytes: number, primaryClient?: Client): Promise<SlotReport[]> {
   let slots: SlotRow[] = [];
   if (primary && primaryClient) slots = (await primaryClient.query(SLOTS_SQL)).rows;
   for (const { member, report } of probes) {
@@ -131,6 +134,7 @@ export async function judge(primary: Probe | undefined, probes: Probe[], maxLagB
       report.reasons = [`unreachable: ${report.error ?? 'no answer'}`];
     }
   }
+  return slots.map((row) => ({ name: row.slot_name, active: Boolean(row.active), ...(row.retained ? { retainedBytes: Number(row.retained) } : {}) }));
 }
 
 export async function readTopology(context: FailoverContext<PostgresProvider>, maxLagBytes: number): Promise<{ topology: Topology; probes: Probe[] }> {
@@ -141,9 +145,16 @@ export async function readTopology(context: FailoverContext<PostgresProvider>, m
     if (primaries.length === 0) problems.push('no member answers as primary');
     if (primaries.length > 1) problems.push(`${primaries.length} members answer as primary (${primaries.map((p) => p.member.name).join(', ')}): split brain`);
     const primary = primaries.length === 1 ? primaries[0] : undefined;
-    await judge(primary, probes, maxLagBytes, primary?.client);
+    const slots = await judge(primary, probes, maxLagBytes, primary?.client);
     return {
-      topology: { store: context.store.name, engine: 'postgres', primary: primary?.member.name, members: probes.map((probe) => probe.report), problems },
+      topology: {
+        store: context.store.name,
+        engine: 'postgres',
+        primary: primary?.member.name,
+        members: probes.map((probe) => probe.report),
+        problems,
+        ...(primary ? { slots } : {}),
+      },
       probes,
     };
   } finally {
