@@ -163,6 +163,13 @@ export async function checkConfig(raw: unknown): Promise<{ file?: ConfigFile; is
   if ((thresholds?.connectionsWarnPercent ?? 80) > (thresholds?.connectionsFailPercent ?? 95)) {
     issues.push({ path: 'validate.connectionsWarnPercent', message: 'must not be above validate.connectionsFailPercent' });
   }
+  for (const [warn, fail, warnDefault, failDefault] of [
+    ['slotRetainedWarn', 'slotRetainedFail', 2 ** 30, 4 * 2 ** 30],
+    ['replicationLagWarn', 'replicationLagFail', 16 * 2 ** 20, 256 * 2 ** 20],
+  ] as const) {
+    if ((thresholds?.[warn] ?? warnDefault) > (thresholds?.[fail] ?? failDefault))
+      issues.push({ path: `validate.${warn}`, message: `must not be above validate.${fail}` });
+  }
   return { file, issues };
 }
 

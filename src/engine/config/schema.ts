@@ -155,6 +155,12 @@ export const ConfigSchema = z
         connectionsFailPercent: z.number().min(0).max(100).optional(),
         /** Free space wanted for the repository, as a multiple of the largest newest backup (default 2). */
         diskMargin: z.number().min(0).max(100).optional(),
+        /** WAL, in bytes, a replication slot on the primary may hold back before it warns (default 1 GiB) and fails (default 4 GiB). */
+        slotRetainedWarn: z.number().int().min(0).optional(),
+        slotRetainedFail: z.number().int().min(0).optional(),
+        /** A standby's replay lag, in bytes, that warns (default 16 MiB) and fails (default 256 MiB). */
+        replicationLagWarn: z.number().int().min(0).optional(),
+        replicationLagFail: z.number().int().min(0).optional(),
       })
       .strict()
       .optional(),
