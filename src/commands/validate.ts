@@ -11,7 +11,7 @@ import { validationView } from '../ui/views/validation.js';
 
 export default class Validate extends StorageCommand {
   static override summary =
-    'Check that the storage estate is safe: config, prerequisites, connectivity, capacity, backups, snapshots, audit. Exit 3 when a check fails.';
+    'Check that the storage estate is safe: config, prerequisites, connectivity, capacity, replication, backups, snapshots, audit. Exit 3 when a check fails.';
   static override description =
     'Exit 0 when nothing failed (warnings allowed unless --strict), 3 when a check failed or errored, 78 when the config itself is invalid.';
   static override flags = {

@@ -17,6 +17,11 @@ import { configSecrets } from './config-secrets.js';
 import { connectivityStores } from './connectivity-stores.js';
 import { prereqsNode } from './prereqs-node.js';
 import { prereqsPaths } from './prereqs-paths.js';
+import { replicationLag } from './replication-lag.js';
+import { replicationPrimary } from './replication-primary.js';
+import { replicationSlotWal } from './replication-slot-wal.js';
+import { replicationSlots } from './replication-slots.js';
+import { replicationStreaming } from './replication-streaming.js';
 import { prereqsPgTools } from './prereqs-pg-tools.js';
 import { snapshotsState } from './snapshots-state.js';
 
@@ -31,6 +36,11 @@ export const ALL_CHECKS: Check[] = [
   connectivityStores,
   capacityConnections,
   capacityDisk,
+  replicationPrimary,
+  replicationStreaming,
+  replicationSlots,
+  replicationSlotWal,
+  replicationLag,
   backupsRpo,
   backupsVerified,
   backupsIntegrity,
