@@ -3,7 +3,7 @@
 import type { MemberReport, Topology } from '../../engines/spec.js';
 import type { Check, CheckOutcome } from '../registry.js';
 import { shellQuote } from '../../system/shell.js';
-import { eachReplicatedStore, memberSubject, standbysOf, statusHint } from './replication-topology.js';
+import { eachReplicatedStore, memberSubject, noSinglePrimary, standbysOf, statusHint } from './replication-topology.js';
 
 export function judgeStreaming(topology: Topology, member: MemberReport): CheckOutcome {
   const subject = memberSubject(topology.store, member.name);
@@ -40,5 +40,10 @@ export const replicationStreaming: Check = {
   id: 'replication.streaming',
   suite: 'replication',
   title: 'every standby streams from the primary',
-  run: (context) => eachReplicatedStore(context, (topology) => standbysOf(topology).map((member) => judgeStreaming(topology, member))),
+  run: (context) =>
+    eachReplicatedStore(context, (topology) => {
+      const standbys = standbysOf(topology);
+      // Every member answers as primary (split brain): no standby to judge, and it is no pass.
+      return standbys.length > 0 ? standbys.map((member) => judgeStreaming(topology, member)) : [noSinglePrimary(topology)];
+    }),
 };
