@@ -221,4 +221,18 @@ describe('a replicated set without slots', () => {
     expect(text.stderr).toContain('1 check did not pass: replication.slots[main/vs2].');
     expect(fs.readFileSync(junit, 'utf8')).toMatch(/name="replication.slots\[main\/vs2\][^"]*"[^>]*>\s*<failure message="streams without a replication slot/);
   });
+
+  it('fails a split brain (two members answer as primary), and leaves slots and lag as errors it cannot judge', async () => {
+    await query(set.node('vs2').url, 'select pg_promote(true, 30)');
+    const result = await sandbox.run(['validate', '--suite', 'replication', '--json']);
+    expect(result.exitCode).toBe(3);
+    const checks = byId(result);
+    expect(checks['replication.primary[main]']).toMatchObject({
+      status: 'fail',
+      reason: '2 members answer as primary (vs1, vs2): split brain',
+      hint: expect.stringContaining('storage failover rejoin main MEMBER'),
+    });
+    for (const id of ['replication.streaming[main]', 'replication.slots[main]', 'replication.slot-wal[main]', 'replication.lag[main]'])
+      expect(checks[id]).toMatchObject({ status: 'error', reason: expect.stringContaining('split brain'), hint: 'See replication.primary[main].' });
+  });
 });
