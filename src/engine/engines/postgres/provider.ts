@@ -114,7 +114,8 @@ export class PostgresProvider implements Provider {
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);
-      throw describeFailure(this.store, error);
+      // The failure names the member's address, not the store's own URL.
+      throw describeFailure({ ...this.store, config: { ...this.config, url } }, error);
     }
   }
 
