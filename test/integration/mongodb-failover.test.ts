@@ -213,14 +213,15 @@ describe('MongoDB failover on the real FerretDB server (a standalone)', () => {
 
   it('topology, switchover, promote and rejoin refuse a standalone server with UNSUPPORTED (64)', async () => {
     const { impl, context } = await failoverFor(ferretUrl());
+    // Each attempt starts only when awaited: one rejected before its turn would be an unhandled rejection.
     const attempts = [
-      impl.topology(context, LAG),
-      impl.switchover(context, { maxLagBytes: LAG.maxLagBytes, timeoutMs: 5000 }, recorder()),
-      impl.promote(context, { to: 'x:27017', acceptDataLoss: false }, recorder()),
-      impl.rejoin(context, { member: 'x:27017' }, recorder()),
+      () => impl.topology(context, LAG),
+      () => impl.switchover(context, { maxLagBytes: LAG.maxLagBytes, timeoutMs: 5000 }, recorder()),
+      () => impl.promote(context, { to: 'x:27017', acceptDataLoss: false }, recorder()),
+      () => impl.rejoin(context, { member: 'x:27017' }, recorder()),
     ];
     for (const attempt of attempts) {
-      const error = await failure(attempt);
+      const error = await failure(attempt());
       expect(error).toMatchObject({ code: 'UNSUPPORTED', exitCode: 64 });
       expect(error.message).toBe('Store "h_rs" is a standalone MongoDB server (no replica set): there is nothing to fail over to.');
       expect(error.hint).toMatch(/replica set/);
