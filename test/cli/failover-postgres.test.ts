@@ -213,11 +213,11 @@ describe('unplanned promotion', () => {
       expect(missing.length).toBeGreaterThan(0);
 
       // The dead member is named by its own address.
-    const { exitCode: statusExit, topology: afterKill } = await status(sandbox);
-    expect(statusExit).toBe(1);
-    expect(member(afterKill, 'p1').reasons!.join(' ')).toContain(`127.0.0.1:${set.node('p1').port}`);
+      const { exitCode: statusExit, topology: afterKill } = await status(sandbox);
+      expect(statusExit).toBe(1);
+      expect(member(afterKill, 'p1').reasons!.join(' ')).toContain(`127.0.0.1:${set.node('p1').port}`);
 
-    const ahead = await sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main']);
+      const ahead = await sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main']);
       expect(ahead.exitCode).toBe(1); // no primary: a switchover is not the tool
 
       const refused = await sandbox.run(['failover', 'promote', 'main', '--to', 'p2', '--confirm', 'main', '--json']);

@@ -164,6 +164,27 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Named sync jobs: copy a table/collection from one store to another (`storage sync`). */
+    sync: z
+      .object({
+        jobs: z.record(
+          z.string().regex(STORE_NAME, 'job names start with a letter and use letters, digits, - and _'),
+          z
+            .object({
+              from: z.object({ store: z.string().min(1), table: z.string().min(1) }).strict(),
+              to: z.object({ store: z.string().min(1), table: z.string().min(1) }).strict(),
+              /** Key columns (default: the source's primary key, or _id). */
+              key: z.array(z.string().min(1)).min(1).optional(),
+              /** A column that only grows (an updated_at, a serial): incremental runs read rows at or past the last value seen. */
+              watermark: z.string().min(1).optional(),
+              mode: z.enum(['upsert', 'mirror', 'append']).optional(),
+              batchSize: z.number().int().min(1).max(100_000).optional(),
+            })
+            .strict(),
+        ),
+      })
+      .strict()
+      .optional(),
     vault: z
       .object({ path: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
       .strict()

@@ -26,6 +26,7 @@ const CAPABILITY_WORDS: Record<CapabilityName, string> = {
   rotatePassword: 'password rotation',
   clientTools: 'client tools',
   failover: 'replication (failover)',
+  sync: 'sync',
 };
 
 /** The capability, or UNSUPPORTED (64) saying which engine lacks it and why. */

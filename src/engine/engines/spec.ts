@@ -262,6 +262,92 @@ export interface FailoverCapability<P extends Provider = Provider> {
   rejoin(context: FailoverContext<P>, options: { member: string }, progress: Progress): Promise<FailoverEvent>;
 }
 
+// ─── sync ──────────────────────────────────────────────────────────────────────────────────
+
+/** The engine-neutral types sync maps every engine's types to (the README's mapping table). */
+export type SyncType = 'integer' | 'float' | 'decimal' | 'text' | 'boolean' | 'timestamptz' | 'timestamp' | 'date' | 'bytes' | 'json' | 'uuid';
+
+/**
+ * A value in canonical form: integer → bigint (never a lossy double), float → number, decimal →
+ * exact string, timestamptz → ISO UTC string with microseconds, timestamp → ISO without zone,
+ * date → YYYY-MM-DD, bytes → Buffer, json → a parsed JSON value, uuid → lower-case string.
+ */
+export type SyncValue = null | boolean | bigint | number | string | Buffer | { json: unknown };
+
+export type SyncRow = Record<string, SyncValue>;
+
+export interface SyncColumn {
+  name: string;
+  type: SyncType;
+  nullable: boolean;
+  /** The engine's own name for the type (for messages). */
+  native: string;
+}
+
+export interface SyncTableShape {
+  columns: SyncColumn[];
+  /** The primary key (PostgreSQL, SQLite) or `_id` (MongoDB). */
+  key: string[];
+}
+
+/** Where a run is: the last key it committed, and what it counted. Kept at the target, in the batch's own transaction where the engine has them. */
+export interface SyncCheckpoint {
+  job: string;
+  lastKey: SyncValue[] | null;
+  /** The highest watermark value committed (incremental runs). */
+  watermark: SyncValue | null;
+  rows: number;
+  /** running: a run is under way or was cut short (resume continues it); done: the last run finished. */
+  state: 'running' | 'done';
+  startedAt: string;
+  updatedAt: string;
+}
+
+export interface SyncReadOptions {
+  columns: SyncColumn[];
+  key: string[];
+  /** Rows after this key (key order). */
+  after: SyncValue[] | null;
+  batchSize: number;
+  /** Incremental: only rows whose watermark column is at least `since`. */
+  watermark?: { column: string; since: SyncValue };
+}
+
+/** A consistent read of one table: every batch comes from the same snapshot. */
+export interface SyncReader {
+  /** How the snapshot is consistent ("one repeatable-read transaction", …). */
+  consistency: string;
+  batches(options: SyncReadOptions): AsyncIterable<SyncRow[]>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface SyncApply {
+  table: string;
+  columns: SyncColumn[];
+  key: string[];
+  mode: 'upsert' | 'append';
+  rows: SyncRow[];
+  checkpoint: SyncCheckpoint;
+}
+
+/** Sync: read a table in key order from one snapshot; write batches idempotently, each with its checkpoint. */
+export interface SyncCapability<P extends Provider = Provider> {
+  /** The table's columns in canonical types and its key; undefined when it does not exist. A column whose type cannot be mapped is an error naming it. */
+  describe(provider: P, table: string, database?: string): Promise<SyncTableShape | undefined>;
+  openReader(provider: P, table: string, database?: string): Promise<SyncReader>;
+  /** Creates the target table with these columns and key (when it does not exist). */
+  createTable(provider: P, table: string, shape: SyncTableShape, database?: string): Promise<void>;
+  readCheckpoint(provider: P, job: string, database?: string): Promise<SyncCheckpoint | undefined>;
+  writeCheckpoint(provider: P, checkpoint: SyncCheckpoint, database?: string): Promise<void>;
+  /** Writes the rows and the checkpoint together (one transaction where the engine has them; otherwise idempotent upserts, then the checkpoint). */
+  apply(provider: P, batch: SyncApply, database?: string): Promise<void>;
+  /** Mirror mode: deletes the rows whose keys are not in `keep` (sorted canonical key strings), in batches. Returns how many. */
+  deleteMissing(provider: P, table: string, key: string[], keep: Set<string>, database?: string): Promise<number>;
+  /** What a "transaction" means here, for the README and plan output. */
+  atomicBatches: boolean;
+}
+
 // ─── the spec ──────────────────────────────────────────────────────────────────────────────
 
 /** What a driver error means for this engine, beyond what every engine shares (network, timeouts, files). */
@@ -298,12 +384,13 @@ export interface EngineSpec<P extends Provider = Provider> {
   rotatePassword?: Lazy<RotationCapability<P>>;
   clientTools?: Lazy<ClientToolsCapability<P>>;
   failover?: Lazy<FailoverCapability<P>>;
+  sync?: Lazy<SyncCapability<P>>;
   /** Why an optional capability is absent, in the operator's words (e.g. "SQLite has no server credentials to rotate"). */
   lacks?: Partial<Record<OptionalCapability, string>>;
 }
 
 /** The capabilities an engine may leave out. */
-export type OptionalCapability = 'rotatePassword' | 'clientTools' | 'failover';
+export type OptionalCapability = 'rotatePassword' | 'clientTools' | 'failover' | 'sync';
 export type CapabilityName = 'backup' | 'snapshot' | OptionalCapability;
 export type Capability<K extends CapabilityName> = Awaited<ReturnType<NonNullable<EngineSpec[K]>>>;
 

@@ -16,5 +16,5 @@ export const mongodb: EngineSpec<MongoProvider> = {
   snapshot: async () => (await import('./snapshot.js')).mongoSnapshots,
   rotatePassword: async () => (await import('./rotate.js')).mongoRotation,
   failover: async () => (await import('./failover.js')).mongoFailover,
-  lacks: { clientTools: 'its backups run no external programs' },
+  lacks: { clientTools: 'its backups run no external programs', sync: 'sync of MongoDB collections is not built yet' },
 };

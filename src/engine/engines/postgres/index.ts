@@ -16,4 +16,5 @@ export const postgres: EngineSpec<PostgresProvider> = {
   rotatePassword: async () => (await import('./rotate.js')).postgresRotation,
   clientTools: async () => (await import('./tools.js')).postgresTools,
   failover: async () => (await import('./failover/index.js')).postgresFailover,
+  sync: async () => (await import('./sync.js')).postgresSync,
 };

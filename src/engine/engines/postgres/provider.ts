@@ -393,7 +393,15 @@ export class PostgresProvider implements Provider {
     await pool?.end().catch(() => undefined);
   }
 
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  /** Work to do when the provider closes (e.g. a sync run's long-lived connection). */
+  onClose(closer: () => Promise<void>): void {
+    this.closers.push(closer);
+  }
+
   async close(): Promise<void> {
+    for (const closer of this.closers.splice(0)) await closer().catch(() => undefined);
     await this.closePool();
   }
 }

@@ -14,6 +14,7 @@ export const sqlite: EngineSpec<SqliteProvider> = {
   names: { maxBytes: 63, unsafe: /[^A-Za-z0-9_-]/g },
   backup: async () => (await import('./backup.js')).sqliteBackup,
   snapshot: async () => (await import('./snapshot.js')).sqliteSnapshots,
+  sync: async () => (await import('./sync.js')).sqliteSync,
   lacks: {
     rotatePassword: 'it has no server credentials to rotate',
     clientTools: 'its backups run no external programs',

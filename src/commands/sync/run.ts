@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+import { StorageCommand } from '../../cli/base-command.js';
+import { adHocFlags, jobArg, syncJob } from '../../cli/sync-job.js';
+import { runSync, type SyncRunResult } from '../../engine/sync/service.js';
+import { openFlow } from '../../ui/task-list.js';
+
+export default class SyncRun extends StorageCommand {
+  static override audited = true;
+  static override summary =
+    'Copy the source into the target in key-ordered batches from one consistent snapshot; each batch commits with its checkpoint, so a killed run resumes with --resume.';
+  static override description =
+    'The target table is created when absent (types from the mapping table in the README); it is never truncated: a failed run leaves the target as it was plus whole committed batches. upsert inserts and updates, mirror also deletes rows the source lacks, append only inserts. With a watermark column in the job, later runs read only rows at or past the last value seen. A run that stopped refuses to start over unless --resume (continue) or `storage sync reset` (start again).';
+  static override args = jobArg;
+  static override flags = {
+    ...adHocFlags,
+    resume: Flags.boolean({ description: 'Continue a run that stopped, after its last committed batch.' }),
+    'batch-size': Flags.integer({ description: "Rows per batch (default 5000, or the job's batchSize).", min: 1, max: 100_000 }),
+  };
+  static override examples = ['<%= config.bin %> sync run orders', '<%= config.bin %> sync run orders --resume'];
+
+  async run(): Promise<SyncRunResult> {
+    const { args, flags } = await this.parse(SyncRun);
+    const fleet = await this.fleet(flags.config);
+    const job = syncJob(fleet, args.job, flags);
+    this.auditStores = [job.from.store, job.to.store];
+    const flow = await openFlow([job.name], (name) => `Sync ${name}`, { json: this.jsonEnabled(), quiet: false });
+    try {
+      const result = await runSync(fleet, job, { resume: flags.resume, batchSize: flags['batch-size'] }, flow.progressFor(job.name));
+      flow.settle(job.name, true, `${result.rows} rows`);
+      await flow.close();
+      this.auditDetails = { job: job.name, rows: result.rows, deleted: result.deleted, resumedFrom: result.resumedFrom };
+      this.print(
+        `Synced ${result.rows} rows of ${job.from.store}:${job.from.table} into ${job.to.store}:${job.to.table} in ${result.batches} batches (${result.rowsPerSecond} rows/s)${result.deleted ? `, deleted ${result.deleted}` : ''}${result.resumedFrom ? `, resumed after key ${result.resumedFrom}` : ''}.`,
+      );
+      return result;
+    } finally {
+      await flow.close('stopped: the target holds every batch committed so far; `--resume` continues');
+    }
+  }
+}

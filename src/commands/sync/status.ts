@@ -1,0 +1,27 @@
+import { StorageCommand } from '../../cli/base-command.js';
+import { jobArg } from '../../cli/sync-job.js';
+import { configuredJobs, jobNamed } from '../../engine/sync/jobs.js';
+import { syncStatus, type SyncStatus } from '../../engine/sync/service.js';
+import { renderTable } from '../../ui/output.js';
+
+export default class SyncStatusCommand extends StorageCommand {
+  static override summary =
+    "Each sync job's position: its checkpoint at the target (done, or stopped after N rows at a key), and its last run here (rows, rows/s).";
+  static override args = jobArg;
+
+  async run(): Promise<{ jobs: SyncStatus[] }> {
+    const { args, flags } = await this.parse(SyncStatusCommand);
+    const fleet = await this.fleet(flags.config);
+    const jobs = (args.job ? [args.job] : configuredJobs(fleet)).map((name) => jobNamed(fleet, name));
+    const statuses = await syncStatus(fleet, jobs);
+    const rows = statuses.map((s) => [
+      s.job,
+      `${s.from} → ${s.to}`,
+      s.checkpoint ? (s.checkpoint.state === 'done' ? 'done' : `stopped after ${s.checkpoint.rows} rows`) : 'never run',
+      s.checkpoint?.updatedAt ?? '',
+      s.lastRun ? `${s.lastRun.rows} rows, ${s.lastRun.rowsPerSecond} rows/s` : '',
+    ]);
+    this.print(rows.length ? renderTable(['job', 'from → to', 'state', 'updated', 'last run here'], rows) : 'No sync jobs in the config.');
+    return { jobs: statuses };
+  }
+}

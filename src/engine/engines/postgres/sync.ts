@@ -1,0 +1,392 @@
+// Sync on PostgreSQL: tables described from the catalog, read in key order from one
+// repeatable-read snapshot with every value as text (no lossy parsing in the driver), and written
+// as upserts whose checkpoint commits in the same transaction.
+import type { Client } from 'pg';
+import type { PostgresProvider } from './provider.js';
+import { quoteIdent } from './provider.js';
+import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncType, SyncValue } from '../spec.js';
+import { StorageError } from '../../errors.js';
+import { withUrlParts } from '../target.js';
+import {
+  canonicalDate,
+  canonicalInstant,
+  canonicalLocal,
+  canonicalUuid,
+  decodeValue,
+  encodeValue,
+  keyOf,
+  keyText,
+  normalizeDecimal,
+  raise,
+  unmappable,
+} from '../../sync/values.js';
+
+const TYPES: Record<string, SyncType> = {
+  int2: 'integer',
+  int4: 'integer',
+  int8: 'integer',
+  float4: 'float',
+  float8: 'float',
+  numeric: 'decimal',
+  text: 'text',
+  varchar: 'text',
+  bpchar: 'text',
+  name: 'text',
+  citext: 'text',
+  bool: 'boolean',
+  timestamptz: 'timestamptz',
+  timestamp: 'timestamp',
+  date: 'date',
+  bytea: 'bytes',
+  json: 'json',
+  jsonb: 'json',
+  uuid: 'uuid',
+};
+
+const NATIVE: Record<SyncType, string> = {
+  integer: 'bigint',
+  float: 'double precision',
+  decimal: 'numeric',
+  text: 'text',
+  boolean: 'boolean',
+  timestamptz: 'timestamptz',
+  timestamp: 'timestamp',
+  date: 'date',
+  bytes: 'bytea',
+  json: 'jsonb',
+  uuid: 'uuid',
+};
+
+const CHECKPOINTS = 'storage_sync_checkpoints';
+
+/** "schema.table" or "table", each part quoted. */
+export function qualified(table: string): string {
+  return table.split('.').map(quoteIdent).join('.');
+}
+
+async function open(provider: PostgresProvider, database?: string): Promise<Client> {
+  const url = (provider.store.config as { url: string }).url;
+  const client = await provider.memberClient(database ? withUrlParts(url, { database }) : url);
+  await client.query(`set timezone = 'UTC'; set datestyle = 'ISO'; set bytea_output = 'hex'; set extra_float_digits = 3`);
+  return client;
+}
+
+async function describe(client: Client, table: string): Promise<SyncTableShape | undefined> {
+  const exists = (await client.query('select to_regclass($1) as oid', [qualified(table)])).rows[0].oid;
+  if (!exists) return undefined;
+  const rows = (
+    await client.query(
+      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as native, t.typname, t.typcategory, not a.attnotnull as nullable
+       from pg_attribute a join pg_type t on t.oid = a.atttypid
+       where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+      [qualified(table)],
+    )
+  ).rows;
+  const columns: SyncColumn[] = rows.map((row) => {
+    const type: SyncType | undefined = row.typcategory === 'A' ? 'json' : TYPES[row.typname];
+    if (!type)
+      throw new StorageError('UNSUPPORTED', `${table}.${row.name} has type ${row.native}, which sync cannot map to the other engines.`, {
+        hint: 'See the mapping table in the README (Sync); cast the column or leave the table out.',
+        details: { table, column: row.name, type: row.native },
+      });
+    return { name: row.name, type, nullable: row.nullable, native: row.native };
+  });
+  const key = (
+    await client.query(
+      `select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+       where i.indrelid = to_regclass($1) and i.indisprimary order by array_position(i.indkey::int2[], a.attnum)`,
+      [qualified(table)],
+    )
+  ).rows.map((row) => row.attname as string);
+  return { columns, key };
+}
+
+/** A column read as text, in a form canonicalize() reads back exactly. */
+function selectExpression(column: SyncColumn): string {
+  const name = quoteIdent(column.name);
+  if (column.type === 'json') return `to_json(${name})::text`;
+  return `${name}::text`;
+}
+
+function canonicalize(table: string, column: SyncColumn, text: string | null, key: () => SyncValue[]): SyncValue {
+  if (text === null) return null;
+  const fail = () => unmappable(table, column.name, column.type, text, key());
+  switch (column.type) {
+    case 'integer':
+      return BigInt(text);
+    case 'float':
+      return Number(text);
+    case 'decimal':
+      if (!/^[+-]?\d/.test(text)) throw fail(); // NaN, Infinity
+      return normalizeDecimal(text);
+    case 'boolean':
+      return text === 'true' || text === 't';
+    case 'timestamptz':
+      return canonicalInstant(text) ?? raise(fail());
+    case 'timestamp':
+      return canonicalLocal(text) ?? raise(fail());
+    case 'date':
+      return canonicalDate(text) ?? raise(fail());
+    case 'bytes':
+      return Buffer.from(text.slice(2), 'hex');
+    case 'json':
+      return { json: JSON.parse(text) };
+    case 'uuid':
+      return canonicalUuid(text) ?? text;
+    default:
+      return text;
+  }
+}
+
+/** A canonical value as a text parameter PostgreSQL casts to the column's type. */
+function parameter(value: SyncValue, column: SyncColumn): string | null {
+  if (value === null) return null;
+  if (typeof value === 'bigint' || typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
+  if (typeof value === 'object') return JSON.stringify(value.json);
+  if (column.type === 'timestamptz' || column.type === 'timestamp') return value.replace('T', ' ');
+  return value;
+}
+
+/** The type a parameter is cast to: by the canonical type, since the column may come from another engine. */
+function cast(column: SyncColumn): string {
+  return NATIVE[column.type];
+}
+
+function keyCondition(columns: SyncColumn[], key: string[], firstParam: number): string {
+  const keyColumns = key.map((name) => columns.find((column) => column.name === name)!);
+  const left = keyColumns.map((column) => `${quoteIdent(column.name)}${column.type === 'text' ? ' collate "C"' : ''}`);
+  const right = keyColumns.map((column, i) => `$${firstParam + i}::${cast(column)}${column.type === 'text' ? ' collate "C"' : ''}`);
+  return `(${left.join(', ')}) > (${right.join(', ')})`;
+}
+
+function orderBy(columns: SyncColumn[], key: string[]): string {
+  return key
+    .map((name) => {
+      const column = columns.find((c) => c.name === name)!;
+      return `${quoteIdent(name)}${column.type === 'text' ? ' collate "C"' : ''}`;
+    })
+    .join(', ');
+}
+
+async function ensureCheckpoints(client: Client): Promise<void> {
+  await client.query(
+    `create table if not exists ${CHECKPOINTS} (job text primary key, checkpoint jsonb not null, updated_at timestamptz not null default now())`,
+  );
+}
+
+function encodeCheckpoint(checkpoint: SyncCheckpoint): string {
+  return JSON.stringify({ ...checkpoint, lastKey: checkpoint.lastKey?.map(encodeValue) ?? null, watermark: encodeValue(checkpoint.watermark) });
+}
+
+function decodeCheckpoint(raw: Record<string, unknown>): SyncCheckpoint {
+  return {
+    ...(raw as unknown as SyncCheckpoint),
+    lastKey: (raw.lastKey as unknown[] | null)?.map(decodeValue) ?? null,
+    watermark: decodeValue(raw.watermark ?? null),
+  };
+}
+
+async function saveCheckpoint(client: Client, checkpoint: SyncCheckpoint): Promise<void> {
+  await client.query(
+    `insert into ${CHECKPOINTS} (job, checkpoint, updated_at) values ($1, $2, now()) on conflict (job) do update set checkpoint = excluded.checkpoint, updated_at = now()`,
+    [checkpoint.job, encodeCheckpoint(checkpoint)],
+  );
+}
+
+export const postgresSync: SyncCapability<PostgresProvider> = {
+  atomicBatches: true,
+
+  async describe(provider, table, database) {
+    const client = await open(provider, database);
+    try {
+      return await describe(client, table);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+
+  async openReader(provider, table, database): Promise<SyncReader> {
+    const client = await open(provider, database);
+    await client.query('begin isolation level repeatable read read only');
+    return {
+      consistency: 'one repeatable-read transaction (one snapshot for the whole run)',
+      async count() {
+        return Number((await client.query(`select count(*)::int8 as n from ${qualified(table)}`)).rows[0].n);
+      },
+      async *batches(options) {
+        // Output names are positional: ORDER BY "id" would otherwise sort by the text output column named id.
+        const select = options.columns.map((column, i) => `${selectExpression(column)} as c${i}`).join(', ');
+        let after = options.after;
+        for (;;) {
+          const params: unknown[] = [];
+          const where: string[] = [];
+          if (after) {
+            where.push(keyCondition(options.columns, options.key, 1));
+            params.push(
+              ...after.map((value, i) =>
+                parameter(
+                  value,
+                  options.columns.find((c) => c.name === options.key[i])!,
+                ),
+              ),
+            );
+          }
+          if (options.watermark) {
+            const column = options.columns.find((c) => c.name === options.watermark!.column)!;
+            params.push(parameter(options.watermark.since, column));
+            where.push(`${quoteIdent(column.name)} >= $${params.length}::${cast(column)}`);
+          }
+          params.push(options.batchSize);
+          const sql = `select ${select} from ${qualified(table)}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${orderBy(options.columns, options.key)} limit $${params.length}`;
+          const result = await client.query({ text: sql, values: params, rowMode: 'array' });
+          if (result.rows.length === 0) return;
+          const rows: SyncRow[] = result.rows.map((raw: (string | null)[]) => {
+            const row: SyncRow = {};
+            const keyNow = () => options.key.map((name) => raw[options.columns.findIndex((c) => c.name === name)]);
+            options.columns.forEach((column, i) => {
+              row[column.name] = canonicalize(table, column, raw[i], keyNow);
+            });
+            return row;
+          });
+          yield rows;
+          after = keyOf(rows[rows.length - 1], options.key);
+          if (result.rows.length < options.batchSize) return;
+        }
+      },
+      async close() {
+        await client.query('rollback').catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
+  },
+
+  async createTable(provider, table, shape, database) {
+    const client = await open(provider, database);
+    try {
+      const columns = shape.columns.map((c) => `${quoteIdent(c.name)} ${NATIVE[c.type]}${c.nullable ? '' : ' not null'}`);
+      await client.query(`create table ${qualified(table)} (${columns.join(', ')}, primary key (${shape.key.map(quoteIdent).join(', ')}))`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+
+  async readCheckpoint(provider, job, database) {
+    const client = await open(provider, database);
+    try {
+      if (!(await client.query(`select to_regclass($1) as oid`, [CHECKPOINTS])).rows[0].oid) return undefined;
+      const row = (await client.query(`select checkpoint from ${CHECKPOINTS} where job = $1`, [job])).rows[0];
+      return row ? decodeCheckpoint(row.checkpoint) : undefined;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+
+  async writeCheckpoint(provider, checkpoint, database) {
+    const client = await open(provider, database);
+    try {
+      await ensureCheckpoints(client);
+      await saveCheckpoint(client, checkpoint);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+
+  async apply(provider, batch, database) {
+    const client = await applier(provider, database);
+    const names = batch.columns.map((c) => quoteIdent(c.name)).join(', ');
+    const perRow = batch.columns.length;
+    // Parameters are limited to 65535 per statement.
+    const rowsPerStatement = Math.max(1, Math.floor(60_000 / perRow));
+    const updates = batch.columns.filter((c) => !batch.key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = excluded.${quoteIdent(c.name)}`);
+    const conflict =
+      batch.mode === 'append'
+        ? ''
+        : ` on conflict (${batch.key.map(quoteIdent).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
+    await client.query('begin');
+    try {
+      for (let start = 0; start < batch.rows.length; start += rowsPerStatement) {
+        const slice = batch.rows.slice(start, start + rowsPerStatement);
+        const params: unknown[] = [];
+        const tuples = slice.map((row) => {
+          const cells = batch.columns.map((column) => {
+            params.push(parameter(row[column.name] ?? null, column));
+            return `$${params.length}::${cast(column)}`;
+          });
+          return `(${cells.join(', ')})`;
+        });
+        await client.query(`insert into ${qualified(batch.table)} (${names}) values ${tuples.join(', ')}${conflict}`, params);
+      }
+      await saveCheckpoint(client, batch.checkpoint);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+  },
+
+  async deleteMissing(provider, table, key, keep, database) {
+    const client = await open(provider, database);
+    try {
+      const shape = (await describe(client, table))!;
+      const keyColumns = key.map((name) => shape.columns.find((c) => c.name === name)!);
+      let deleted = 0;
+      let after: SyncValue[] | null = null;
+      for (;;) {
+        const params: unknown[] = [];
+        let where = '';
+        if (after) {
+          where = ` where ${keyCondition(shape.columns, key, 1)}`;
+          params.push(...after.map((value, i) => parameter(value, keyColumns[i])));
+        }
+        const select = keyColumns.map((column, i) => `${selectExpression(column)} as c${i}`).join(', ');
+        const result = await client.query({
+          text: `select ${select} from ${qualified(table)}${where} order by ${orderBy(shape.columns, key)} limit 5000`,
+          values: params,
+          rowMode: 'array',
+        });
+        if (result.rows.length === 0) break;
+        const keys = result.rows.map((raw: (string | null)[]) => keyColumns.map((column, i) => canonicalize(table, column, raw[i], () => [])));
+        after = keys[keys.length - 1];
+        const gone = keys.filter((values: SyncValue[]) => !keep.has(keyText(values)));
+        for (const values of gone) {
+          const condition = keyColumns.map((column, i) => `${quoteIdent(column.name)} = $${i + 1}::${cast(column)}`).join(' and ');
+          await client.query(
+            `delete from ${qualified(table)} where ${condition}`,
+            values.map((value: SyncValue, i: number) => parameter(value, keyColumns[i])),
+          );
+        }
+        deleted += gone.length;
+        if (result.rows.length < 5000) break;
+      }
+      return deleted;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+};
+
+/** One connection for a run's writes, kept per provider and database, closed with the provider's pool. */
+const appliers = new WeakMap<PostgresProvider, Map<string, Promise<Client>>>();
+
+async function applier(provider: PostgresProvider, database?: string): Promise<Client> {
+  let byDatabase = appliers.get(provider);
+  if (!byDatabase) {
+    byDatabase = new Map();
+    appliers.set(provider, byDatabase);
+    provider.onClose(async () => {
+      for (const client of byDatabase!.values()) await (await client).end().catch(() => undefined);
+    });
+  }
+  let client = byDatabase.get(database ?? '');
+  if (!client) {
+    client = (async () => {
+      const opened = await open(provider, database);
+      await ensureCheckpoints(opened);
+      return opened;
+    })();
+    byDatabase.set(database ?? '', client);
+  }
+  return client;
+}

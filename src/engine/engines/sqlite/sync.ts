@@ -1,0 +1,304 @@
+// Sync on SQLite: tables described from their declared types (the README's mapping table), read in
+// key order inside one read transaction on a connection of its own (a consistent snapshot while
+// writers go on, in WAL mode), and written as upserts in one transaction with their checkpoint.
+// Integers are read as BigInt: a value past 2^53 is never rounded through a double.
+import type { Database } from 'better-sqlite3';
+import type { SqliteProvider } from './provider.js';
+import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncType, SyncValue } from '../spec.js';
+import { StorageError } from '../../errors.js';
+import {
+  canonicalDate,
+  canonicalInstant,
+  canonicalLocal,
+  canonicalUuid,
+  decodeValue,
+  encodeValue,
+  keyOf,
+  keyText,
+  normalizeDecimal,
+  raise,
+  unmappable,
+} from '../../sync/values.js';
+
+const CHECKPOINTS = 'storage_sync_checkpoints';
+
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The canonical type of a declared column type; the order matters (DECIMALTEXT is a decimal kept as text). */
+function typeOf(declared: string): SyncType | undefined {
+  const t = declared.toUpperCase();
+  if (t.includes('DECIMAL') || t.includes('NUMERIC')) return 'decimal';
+  if (t.includes('BOOL')) return 'boolean';
+  if (t.includes('TIMESTAMPTZ')) return 'timestamptz';
+  if (t.includes('TIMESTAMP') || t.includes('DATETIME')) return 'timestamp';
+  if (t === 'DATE') return 'date';
+  if (t.includes('UUID')) return 'uuid';
+  if (t.includes('JSON')) return 'json';
+  if (t.includes('INT')) return 'integer';
+  if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'text';
+  if (t.includes('BLOB') || t === '') return 'bytes';
+  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'float';
+  return undefined;
+}
+
+/** Declared types a created table gets: each reads back as the same canonical type, and keeps the value exactly. */
+const NATIVE: Record<SyncType, string> = {
+  integer: 'INTEGER',
+  float: 'REAL',
+  decimal: 'DECIMALTEXT',
+  text: 'TEXT',
+  boolean: 'BOOLEAN',
+  timestamptz: 'TIMESTAMPTZ',
+  timestamp: 'TIMESTAMP',
+  date: 'DATE',
+  bytes: 'BLOB',
+  json: 'JSON',
+  uuid: 'UUID',
+};
+
+async function openReadOnly(provider: SqliteProvider): Promise<Database> {
+  const { default: Sqlite } = await import('better-sqlite3');
+  return new Sqlite(provider.file, { readonly: true, fileMustExist: true, timeout: provider.store.statementTimeoutMs });
+}
+
+function describeIn(db: Database, table: string): SyncTableShape | undefined {
+  const info = db.prepare(`select * from pragma_table_xinfo(?)`).all(table) as Array<{
+    name: string;
+    type: string;
+    notnull: number;
+    pk: number;
+    hidden: number;
+  }>;
+  if (info.length === 0) return undefined;
+  const columns: SyncColumn[] = info
+    .filter((column) => column.hidden === 0)
+    .map((column) => {
+      const type = typeOf(column.type);
+      if (!type)
+        throw new StorageError('UNSUPPORTED', `${table}.${column.name} is declared ${column.type}, which sync cannot map to the other engines.`, {
+          hint: 'See the mapping table in the README (Sync).',
+          details: { table, column: column.name, type: column.type },
+        });
+      return { name: column.name, type, nullable: column.notnull === 0 && column.pk === 0, native: column.type || 'BLOB' };
+    });
+  const key = info
+    .filter((column) => column.pk > 0)
+    .sort((a, b) => a.pk - b.pk)
+    .map((column) => column.name);
+  return { columns, key };
+}
+
+function canonicalize(table: string, column: SyncColumn, value: unknown, key: () => SyncValue[]): SyncValue {
+  if (value === null || value === undefined) return null;
+  const fail = () => unmappable(table, column.name, column.type, value, key());
+  const text = () => (typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
+  switch (column.type) {
+    case 'integer':
+      if (typeof value === 'bigint') return value;
+      if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+      if (typeof value === 'string' && /^[+-]?\d+$/.test(value.trim())) return BigInt(value.trim());
+      throw fail();
+    case 'float':
+      if (typeof value === 'number') return value;
+      if (typeof value === 'bigint') return Number(value);
+      throw fail();
+    case 'decimal':
+      if (typeof value === 'bigint') return value.toString();
+      if (typeof value === 'number') return normalizeDecimal(String(value));
+      if (typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value.trim())) return normalizeDecimal(value);
+      throw fail();
+    case 'boolean':
+      if (value === 1n || value === 1 || value === 'true' || value === 't') return true;
+      if (value === 0n || value === 0 || value === 'false' || value === 'f') return false;
+      throw fail();
+    case 'timestamptz':
+      return canonicalInstant(text()) ?? raise(fail());
+    case 'timestamp':
+      return canonicalLocal(text()) ?? raise(fail());
+    case 'date':
+      return canonicalDate(text()) ?? raise(fail());
+    case 'bytes':
+      return Buffer.isBuffer(value) ? value : Buffer.from(text(), 'utf8');
+    case 'json':
+      try {
+        return { json: JSON.parse(text()) };
+      } catch {
+        throw fail();
+      }
+    case 'uuid':
+      return canonicalUuid(text()) ?? raise(fail());
+    default:
+      return text();
+  }
+}
+
+/** A canonical value as SQLite stores it in a column of that type. */
+function stored(value: SyncValue, column: SyncColumn): unknown {
+  if (value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'object' && !Buffer.isBuffer(value)) return JSON.stringify(value.json);
+  if (column.type === 'decimal') return String(value);
+  return value;
+}
+
+function keyWhere(key: string[]): string {
+  return key.length === 1 ? `${quote(key[0])} > ?` : `(${key.map(quote).join(', ')}) > (${key.map(() => '?').join(', ')})`;
+}
+
+function ensureCheckpoints(db: Database): void {
+  db.exec(`create table if not exists ${CHECKPOINTS} (job text primary key, checkpoint text not null, updated_at text not null)`);
+}
+
+function encodeCheckpoint(checkpoint: SyncCheckpoint): string {
+  return JSON.stringify({ ...checkpoint, lastKey: checkpoint.lastKey?.map(encodeValue) ?? null, watermark: encodeValue(checkpoint.watermark) });
+}
+
+function saveCheckpoint(db: Database, checkpoint: SyncCheckpoint): void {
+  db.prepare(
+    `insert into ${CHECKPOINTS} (job, checkpoint, updated_at) values (?, ?, ?) on conflict (job) do update set checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+  ).run(checkpoint.job, encodeCheckpoint(checkpoint), new Date().toISOString());
+}
+
+function readRows(
+  db: Database,
+  table: string,
+  columns: SyncColumn[],
+  key: string[],
+  after: SyncValue[] | null,
+  limit: number,
+  keyColumns: SyncColumn[],
+  extra?: { sql: string; value: unknown },
+): SyncRow[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (after) {
+    where.push(keyWhere(key));
+    params.push(...after.map((value, i) => stored(value, keyColumns[i])));
+  }
+  if (extra) {
+    where.push(extra.sql);
+    params.push(extra.value);
+  }
+  const statement = db
+    .prepare(
+      `select ${columns.map((c) => quote(c.name)).join(', ')} from ${quote(table)}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${key.map(quote).join(', ')} limit ?`,
+    )
+    .safeIntegers(true)
+    .raw(true);
+  return (statement.all(...params, limit) as unknown[][]).map((raw) => {
+    const row: SyncRow = {};
+    const keyNow = () => key.map((name) => raw[columns.findIndex((c) => c.name === name)] as SyncValue);
+    columns.forEach((column, i) => {
+      row[column.name] = canonicalize(table, column, raw[i], keyNow);
+    });
+    return row;
+  });
+}
+
+export const sqliteSync: SyncCapability<SqliteProvider> = {
+  atomicBatches: true,
+
+  async describe(provider, table) {
+    return describeIn(await provider.handle(), table);
+  },
+
+  async openReader(provider, table): Promise<SyncReader> {
+    const db = await openReadOnly(provider);
+    db.exec('begin');
+    // The first read starts the snapshot every later batch reads from.
+    db.prepare(`select count(*) from sqlite_master`).get();
+    return {
+      consistency: 'one read transaction on its own connection (one snapshot for the whole run)',
+      async count() {
+        return Number((db.prepare(`select count(*) as n from ${quote(table)}`).get() as { n: number }).n);
+      },
+      async *batches(options) {
+        const keyColumns = options.key.map((name) => options.columns.find((c) => c.name === name)!);
+        let after = options.after;
+        const watermark = options.watermark
+          ? {
+              sql: `${quote(options.watermark.column)} >= ?`,
+              value: stored(
+                options.watermark.since,
+                options.columns.find((c) => c.name === options.watermark!.column)!,
+              ),
+            }
+          : undefined;
+        for (;;) {
+          const rows = readRows(db, table, options.columns, options.key, after, options.batchSize, keyColumns, watermark);
+          if (rows.length === 0) return;
+          yield rows;
+          after = keyOf(rows[rows.length - 1], options.key);
+          if (rows.length < options.batchSize) return;
+        }
+      },
+      async close() {
+        try {
+          db.exec('rollback');
+        } catch {
+          // no transaction left
+        }
+        db.close();
+      },
+    };
+  },
+
+  async createTable(provider, table, shape) {
+    const db = await provider.handle();
+    const columns = shape.columns.map((c) => `${quote(c.name)} ${NATIVE[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+    db.exec(`create table ${quote(table)} (${columns.join(', ')}, primary key (${shape.key.map(quote).join(', ')}))`);
+  },
+
+  async readCheckpoint(provider, job) {
+    const db = await provider.handle();
+    const exists = db.prepare(`select 1 from sqlite_master where type = 'table' and name = ?`).get(CHECKPOINTS);
+    if (!exists) return undefined;
+    const row = db.prepare(`select checkpoint from ${CHECKPOINTS} where job = ?`).get(job) as { checkpoint: string } | undefined;
+    if (!row) return undefined;
+    const raw = JSON.parse(row.checkpoint);
+    return { ...raw, lastKey: raw.lastKey?.map(decodeValue) ?? null, watermark: decodeValue(raw.watermark ?? null) };
+  },
+
+  async writeCheckpoint(provider, checkpoint) {
+    const db = await provider.handle();
+    ensureCheckpoints(db);
+    saveCheckpoint(db, checkpoint);
+  },
+
+  async apply(provider, batch) {
+    const db = await provider.handle();
+    ensureCheckpoints(db);
+    const names = batch.columns.map((c) => quote(c.name)).join(', ');
+    const updates = batch.columns.filter((c) => !batch.key.includes(c.name)).map((c) => `${quote(c.name)} = excluded.${quote(c.name)}`);
+    const conflict =
+      batch.mode === 'append' ? '' : ` on conflict (${batch.key.map(quote).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
+    const insert = db.prepare(`insert into ${quote(batch.table)} (${names}) values (${batch.columns.map(() => '?').join(', ')})${conflict}`);
+    db.transaction(() => {
+      for (const row of batch.rows) insert.run(...batch.columns.map((column) => stored(row[column.name] ?? null, column)));
+      saveCheckpoint(db, batch.checkpoint);
+    })();
+  },
+
+  async deleteMissing(provider, table, key, keep) {
+    const db = await provider.handle();
+    const shape = describeIn(db, table)!;
+    const keyColumns = key.map((name) => shape.columns.find((c) => c.name === name)!);
+    const remove = db.prepare(`delete from ${quote(table)} where ${key.map((name) => `${quote(name)} = ?`).join(' and ')}`);
+    let deleted = 0;
+    let after: SyncValue[] | null = null;
+    for (;;) {
+      const rows = readRows(db, table, keyColumns, key, after, 5000, keyColumns);
+      if (rows.length === 0) break;
+      after = keyOf(rows[rows.length - 1], key);
+      const gone = rows.map((row) => keyOf(row, key)).filter((values) => !keep.has(keyText(values)));
+      db.transaction(() => {
+        for (const values of gone) remove.run(...values.map((value, i) => stored(value, keyColumns[i])));
+      })();
+      deleted += gone.length;
+      if (rows.length < 5000) break;
+    }
+    return deleted;
+  },
+};

@@ -1,0 +1,54 @@
+// A sync job: from a table/collection of one store to one of another, with its key, mode and
+// optional watermark; named in the config or given on the command line.
+import type { Fleet } from '../fleet.js';
+import { StorageError } from '../errors.js';
+
+export type SyncMode = 'upsert' | 'mirror' | 'append';
+
+export interface SyncJob {
+  name: string;
+  from: { store: string; table: string };
+  to: { store: string; table: string };
+  key?: string[];
+  watermark?: string;
+  mode: SyncMode;
+  batchSize: number;
+}
+
+export const DEFAULT_BATCH = 5000;
+
+export function configuredJobs(fleet: Fleet): string[] {
+  return Object.keys(fleet.config.file.sync?.jobs ?? {});
+}
+
+export function jobNamed(fleet: Fleet, name: string): SyncJob {
+  const found = fleet.config.file.sync?.jobs?.[name];
+  if (!found) {
+    const names = configuredJobs(fleet);
+    throw new StorageError('USAGE', `No sync job named "${name}".`, {
+      hint: names.length
+        ? `The jobs are: ${names.join(', ')}. Or give --from STORE:TABLE --to STORE:TABLE.`
+        : 'Add one under sync.jobs in the config, or give --from STORE:TABLE --to STORE:TABLE.',
+    });
+  }
+  fleet.store(found.from.store);
+  fleet.store(found.to.store);
+  return { name, ...found, mode: found.mode ?? 'upsert', batchSize: found.batchSize ?? DEFAULT_BATCH };
+}
+
+function side(text: string, flag: string): { store: string; table: string } {
+  const at = text.indexOf(':');
+  if (at <= 0 || at === text.length - 1)
+    throw new StorageError('USAGE', `--${flag} "${text}" is not STORE:TABLE.`, { hint: `For example --${flag} main:public.orders (a schema is optional).` });
+  return { store: text.slice(0, at), table: text.slice(at + 1) };
+}
+
+/** A job from --from/--to; its name (for the checkpoint) is derived from both sides. */
+export function adHocJob(fleet: Fleet, from: string, to: string, options: { key?: string[]; mode?: SyncMode; watermark?: string }): SyncJob {
+  const source = side(from, 'from');
+  const target = side(to, 'to');
+  fleet.store(source.store);
+  fleet.store(target.store);
+  const name = `${source.store}.${source.table}->${target.store}.${target.table}`;
+  return { name, from: source, to: target, key: options.key, watermark: options.watermark, mode: options.mode ?? 'upsert', batchSize: DEFAULT_BATCH };
+}

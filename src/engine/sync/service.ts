@@ -1,0 +1,396 @@
+// The sync topic: plan (no writes), run (key-ordered batches from one snapshot, each committed
+// with its checkpoint at the target, so a killed run resumes without loss or duplicates), verify
+// (every row compared in canonical form) and status. The engines' parts are their `sync`
+// capability; nothing here knows which engine answers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { userPaths } from '../config/paths.js';
+import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
+import type { Provider } from '../engines/provider.js';
+import { StorageError } from '../errors.js';
+import type { Fleet } from '../fleet.js';
+import { silentProgress, type Progress } from '../progress.js';
+import { fsyncFile } from '../system/files.js';
+import { ensurePrivateDir } from '../system/private-dir.js';
+import type { SyncJob } from './jobs.js';
+import { compareKeys, keyOf, keyText, rowText, shownValue } from './values.js';
+
+interface Side {
+  store: string;
+  table: string;
+  label: string;
+  impl: SyncCapability;
+  provider: Provider;
+}
+
+async function sideOf(fleet: Fleet, at: { store: string; table: string }): Promise<Side> {
+  const { store, spec, impl, provider } = await fleet.capability(at.store, 'sync');
+  return { store: store.name, table: at.table, label: spec.label, impl, provider };
+}
+
+export interface Drift {
+  column: string;
+  problem: string;
+}
+
+/** What stops a run: columns the target lacks or holds as another type, a key that differs. */
+function driftOf(source: SyncTableShape, target: SyncTableShape | undefined, key: string[]): Drift[] {
+  if (!target) return [];
+  const drift: Drift[] = [];
+  for (const column of source.columns) {
+    const there = target.columns.find((c) => c.name === column.name);
+    if (!there) drift.push({ column: column.name, problem: `missing at the target (source ${column.type})` });
+    else if (there.type !== column.type)
+      drift.push({ column: column.name, problem: `source ${column.type} (${column.native}), target ${there.type} (${there.native})` });
+  }
+  for (const column of target.columns)
+    if (!source.columns.some((c) => c.name === column.name) && !column.nullable)
+      drift.push({ column: column.name, problem: 'only at the target, and NOT NULL: inserts would fail' });
+  if (target.key.length && target.key.join(',') !== key.join(','))
+    drift.push({ column: key.join(','), problem: `the target's key is (${target.key.join(', ')}), the job's is (${key.join(', ')})` });
+  return drift;
+}
+
+interface Prepared {
+  source: Side;
+  target: Side;
+  shape: SyncTableShape;
+  targetShape?: SyncTableShape;
+  key: string[];
+  drift: Drift[];
+}
+
+async function prepare(fleet: Fleet, job: SyncJob): Promise<Prepared> {
+  const source = await sideOf(fleet, job.from);
+  const target = await sideOf(fleet, job.to);
+  const shape = await source.impl.describe(source.provider, source.table);
+  if (!shape)
+    throw new StorageError('NOT_FOUND', `Store "${source.store}" has no table "${source.table}".`, {
+      hint: "Check the job's from.table (a schema is optional: public.orders).",
+    });
+  const key = job.key ?? shape.key;
+  if (key.length === 0)
+    throw new StorageError('USAGE', `${source.table} on "${source.store}" has no primary key, so rows cannot be matched.`, {
+      hint: 'Give the job a key (key: [col, …] or --key col).',
+    });
+  for (const name of [...key, ...(job.watermark ? [job.watermark] : [])])
+    if (!shape.columns.some((c) => c.name === name))
+      throw new StorageError('USAGE', `${source.table} has no column "${name}".`, { hint: "Check the job's key and watermark." });
+  const targetShape = await target.impl.describe(target.provider, target.table);
+  return { source, target, shape, targetShape, key, drift: driftOf(shape, targetShape, key) };
+}
+
+function columnsOf(prepared: Prepared): SyncColumn[] {
+  return prepared.shape.columns;
+}
+
+async function* rows(reader: SyncReader | undefined, columns: SyncColumn[], key: string[], batchSize = 5000): AsyncIterable<SyncRow> {
+  if (!reader) return;
+  for await (const batch of reader.batches({ columns, key, after: null, batchSize })) yield* batch;
+}
+
+export interface Difference {
+  insert: number;
+  update: number;
+  /** Rows only at the target: deleted by a mirror run, kept otherwise. */
+  extra: number;
+  same: number;
+  /** The first differing keys, with what differs. */
+  samples: Array<{ key: string; kind: 'missing at the target' | 'differs' | 'only at the target' }>;
+}
+
+/** Both sides in key order, compared row by row in canonical form. */
+async function compare(prepared: Prepared, sourceReader: SyncReader, targetReader: SyncReader | undefined): Promise<Difference> {
+  const columns = columnsOf(prepared);
+  const targetColumns = prepared.targetShape ? columns.filter((c) => prepared.targetShape!.columns.some((t) => t.name === c.name)) : columns;
+  const diff: Difference = { insert: 0, update: 0, extra: 0, same: 0, samples: [] };
+  const note = (kind: Difference['samples'][number]['kind'], key: SyncValue[]) => {
+    if (diff.samples.length < 20) diff.samples.push({ key: key.map(shownValue).join(', '), kind });
+  };
+  const a = rows(sourceReader, columns, prepared.key)[Symbol.asyncIterator]();
+  const b = rows(targetReader, targetColumns, prepared.key)[Symbol.asyncIterator]();
+  let left = await a.next();
+  let right = await b.next();
+  while (!left.done || !right.done) {
+    const order = left.done ? 1 : right.done ? -1 : compareKeys(keyOf(left.value, prepared.key), keyOf(right.value, prepared.key));
+    if (order < 0) {
+      diff.insert++;
+      note('missing at the target', keyOf(left.value!, prepared.key));
+      left = await a.next();
+    } else if (order > 0) {
+      diff.extra++;
+      note('only at the target', keyOf(right.value!, prepared.key));
+      right = await b.next();
+    } else {
+      if (rowText(left.value!, targetColumns) === rowText(right.value!, targetColumns)) diff.same++;
+      else {
+        diff.update++;
+        note('differs', keyOf(left.value!, prepared.key));
+      }
+      left = await a.next();
+      right = await b.next();
+    }
+  }
+  return diff;
+}
+
+export interface SyncPlan {
+  job: string;
+  mode: SyncJob['mode'];
+  source: { store: string; engine: string; table: string; rows: number; columns: SyncColumn[]; key: string[]; consistency: string };
+  target: { store: string; engine: string; table: string; exists: boolean; rows: number | null; columns: SyncColumn[] | null };
+  drift: Drift[];
+  difference: Difference;
+  /** What a run would do now. */
+  wouldInsert: number;
+  wouldUpdate: number;
+  wouldDelete: number;
+}
+
+export async function planSync(fleet: Fleet, job: SyncJob): Promise<SyncPlan> {
+  const prepared = await prepare(fleet, job);
+  const sourceReader = await prepared.source.impl.openReader(prepared.source.provider, prepared.source.table);
+  const targetReader =
+    prepared.targetShape && prepared.drift.length === 0 ? await prepared.target.impl.openReader(prepared.target.provider, prepared.target.table) : undefined;
+  try {
+    const sourceRows = await sourceReader.count();
+    const targetRows = targetReader ? await targetReader.count() : prepared.targetShape ? null : 0;
+    // Reading every row proves each value maps (a value that cannot is an error naming its column and key).
+    const difference = await compare(prepared, sourceReader, targetReader);
+    return {
+      job: job.name,
+      mode: job.mode,
+      source: {
+        store: prepared.source.store,
+        engine: prepared.source.label,
+        table: prepared.source.table,
+        rows: sourceRows,
+        columns: prepared.shape.columns,
+        key: prepared.key,
+        consistency: sourceReader.consistency,
+      },
+      target: {
+        store: prepared.target.store,
+        engine: prepared.target.label,
+        table: prepared.target.table,
+        exists: Boolean(prepared.targetShape),
+        rows: targetRows,
+        columns: prepared.targetShape?.columns ?? null,
+      },
+      drift: prepared.drift,
+      difference,
+      wouldInsert: difference.insert,
+      wouldUpdate: job.mode === 'append' ? 0 : difference.update,
+      wouldDelete: job.mode === 'mirror' ? difference.extra : 0,
+    };
+  } finally {
+    await sourceReader.close();
+    await targetReader?.close();
+  }
+}
+
+export interface SyncRunResult {
+  job: string;
+  rows: number;
+  batches: number;
+  deleted: number;
+  resumedFrom: string | null;
+  incrementalFrom: string | null;
+  durationMs: number;
+  rowsPerSecond: number;
+  consistency: string;
+  createdTarget: boolean;
+}
+
+function runsFile(): string {
+  return process.env.STORAGE_SYNC_STATE ?? path.join(userPaths().state, 'sync-runs.jsonl');
+}
+
+function recordRun(result: SyncRunResult & { at: string; outcome: string }): void {
+  const file = runsFile();
+  ensurePrivateDir(path.dirname(file));
+  fs.appendFileSync(file, `${JSON.stringify(result)}\n`, { mode: 0o600 });
+  fsyncFile(file);
+}
+
+export async function runSync(
+  fleet: Fleet,
+  job: SyncJob,
+  options: { resume?: boolean; batchSize?: number } = {},
+  progress: Progress = silentProgress,
+): Promise<SyncRunResult> {
+  const started = Date.now();
+  const prepared = await prepare(fleet, job);
+  const { source, target, key } = prepared;
+  const columns = columnsOf(prepared);
+  if (prepared.drift.length > 0)
+    throw new StorageError('REFUSED', `The target's table does not match the source: ${prepared.drift.map((d) => `${d.column}: ${d.problem}`).join('; ')}.`, {
+      hint: `See \`storage sync plan ${job.name}\`; change the target table (or the job), then run again. Nothing was written.`,
+      details: { drift: prepared.drift },
+    });
+  let createdTarget = false;
+  if (!prepared.targetShape) {
+    const done = progress.step(`create ${target.table} on ${target.store}`);
+    await target.impl.createTable(target.provider, target.table, { columns, key });
+    createdTarget = true;
+    done();
+  }
+  const previous = await target.impl.readCheckpoint(target.provider, job.name);
+  if (previous?.state === 'running' && !options.resume)
+    throw new StorageError(
+      'REFUSED',
+      `An earlier run of "${job.name}" stopped after ${previous.rows} rows (last key ${previous.lastKey?.map(shownValue).join(', ') ?? 'none'}).`,
+      {
+        hint: `Add --resume to continue it where it stopped (nothing is copied twice), or \`storage sync reset ${job.name}\` to start over.`,
+      },
+    );
+  const resuming = options.resume && previous?.state === 'running' ? previous : undefined;
+  const since = job.watermark && previous?.state === 'done' && previous.watermark !== null ? previous.watermark : undefined;
+  const checkpoint: SyncCheckpoint = {
+    job: job.name,
+    lastKey: resuming?.lastKey ?? null,
+    watermark: resuming?.watermark ?? previous?.watermark ?? null,
+    rows: resuming?.rows ?? 0,
+    state: 'running',
+    startedAt: resuming?.startedAt ?? new Date(started).toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
+  const reader = await source.impl.openReader(source.provider, source.table);
+  let batches = 0;
+  let deleted = 0;
+  let copied = 0;
+  try {
+    const step = progress.step(`copy ${source.store}:${source.table} → ${target.store}:${target.table}`);
+    const batchSize = options.batchSize ?? job.batchSize;
+    const watermarkColumn = job.watermark ? columns.find((c) => c.name === job.watermark) : undefined;
+    for await (const batch of reader.batches({
+      columns,
+      key,
+      after: checkpoint.lastKey,
+      batchSize,
+      ...(watermarkColumn && since !== undefined ? { watermark: { column: watermarkColumn.name, since } } : {}),
+    })) {
+      checkpoint.lastKey = keyOf(batch[batch.length - 1], key);
+      if (watermarkColumn)
+        for (const row of batch) {
+          const value = row[watermarkColumn.name];
+          if (value !== null && (checkpoint.watermark === null || compareKeys([value], [checkpoint.watermark]) > 0)) checkpoint.watermark = value;
+        }
+      checkpoint.rows += batch.length;
+      checkpoint.updatedAt = new Date().toISOString();
+      await target.impl.apply(target.provider, {
+        table: target.table,
+        columns,
+        key,
+        mode: job.mode === 'append' ? 'append' : 'upsert',
+        rows: batch,
+        checkpoint,
+      });
+      copied += batch.length;
+      batches++;
+    }
+    step(`${copied} rows`);
+    if (job.mode === 'mirror') {
+      const done = progress.step(`delete what ${source.store}:${source.table} lacks`);
+      const keep = new Set<string>();
+      const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
+      for await (const batch of reader.batches({ columns: keyColumns, key, after: null, batchSize: 10_000 }))
+        for (const row of batch) keep.add(keyText(keyOf(row, key)));
+      deleted = await target.impl.deleteMissing(target.provider, target.table, key, keep);
+      done(`${deleted} deleted`);
+    }
+    checkpoint.state = 'done';
+    checkpoint.lastKey = null;
+    checkpoint.updatedAt = new Date().toISOString();
+    await target.impl.writeCheckpoint(target.provider, checkpoint);
+  } finally {
+    await reader.close();
+  }
+  const durationMs = Date.now() - started;
+  const result: SyncRunResult = {
+    job: job.name,
+    rows: copied,
+    batches,
+    deleted,
+    resumedFrom: resuming ? (resuming.lastKey?.map(shownValue).join(', ') ?? null) : null,
+    incrementalFrom: since !== undefined ? shownValue(since) : null,
+    durationMs,
+    rowsPerSecond: durationMs > 0 ? Math.round((copied / durationMs) * 1000) : copied,
+    consistency: reader.consistency,
+    createdTarget,
+  };
+  recordRun({ ...result, at: new Date(started).toISOString(), outcome: 'ok' });
+  return result;
+}
+
+export interface SyncVerdict {
+  job: string;
+  equal: boolean;
+  difference: Difference;
+}
+
+export async function verifySync(fleet: Fleet, job: SyncJob): Promise<SyncVerdict> {
+  const prepared = await prepare(fleet, job);
+  if (!prepared.targetShape)
+    throw new StorageError('NOT_FOUND', `Store "${prepared.target.store}" has no table "${prepared.target.table}" yet.`, {
+      hint: `Run \`storage sync run ${job.name}\` first.`,
+    });
+  if (prepared.drift.length > 0)
+    throw new StorageError('REFUSED', `The tables differ in shape: ${prepared.drift.map((d) => `${d.column}: ${d.problem}`).join('; ')}.`, {
+      hint: `See \`storage sync plan ${job.name}\`.`,
+    });
+  const sourceReader = await prepared.source.impl.openReader(prepared.source.provider, prepared.source.table);
+  const targetReader = await prepared.target.impl.openReader(prepared.target.provider, prepared.target.table);
+  try {
+    const difference = await compare(prepared, sourceReader, targetReader);
+    // Rows only at the target differ only in mirror mode (upsert and append keep them by design).
+    const equal = difference.insert === 0 && difference.update === 0 && (job.mode !== 'mirror' || difference.extra === 0);
+    return { job: job.name, equal, difference };
+  } finally {
+    await sourceReader.close();
+    await targetReader.close();
+  }
+}
+
+export interface SyncStatus {
+  job: string;
+  from: string;
+  to: string;
+  checkpoint: SyncCheckpoint | null;
+  lastRun: (SyncRunResult & { at: string }) | null;
+}
+
+export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncStatus[]> {
+  const runs = fs.existsSync(runsFile())
+    ? fs
+        .readFileSync(runsFile(), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as SyncRunResult & { at: string }];
+          } catch {
+            return [];
+          }
+        })
+    : [];
+  const statuses: SyncStatus[] = [];
+  for (const job of jobs) {
+    const target = await sideOf(fleet, job.to);
+    statuses.push({
+      job: job.name,
+      from: `${job.from.store}:${job.from.table}`,
+      to: `${job.to.store}:${job.to.table}`,
+      checkpoint: (await target.impl.readCheckpoint(target.provider, job.name)) ?? null,
+      lastRun: runs.filter((run) => run.job === job.name).at(-1) ?? null,
+    });
+  }
+  return statuses;
+}
+
+/** Forgets where a cut-short run stopped: the next run starts from the beginning (upserts make that safe). */
+export async function resetSync(fleet: Fleet, job: SyncJob): Promise<void> {
+  const target = await sideOf(fleet, job.to);
+  const now = new Date().toISOString();
+  await target.impl.writeCheckpoint(target.provider, { job: job.name, lastKey: null, watermark: null, rows: 0, state: 'done', startedAt: now, updatedAt: now });
+}

@@ -1,0 +1,147 @@
+// Canonical values: one text form per value, the same whichever engine it came from, so rows can
+// be compared and hashed across engines (a timestamp from PostgreSQL and the same instant from
+// SQLite are equal), and keys can be stored in checkpoints.
+import type { SyncColumn, SyncRow, SyncType, SyncValue } from '../engines/spec.js';
+import { StorageError } from '../errors.js';
+
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${stable((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** "1.50" and "1.5" are the same decimal; "-0" is "0". */
+export function normalizeDecimal(text: string): string {
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!match) return text.trim();
+  const [, sign, whole, fraction = '', exponent] = match;
+  if (exponent) return text.trim();
+  const int = whole.replace(/^0+(?=\d)/, '') || '0';
+  const frac = fraction.replace(/0+$/, '');
+  const body = frac ? `${int}.${frac}` : int;
+  return body === '0' ? '0' : `${sign === '-' ? '-' : ''}${body}`;
+}
+
+/** The text form of a value, tagged with its kind, for comparing and hashing. */
+export function canonicalText(value: SyncValue): string {
+  if (value === null) return 'n';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'bigint') return `i${value}`;
+  if (typeof value === 'number') return `f${Object.is(value, -0) ? 0 : value}`;
+  if (typeof value === 'string') return `s${value}`;
+  if (Buffer.isBuffer(value)) return `b${value.toString('base64')}`;
+  return `j${stable(value.json)}`;
+}
+
+export function rowText(row: SyncRow, columns: SyncColumn[]): string {
+  return columns.map((column) => canonicalText(row[column.name] ?? null)).join('\u0001');
+}
+
+export function keyOf(row: SyncRow, key: string[]): SyncValue[] {
+  return key.map((name) => row[name] ?? null);
+}
+
+export function keyText(values: SyncValue[]): string {
+  return values.map(canonicalText).join('\u0001');
+}
+
+/** Keys compare as the engines order them: numbers numerically, text and bytes bytewise (collation "C"). */
+export function compareKeys(a: SyncValue[], b: SyncValue[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (x === null) return -1;
+    if (y === null) return 1;
+    if ((typeof x === 'bigint' || typeof x === 'number') && (typeof y === 'bigint' || typeof y === 'number')) {
+      if (x < y) return -1;
+      if (x > y) return 1;
+      continue;
+    }
+    const bx = Buffer.isBuffer(x) ? x : Buffer.from(String(x), 'utf8');
+    const by = Buffer.isBuffer(y) ? y : Buffer.from(String(y), 'utf8');
+    const order = Buffer.compare(bx, by);
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
+/** For checkpoints: a value as JSON, kinds kept (bigint, bytes, json). */
+export function encodeValue(value: SyncValue): unknown {
+  if (typeof value === 'bigint') return { i: value.toString() };
+  if (Buffer.isBuffer(value)) return { b: value.toString('base64') };
+  if (value !== null && typeof value === 'object') return { j: value.json };
+  return value;
+}
+
+export function decodeValue(value: unknown): SyncValue {
+  if (value && typeof value === 'object') {
+    const tagged = value as { i?: string; b?: string; j?: unknown };
+    if (tagged.i !== undefined) return BigInt(tagged.i);
+    if (tagged.b !== undefined) return Buffer.from(tagged.b, 'base64');
+    return { json: tagged.j };
+  }
+  return value as SyncValue;
+}
+
+/** A value as an operator reads it in a message. */
+export function shownValue(value: SyncValue): string {
+  if (Buffer.isBuffer(value)) return `0x${value.toString('hex').slice(0, 32)}`;
+  if (value !== null && typeof value === 'object') return JSON.stringify(value.json);
+  return String(value);
+}
+
+/** A value a column of `type` cannot hold: stops the run naming the column and the row's key. */
+export function unmappable(table: string, column: string, type: SyncType, value: unknown, key: SyncValue[]): StorageError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : String(value);
+  return new StorageError('BAD_DATA', `${table}.${column} of the row with key ${key.map(shownValue).join(', ')} holds ${shown}, which is not a ${type}.`, {
+    hint: 'Fix the value at the source, or change the column type; sync never casts a value silently.',
+    details: { table, column, type },
+  });
+}
+
+const MICROS = (fraction: string | undefined) => (fraction ?? '').padEnd(6, '0').slice(0, 6);
+
+/** "2023-11-14 22:13:23.5+01" (any ISO-like form with an offset or Z) → "2023-11-14T21:13:23.500000Z"; undefined when not a timestamp with zone. */
+export function canonicalInstant(text: string): string | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i.exec(text.trim());
+  if (!match) return undefined;
+  const [, date, hh, mm, ss, fraction, zone] = match;
+  let offsetMinutes = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
+  }
+  const ms = Date.parse(`${date}T${hh}:${mm}:${ss}Z`) - offsetMinutes * 60_000;
+  if (Number.isNaN(ms)) return undefined;
+  return `${new Date(ms).toISOString().slice(0, 19)}.${MICROS(fraction)}Z`;
+}
+
+/** "2023-11-14 22:13:23.5" → "2023-11-14T22:13:23.500000"; undefined when not a timestamp without zone. */
+export function canonicalLocal(text: string): string | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match) return undefined;
+  return `${match[1]}T${match[2]}.${MICROS(match[3])}`;
+}
+
+export function canonicalDate(text: string): string | undefined {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? text.trim() : undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+export function canonicalUuid(text: string): string | undefined {
+  if (!UUID.test(text.trim())) return undefined;
+  const hex = text.trim().replace(/-/g, '').toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Throws, as an expression: `parse(text) ?? raise(error)`. */
+export function raise(error: Error): never {
+  throw error;
+}

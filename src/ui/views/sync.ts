@@ -1,0 +1,37 @@
+// How sync plans and differences read at a terminal.
+import type { Difference, SyncPlan } from '../../engine/sync/service.js';
+import { renderTable } from '../output.js';
+
+export function differenceText(job: string, d: Difference): string {
+  const lines = [`${job}: ${d.insert} missing at the target, ${d.update} differing, ${d.extra} only at the target, ${d.same} equal.`];
+  if (d.samples.length)
+    lines.push(
+      renderTable(
+        ['key', 'difference'],
+        d.samples.map((s) => [s.key, s.kind]),
+      ),
+    );
+  return lines.join('\n');
+}
+
+export function syncPlanText(plan: SyncPlan): string {
+  const columns = plan.source.columns.map((c) => {
+    const there = plan.target.columns?.find((t) => t.name === c.name);
+    return [
+      c.name,
+      `${c.type} (${c.native})`,
+      there ? `${there.type} (${there.native})` : plan.target.exists ? 'missing' : '(created)',
+      plan.source.key.includes(c.name) ? 'key' : '',
+    ];
+  });
+  const lines = [
+    `${plan.job}: ${plan.source.store}:${plan.source.table} (${plan.source.engine}, ${plan.source.rows} rows) → ${plan.target.store}:${plan.target.table} (${plan.target.engine}, ${plan.target.exists ? `${plan.target.rows ?? '?'} rows` : 'will be created'}), mode ${plan.mode}`,
+    renderTable(['column', 'source', 'target', ''], columns),
+  ];
+  if (plan.drift.length) lines.push(`Drift (a run would refuse): ${plan.drift.map((d) => `${d.column}: ${d.problem}`).join('; ')}`);
+  else
+    lines.push(
+      `A run would insert ${plan.wouldInsert}, update ${plan.wouldUpdate}, delete ${plan.wouldDelete} (${plan.difference.same} rows already equal). Read from ${plan.source.consistency}.`,
+    );
+  return lines.join('\n');
+}

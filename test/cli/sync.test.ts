@@ -1,0 +1,200 @@
+// `storage sync` between real stores: SQLite files and the PostgreSQL server. Values keep their
+// exact meaning across engines (integers past 2^53, decimals, instants, bytes, JSON, NULL), a
+// killed run resumes to an exact copy, mirror mode deletes exactly what the source lacks, verify
+// finds one changed row, and what cannot be mapped is refused with its column and key.
+import Sqlite from 'better-sqlite3';
+import { execa } from 'execa';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { BIN } from '../support/paths.js';
+import { pgAdmin, pgUrlFor, uniqueName } from '../support/servers.js';
+
+const database = uniqueName('sync');
+let sandbox: Sandbox;
+let lite: Sqlite.Database;
+
+const pg = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+  pgAdmin(async (client) => (await client.query(sql, params)).rows as T[], pgUrlFor(database));
+
+beforeAll(async () => {
+  await pgAdmin((client) => client.query(`create database ${database}`));
+  sandbox = makeSandbox();
+  lite = new Sqlite(path.join(sandbox.dir, 'lite.db'));
+  lite.pragma('journal_mode = WAL');
+  lite.exec(`create table kinds (
+    id integer primary key, big integer, ratio real, price decimal(12,2), name text, active boolean,
+    seen timestamptz, local timestamp, day date, raw blob, doc json, ref uuid)`);
+  const insert = lite.prepare('insert into kinds values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  insert.run(
+    1,
+    9007199254740993n,
+    0.1,
+    '12.50',
+    'zürich ✓',
+    1,
+    '2023-11-14 22:13:23+00',
+    '2023-11-14 22:13:23.123456',
+    '2023-11-14',
+    Buffer.from([0, 255, 1]),
+    '{"a":[1,2,{"b":null}]}',
+    'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+  );
+  insert.run(2, -5, -2.5e-10, '0.00', '', 0, '2023-11-14T23:13:23.5+01:00', '1999-12-31 23:59:59', '1970-01-01', Buffer.alloc(0), '[]', null);
+  insert.run(3, null, null, null, null, null, null, null, null, null, null, null);
+  lite.exec(`create table orders (id integer primary key, customer text not null, total integer not null, updated_at text not null)`);
+  const order = lite.prepare('insert into orders values (?, ?, ?, ?)');
+  lite.transaction(() => {
+    for (let i = 1; i <= 60_000; i++) order.run(i, `customer ${i % 97}`, i * 3, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`);
+  })();
+  sandbox.writeConfig({
+    stores: { lite: { engine: 'sqlite', path: 'lite.db' }, main: { engine: 'postgres', url: pgUrlFor(database) }, back: { engine: 'sqlite', path: 'back.db' } },
+    sync: {
+      jobs: {
+        kinds: { from: { store: 'lite', table: 'kinds' }, to: { store: 'main', table: 'public.kinds' } },
+        kinds_back: { from: { store: 'main', table: 'public.kinds' }, to: { store: 'back', table: 'kinds' } },
+        orders: { from: { store: 'lite', table: 'orders' }, to: { store: 'main', table: 'orders' }, batchSize: 500 },
+        mirror: { from: { store: 'lite', table: 'orders' }, to: { store: 'main', table: 'orders_mirror' }, mode: 'mirror' },
+      },
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  lite?.close();
+  await pgAdmin((client) => client.query(`drop database if exists ${database} with (force)`));
+});
+
+describe('storage sync', () => {
+  it('plans without writing, copies every kind of value exactly SQLite → PostgreSQL → SQLite, and verify agrees', async () => {
+    const plan = await sandbox.run(['sync', 'plan', 'kinds', '--json']);
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    expect(plan.json()).toMatchObject({ wouldInsert: 3, wouldUpdate: 0, wouldDelete: 0, target: { exists: false } });
+    expect(await pg(`select to_regclass('public.kinds') as t`)).toEqual([{ t: null }]);
+
+    const run = await sandbox.run(['sync', 'run', 'kinds', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json()).toMatchObject({ rows: 3, createdTarget: true });
+    const [row] = await pg<Record<string, string>>(
+      `select big::text, ratio::text, price::text, name, active::text, seen::text, local::text, day::text, encode(raw, 'hex') as raw, doc::text, ref::text from kinds where id = 1`,
+    );
+    expect(row).toEqual({
+      big: '9007199254740993',
+      ratio: '0.1',
+      price: '12.5',
+      name: 'zürich ✓',
+      active: 'true',
+      seen: '2023-11-14 22:13:23+00',
+      local: '2023-11-14 22:13:23.123456',
+      day: '2023-11-14',
+      raw: '00ff01',
+      doc: '{"a": [1, 2, {"b": null}]}',
+      ref: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+    });
+    // The same instant written with another offset is the same value.
+    expect((await pg<{ seen: string }>(`select seen::text from kinds where id = 2`))[0].seen).toBe('2023-11-14 22:13:23.5+00');
+    expect((await pg<{ n: string }>(`select count(*)::text as n from kinds where id = 3 and big is null and doc is null and raw is null`))[0].n).toBe('1');
+    expect((await sandbox.run(['sync', 'verify', 'kinds'])).exitCode).toBe(0);
+
+    // A SQLite store's file must exist (the tool creates only its embedded default).
+    new Sqlite(path.join(sandbox.dir, 'back.db')).close();
+    const back = await sandbox.run(['sync', 'run', 'kinds_back', '--json']);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect((await sandbox.run(['sync', 'verify', 'kinds_back'])).exitCode).toBe(0);
+    // Round trip: the copy of the copy equals the original.
+    const roundTrip = await sandbox.run(['sync', 'verify', '--from', 'lite:kinds', '--to', 'back:kinds']);
+    expect(roundTrip.exitCode, roundTrip.stdout).toBe(0);
+    const copy = new Sqlite(path.join(sandbox.dir, 'back.db'), { readonly: true });
+    const big = copy.prepare('select big from kinds where id = 1').safeIntegers(true).get() as { big: bigint };
+    copy.close();
+    expect(big.big).toBe(9007199254740993n);
+  });
+
+  it('a run killed mid-way refuses to start over without --resume, and --resume finishes an exact copy', async () => {
+    const child = execa(process.execPath, [BIN, 'sync', 'run', 'orders'], {
+      cwd: sandbox.dir,
+      env: { ...sandbox.env, HOME: sandbox.dir },
+      reject: false,
+      extendEnv: true,
+    });
+    // Wait until some batches are committed, then kill -9.
+    for (let i = 0; i < 400; i++) {
+      const rows = await pg<{ n: string }>(
+        `select coalesce((select (checkpoint->>'rows') from storage_sync_checkpoints where job = 'orders'), '0') as n`,
+      ).catch(() => [{ n: '0' }]);
+      if (Number(rows[0].n) >= 5000) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    child.kill('SIGKILL');
+    await child;
+    const [{ n: copiedBefore }] = await pg<{ n: string }>(`select count(*)::text as n from orders`);
+    expect(Number(copiedBefore)).toBeGreaterThanOrEqual(5000);
+    expect(Number(copiedBefore)).toBeLessThan(60_000);
+    const [{ checkpoint }] = await pg<{ checkpoint: { rows: number; state: string } }>(`select checkpoint from storage_sync_checkpoints where job = 'orders'`);
+    // The checkpoint committed with the rows: exactly what is in the table.
+    expect(checkpoint).toMatchObject({ state: 'running', rows: Number(copiedBefore) });
+
+    const again = await sandbox.run(['sync', 'run', 'orders']);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toMatch(/stopped after \d+ rows[\s\S]*--resume/);
+
+    const resumed = await sandbox.run(['sync', 'run', 'orders', '--resume', '--json']);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.json().rows).toBe(60_000 - Number(copiedBefore));
+    expect((await pg<{ n: string }>(`select count(*)::text as n from orders`))[0].n).toBe('60000');
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
+    const status = (await sandbox.run(['sync', 'status', 'orders', '--json'])).json().jobs[0];
+    expect(status.checkpoint).toMatchObject({ state: 'done', rows: 60_000 });
+  }, 180_000);
+
+  it('verify finds a single changed row and names its key (exit 3); a run puts it back', async () => {
+    await pg(`update orders set total = total + 1 where id = 31337`);
+    const verify = await sandbox.run(['sync', 'verify', 'orders', '--json']);
+    expect(verify.exitCode).toBe(3);
+    expect(verify.json()).toMatchObject({ equal: false, difference: { update: 1, insert: 0, extra: 0, samples: [{ key: '31337', kind: 'differs' }] } });
+    expect((await sandbox.run(['sync', 'run', 'orders'])).exitCode).toBe(0);
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
+  }, 120_000);
+
+  it('mirror mode deletes exactly the rows the source lacks and keeps the rest', async () => {
+    expect((await sandbox.run(['sync', 'run', 'mirror'])).exitCode).toBe(0);
+    await pg(`insert into orders_mirror values (70001, 'only here', 1, 'x'), (70002, 'only here', 2, 'y')`);
+    await pg(`update orders_mirror set customer = 'changed' where id = 5`);
+    const plan = (await sandbox.run(['sync', 'plan', 'mirror', '--json'])).json();
+    expect(plan).toMatchObject({ wouldInsert: 0, wouldUpdate: 1, wouldDelete: 2 });
+    const run = await sandbox.run(['sync', 'run', 'mirror', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json().deleted).toBe(2);
+    expect((await pg<{ n: string }>(`select count(*)::text as n from orders_mirror`))[0].n).toBe('60000');
+    expect((await pg<{ customer: string }>(`select customer from orders_mirror where id = 5`))[0].customer).toBe('customer 5');
+    expect((await sandbox.run(['sync', 'verify', 'mirror'])).exitCode).toBe(0);
+  }, 120_000);
+
+  it('refuses a value that cannot be mapped, naming its column and key, and a target whose columns drifted; nothing is written', async () => {
+    lite.exec(`create table bad (id integer primary key, n integer)`);
+    lite.prepare(`insert into bad values (1, 5), (2, 'abc')`).run();
+    const plan = await sandbox.run(['sync', 'plan', '--from', 'lite:bad', '--to', 'main:bad']);
+    expect(plan.exitCode).toBe(65);
+    expect(plan.stderr).toMatch(/bad\.n of the row with key 2 holds "abc", which is not a integer/);
+    const run = await sandbox.run(['sync', 'run', '--from', 'lite:bad', '--to', 'main:bad']);
+    expect(run.exitCode).toBe(65);
+    // Nothing of the refused batch reached the target.
+    expect(await pg(`select * from bad`)).toEqual([]);
+
+    await pg(`create table drifted (id bigint primary key, customer integer, total bigint not null, updated_at text not null)`);
+    const drift = await sandbox.run(['sync', 'plan', '--from', 'lite:orders', '--to', 'main:drifted']);
+    expect(drift.exitCode).toBe(1);
+    expect(drift.stdout).toMatch(/customer: source text \(TEXT\), target integer \(integer\)/);
+    const refused = await sandbox.run(['sync', 'run', '--from', 'lite:orders', '--to', 'main:drifted']);
+    expect(refused.exitCode).toBe(1);
+    expect(await pg(`select * from drifted`)).toEqual([]);
+  });
+
+  it('refuses MongoDB for now with 64, saying so', async () => {
+    const other = makeSandbox();
+    other.writeConfig({ stores: { docs: { engine: 'mongodb', url: 'mongodb://127.0.0.1:1/x' }, lite: { engine: 'sqlite', path: 'l.db' } } });
+    const refused = await other.run(['sync', 'plan', '--from', 'docs:c', '--to', 'lite:c']);
+    expect(refused.exitCode).toBe(64);
+    expect(refused.stderr).toMatch(/MongoDB has no sync/);
+  });
+});
