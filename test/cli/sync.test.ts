@@ -40,7 +40,20 @@ beforeAll(async () => {
     '{"a":[1,2,{"b":null}]}',
     'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
   );
-  insert.run(2, -5, -2.5e-10, '0.00', '', 0, '2023-11-14T23:13:23.5+01:00', '1999-12-31 23:59:59', '1970-01-01', Buffer.alloc(0), '[]', null);
+  insert.run(
+    2,
+    -5,
+    -2.5e-10,
+    '0.00',
+    'tab\there\nnew line\r \\ back\\slash \\N',
+    0,
+    '2023-11-14T23:13:23.5+01:00',
+    '1999-12-31 23:59:59',
+    '1970-01-01',
+    Buffer.alloc(0),
+    '[]',
+    null,
+  );
   insert.run(3, null, null, null, null, null, null, null, null, null, null, null);
   lite.exec(`create table orders (id integer primary key, customer text not null, total integer not null, updated_at text not null)`);
   const order = lite.prepare('insert into orders values (?, ?, ?, ?)');
@@ -93,6 +106,8 @@ describe('storage sync', () => {
     });
     // The same instant written with another offset is the same value.
     expect((await pg<{ seen: string }>(`select seen::text from kinds where id = 2`))[0].seen).toBe('2023-11-14 22:13:23.5+00');
+    // Text that looks like COPY's own escapes arrives as it was.
+    expect((await pg<{ name: string }>(`select name from kinds where id = 2`))[0].name).toBe('tab\there\nnew line\r \\ back\\slash \\N');
     expect((await pg<{ n: string }>(`select count(*)::text as n from kinds where id = 3 and big is null and doc is null and raw is null`))[0].n).toBe('1');
     expect((await sandbox.run(['sync', 'verify', 'kinds'])).exitCode).toBe(0);
 

@@ -329,6 +329,8 @@ export interface SyncApply {
   mode: 'upsert' | 'append';
   rows: SyncRow[];
   checkpoint: SyncCheckpoint;
+  /** The target held no rows when this run began (and nothing else writes to it): rows may be bulk-loaded without conflict handling. */
+  fresh: boolean;
 }
 
 /** Sync: read a table in key order from one snapshot; write batches idempotently, each with its checkpoint. */

@@ -255,9 +255,20 @@ export async function runSync(
     startedAt: resuming?.startedAt ?? new Date(started).toISOString(),
     updatedAt: new Date().toISOString(),
   };
+  // An empty target takes the first run's rows by bulk load (PostgreSQL: COPY straight into the table).
+  let fresh = createdTarget;
+  if (!fresh && !resuming) {
+    const peek = await target.impl.openReader(target.provider, target.table);
+    try {
+      fresh = (await peek.count()) === 0;
+    } finally {
+      await peek.close();
+    }
+  }
   const reader = await source.impl.openReader(source.provider, source.table);
   let batches = 0;
   let deleted = 0;
+  let writing: Promise<void> | undefined;
   let copied = 0;
   try {
     const step = progress.step(`copy ${source.store}:${source.table} → ${target.store}:${target.table}`);
@@ -278,17 +289,22 @@ export async function runSync(
         }
       checkpoint.rows += batch.length;
       checkpoint.updatedAt = new Date().toISOString();
-      await target.impl.apply(target.provider, {
+      // One batch is written while the next is read; writes stay in order, each with its own checkpoint.
+      if (writing) await writing;
+      writing = target.impl.apply(target.provider, {
         table: target.table,
         columns,
         key,
         mode: job.mode === 'append' ? 'append' : 'upsert',
         rows: batch,
-        checkpoint,
+        checkpoint: { ...checkpoint },
+        fresh,
       });
+      writing.catch(() => undefined); // awaited on the next batch or after the last
       copied += batch.length;
       batches++;
     }
+    if (writing) await writing;
     step(`${copied} rows`);
     if (job.mode === 'mirror') {
       const done = progress.step(`delete what ${source.store}:${source.table} lacks`);

@@ -296,27 +296,20 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
   async apply(provider, batch, database) {
     const client = await applier(provider, database);
     const names = batch.columns.map((c) => quoteIdent(c.name)).join(', ');
-    const perRow = batch.columns.length;
-    // Parameters are limited to 65535 per statement.
-    const rowsPerStatement = Math.max(1, Math.floor(60_000 / perRow));
-    const updates = batch.columns.filter((c) => !batch.key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = excluded.${quoteIdent(c.name)}`);
-    const conflict =
-      batch.mode === 'append'
-        ? ''
-        : ` on conflict (${batch.key.map(quoteIdent).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
     await client.query('begin');
     try {
-      for (let start = 0; start < batch.rows.length; start += rowsPerStatement) {
-        const slice = batch.rows.slice(start, start + rowsPerStatement);
-        const params: unknown[] = [];
-        const tuples = slice.map((row) => {
-          const cells = batch.columns.map((column) => {
-            params.push(parameter(row[column.name] ?? null, column));
-            return `$${params.length}::${cast(column)}`;
-          });
-          return `(${cells.join(', ')})`;
-        });
-        await client.query(`insert into ${qualified(batch.table)} (${names}) values ${tuples.join(', ')}${conflict}`, params);
+      if (batch.fresh && batch.mode !== 'append') await copyRows(client, qualified(batch.table), names, batch);
+      else {
+        // COPY into a session-private staging table, then one INSERT … ON CONFLICT from it.
+        const stage = quoteIdent(`storage_sync_stage_${stageSuffix(batch.table)}`);
+        await client.query(`create temp table if not exists ${stage} (like ${qualified(batch.table)}) on commit delete rows`);
+        await copyRows(client, stage, names, batch);
+        const updates = batch.columns.filter((c) => !batch.key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = excluded.${quoteIdent(c.name)}`);
+        const conflict =
+          batch.mode === 'append'
+            ? ''
+            : ` on conflict (${batch.key.map(quoteIdent).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
+        await client.query(`insert into ${qualified(batch.table)} (${names}) select ${names} from ${stage}${conflict}`);
       }
       await saveCheckpoint(client, batch.checkpoint);
       await client.query('commit');
@@ -366,6 +359,31 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
     }
   },
 };
+
+/** A short, stable suffix for a table's staging table name. */
+function stageSuffix(table: string): string {
+  let hash = 2166136261;
+  for (const char of table) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+  return hash.toString(36);
+}
+
+/** A value in COPY's text format: \N for NULL; backslash, tab, newline and carriage return escaped. */
+function copyText(value: SyncValue, column: SyncColumn): string {
+  const text = parameter(value, column);
+  if (text === null) return '\\N';
+  return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+async function copyRows(client: Client, into: string, names: string, batch: { columns: SyncColumn[]; rows: SyncRow[] }): Promise<void> {
+  const { from } = await import('pg-copy-streams');
+  const stream = client.query(from(`copy ${into} (${names}) from stdin`));
+  const lines = batch.rows.map((row) => `${batch.columns.map((column) => copyText(row[column.name] ?? null, column)).join('\t')}\n`);
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+    stream.end(lines.join(''));
+  });
+}
 
 /** One connection for a run's writes, kept per provider and database, closed with the provider's pool. */
 const appliers = new WeakMap<PostgresProvider, Map<string, Promise<Client>>>();
