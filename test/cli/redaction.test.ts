@@ -7,6 +7,7 @@ import { makeSandbox } from '../support/cli.js';
 import { pgBinDir } from '../support/pg-cluster.js';
 import { APP_PASSWORD, BACKUP_PASSPHRASE, SUPERUSER_PASSWORD, URL_PASSWORD, WRONG_PASSWORD } from '../support/secrets.js';
 import { servers } from '../support/servers.js';
+import { recordOwnFile } from '../support/written-files.js';
 
 describe('secrets in output', () => {
   it('no command prints a password from the URL, the config or the environment, in any format', async () => {
@@ -97,6 +98,8 @@ describe('credentials in a URL query string', () => {
     // pg_dump and pg_restore behind a wrapper that records what `ps` and /proc would show of them.
     const bin = path.join(sandbox.dir, 'pgbin');
     const record = path.join(sandbox.dir, 'children.log');
+    // The wrappers' own record (it holds PGPASSWORD on purpose): the test's file, not the tool's output.
+    recordOwnFile(record);
     fs.mkdirSync(bin);
     for (const tool of ['pg_dump', 'pg_restore']) {
       const wrapper = path.join(bin, tool);

@@ -2,7 +2,9 @@
 //   PostgreSQL: $STORAGE_TEST_PG_URL, else 127.0.0.1:5432 if it answers, else a throwaway cluster.
 //   PostgreSQL with password auth (for wrong-password tests): $STORAGE_TEST_PG_AUTH_URL, else a throwaway cluster.
 //   MongoDB wire: $STORAGE_TEST_MONGO_URL, else FerretDB v1.24.2 built from the Go module proxy.
-// At teardown it scans every captured CLI output for the suite's distinctive secrets.
+// At teardown it scans every captured CLI output, and every file under each sandbox and the
+// locations the runs were given (repository, snapshot catalog, state, vault, audit log, JUnit
+// files...), for the suite's distinctive secrets, and fails the suite naming any file holding one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,9 +14,10 @@ import type { TestProject } from 'vitest/node';
 // @ts-expect-error: a plain ESM script shared with .ci/run
 import { buildFerretDb } from '../support/build-ferretdb.mjs';
 import { freePort, waitForPort } from '../support/net.js';
-import { OUTPUT_LOG_DIR } from '../support/paths.js';
+import { OUTPUT_LOG_DIR, WRITTEN_LOG_DIR } from '../support/paths.js';
 import { startCluster } from '../support/pg-cluster.js';
 import { ALL_TEST_SECRETS, SUPERUSER_PASSWORD } from '../support/secrets.js';
+import { scanWrittenFiles } from '../support/written-files.js';
 
 export interface TestServers {
   pgUrl: string;
@@ -50,6 +53,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (line: string) => process.stderr.write(`[test servers] ${line}\n`);
   fs.rmSync(OUTPUT_LOG_DIR, { recursive: true, force: true });
   fs.mkdirSync(OUTPUT_LOG_DIR, { recursive: true });
+  fs.rmSync(WRITTEN_LOG_DIR, { recursive: true, force: true });
 
   try {
     // PostgreSQL
@@ -153,5 +157,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const runs = fs.readdirSync(OUTPUT_LOG_DIR).length;
     if (leaks.length > 0) throw new Error(`SECRET LEAK: ${leaks.length} CLI output(s) contain a password:\n${leaks.join('\n')}`);
     log(`secret scan: ${runs} CLI runs captured, no secret in any output`);
+    const started = performance.now();
+    const written = scanWrittenFiles(ALL_TEST_SECRETS);
+    const took = Math.round(performance.now() - started);
+    for (const problem of written.unreadable) log(`secret scan: could not read ${problem}`);
+    if (written.leaks.length > 0)
+      throw new Error(`SECRET LEAK: ${written.leaks.length} file(s) the tool wrote contain a password:\n${written.leaks.join('\n')}`);
+    log(
+      `secret scan: ${written.files} files the tool wrote (${(written.bytes / 1024 / 1024).toFixed(0)} MiB, ${written.skippedEncrypted} big encrypted payloads skipped) in ${took} ms, no secret in any`,
+    );
   };
 }

@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BIN } from './paths.js';
 import type { Sandbox } from './cli.js';
+import { recordRun } from './written-files.js';
 
 export function startCli(sandbox: Sandbox, args: string[], env: Record<string, string> = {}): ResultPromise {
+  recordRun(sandbox.dir, { ...sandbox.env, ...env });
   return execa(process.execPath, [BIN, ...args], {
     cwd: sandbox.dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env, ...env },

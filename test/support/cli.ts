@@ -1,11 +1,13 @@
 // Runs the built `storage` binary as a user would: a subprocess with no TTY and no stdin.
-// Every output is also saved for the suite-wide secret scan.
+// Every output is also saved for the suite-wide secret scan, and every sandbox (with the
+// locations a run was given) is recorded for the teardown's scan of every file the tool wrote.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { BIN, OUTPUT_LOG_DIR } from './paths.js';
+import { recordOwnFile, recordRoot, recordRun } from './written-files.js';
 
 export interface CliResult {
   stdout: string;
@@ -25,6 +27,7 @@ export interface Sandbox {
 let counter = 0;
 
 export async function runCli(args: string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult> {
+  recordRun(options.cwd, options.env);
   const started = performance.now();
   const result = await execa(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
@@ -62,11 +65,14 @@ export async function runCli(args: string[], options: { cwd: string; env: Record
 export function makeSandbox(): Sandbox {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
   const env = { XDG_CONFIG_HOME: path.join(dir, 'xdg-config'), XDG_DATA_HOME: path.join(dir, 'xdg-data') };
+  recordRoot(dir);
   return {
     dir,
     env,
     writeConfig(config, name = 'storage.config.yaml') {
       const file = path.join(dir, name);
+      // The test's input (it may hold a password on purpose): not scanned as the tool's output.
+      recordOwnFile(file);
       fs.writeFileSync(file, name.endsWith('.json') ? JSON.stringify(config) : typeof config === 'string' ? config : stringify(config));
       return file;
     },

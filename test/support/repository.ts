@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BIN } from './paths.js';
 import { makeSandbox, type CliResult, type Sandbox } from './cli.js';
+import { recordRun } from './written-files.js';
 
 export interface RepoSandbox extends Sandbox {
   repo: string;
@@ -74,6 +75,7 @@ function result(run: { stdout?: unknown; stderr?: unknown; exitCode?: number }):
 }
 
 function cliEnv(sandbox: Sandbox, env: Record<string, string>): Record<string, string> {
+  recordRun(sandbox.dir, { ...sandbox.env, ...env });
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, LANG: 'C.UTF-8', ...sandbox.env, ...env };
 }
 

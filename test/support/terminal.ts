@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, OUTPUT_LOG_DIR } from './paths.js';
+import { recordOwnFile, recordRun } from './written-files.js';
 
 export interface Terminal {
   /** Sends keys as tmux names them: 'C-c', 'C-d', 'q', 'Enter', or literal text. */
@@ -40,6 +41,9 @@ export function openTerminal(args: string[], options: { cwd: string; env: Record
   const rcFile = path.join(options.cwd, `.${socket}.rc`);
   const script = path.join(options.cwd, `.${socket}.sh`);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.cwd, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...options.env };
+  recordRun(options.cwd, env);
+  // The script exports the run's environment (a passphrase, maybe): the test's own file, removed at close.
+  recordOwnFile(script);
   const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
   fs.writeFileSync(
     script,
