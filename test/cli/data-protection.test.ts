@@ -4,7 +4,7 @@
 import Sqlite from 'better-sqlite3';
 import { execa } from 'execa';
 import { MongoClient } from 'mongodb';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -262,5 +262,41 @@ describe('MongoDB snapshot restore (FerretDB)', () => {
     const kept = await contents(previous);
     expect(Object.fromEntries(Object.entries(kept).map(([name, docs]) => [name, docs.length]))).toEqual({ extra: 1, items: 100, later: 2 });
     expect(kept).toEqual(replaced);
+  });
+});
+
+describe('audit verify and the prev link', () => {
+  /** JSON with keys sorted at every level: what the audit log's HMAC covers. */
+  const canonical = (value: unknown): string =>
+    Array.isArray(value)
+      ? `[${value.map(canonical).join(',')}]`
+      : value !== null && typeof value === 'object'
+        ? `{${Object.keys(value)
+            .sort()
+            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+            .join(',')}}`
+        : JSON.stringify(value);
+
+  it('an edited middle entry whose own hash was recomputed with the audit key fails `audit verify` (65) at the entry after it', async () => {
+    const sandbox = makeSandbox();
+    const auditDir = path.join(sandbox.dir, 'audit');
+    const env = { STORAGE_AUDIT_DIR: auditDir };
+    for (const name of ['m18_a', 'm18_b', 'm18_c']) expect((await sandbox.run(['db', 'create', 'local', name], { env })).exitCode).toBe(0);
+    expect((await sandbox.run(['audit', 'verify', '--json'], { env })).exitCode).toBe(0);
+
+    const log = path.join(auditDir, 'audit.log');
+    const key = Buffer.from(JSON.parse(fs.readFileSync(path.join(auditDir, 'audit.key'), 'utf8')).key, 'base64');
+    const lines = fs.readFileSync(log, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    const { hash, ...edited } = { ...JSON.parse(lines[1]), command: 'storage db create local m18_innocent' };
+    const rehashed = { ...edited, hash: createHmac('sha256', key).update(canonical(edited)).digest('hex') };
+    expect(rehashed.hash).not.toBe(hash);
+    lines[1] = JSON.stringify(rehashed);
+    fs.writeFileSync(log, `${lines.join('\n')}\n`);
+
+    const tampered = await sandbox.run(['audit', 'verify', '--json'], { env });
+    expect(tampered.exitCode, tampered.stdout).toBe(65);
+    expect(tampered.json().error).toMatchObject({ code: 'BAD_DATA', details: { line: 3 } });
+    expect(tampered.json().error.message).toMatch(/does not follow/);
   });
 });
