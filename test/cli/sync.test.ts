@@ -172,12 +172,15 @@ describe('storage sync', () => {
   }, 120_000);
 
   it('mirror mode deletes exactly the rows the source lacks and keeps the rest', async () => {
-    expect((await sandbox.run(['sync', 'run', 'mirror'])).exitCode).toBe(0);
+    // Mirror deletes target rows: it needs the job's name as confirmation (77 without, at no terminal).
+    expect((await sandbox.run(['sync', 'run', 'mirror'])).exitCode).toBe(77);
+    expect(await pg(`select to_regclass('orders_mirror') as t`)).toEqual([{ t: null }]);
+    expect((await sandbox.run(['sync', 'run', 'mirror', '--confirm', 'mirror'])).exitCode).toBe(0);
     await pg(`insert into orders_mirror values (70001, 'only here', 1, 'x'), (70002, 'only here', 2, 'y')`);
     await pg(`update orders_mirror set customer = 'changed' where id = 5`);
     const plan = (await sandbox.run(['sync', 'plan', 'mirror', '--json'])).json();
     expect(plan).toMatchObject({ wouldInsert: 0, wouldUpdate: 1, wouldDelete: 2 });
-    const run = await sandbox.run(['sync', 'run', 'mirror', '--json']);
+    const run = await sandbox.run(['sync', 'run', 'mirror', '--confirm', 'mirror', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json().deleted).toBe(2);
     expect((await pg<{ n: string }>(`select count(*)::text as n from orders_mirror`))[0].n).toBe('60000');

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
+import { confirmation } from '../../cli/confirm.js';
+import { requireConfirmation } from '../../engine/confirm.js';
 import { adHocFlags, jobArg, syncJob } from '../../cli/sync-job.js';
 import { runSync, type SyncRunResult } from '../../engine/sync/service.js';
 import { openFlow } from '../../ui/task-list.js';
@@ -14,6 +16,7 @@ export default class SyncRun extends StorageCommand {
   static override flags = {
     ...adHocFlags,
     resume: Flags.boolean({ description: 'Continue a run that stopped, after its last committed batch.' }),
+    confirm: Flags.string({ description: 'Mirror mode deletes target rows the source lacks: the job name again, to confirm without a prompt.' }),
     'batch-size': Flags.integer({ description: "Rows per batch (default 5000, or the job's batchSize).", min: 1, max: 100_000 }),
   };
   static override examples = ['<%= config.bin %> sync run orders', '<%= config.bin %> sync run orders --resume'];
@@ -23,6 +26,14 @@ export default class SyncRun extends StorageCommand {
     const fleet = await this.fleet(flags.config);
     const job = syncJob(fleet, args.job, flags);
     this.auditStores = [job.from.store, job.to.store];
+    if (job.mode === 'mirror') {
+      const given = await confirmation(
+        flags.confirm,
+        `Mirror mode deletes the rows of ${job.to.store}:${job.to.table} that ${job.from.store}:${job.from.table} lacks. Type the job name to confirm: `,
+        this.jsonEnabled(),
+      );
+      requireConfirmation(job.name, given, `A mirror run of "${job.name}" (it deletes target rows)`);
+    }
     const flow = await openFlow([job.name], (name) => `Sync ${name}`, { json: this.jsonEnabled(), quiet: false });
     try {
       const result = await runSync(fleet, job, { resume: flags.resume, batchSize: flags['batch-size'] }, flow.progressFor(job.name));
