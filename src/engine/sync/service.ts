@@ -84,9 +84,37 @@ function columnsOf(prepared: Prepared): SyncColumn[] {
   return prepared.shape.columns;
 }
 
-async function* rows(reader: SyncReader | undefined, columns: SyncColumn[], key: string[], batchSize = 5000): AsyncIterable<SyncRow> {
-  if (!reader) return;
-  for await (const batch of reader.batches({ columns, key, after: null, batchSize })) yield* batch;
+/** Rows of one side in key order, a batch at a time: only a batch boundary waits on the engine. */
+class Cursor {
+  private batch: SyncRow[] = [];
+  private at = 0;
+  private done = false;
+  private readonly batches: AsyncIterator<SyncRow[]> | undefined;
+
+  constructor(reader: SyncReader | undefined, columns: SyncColumn[], key: string[], batchSize = 20_000) {
+    this.batches = reader?.batches({ columns, key, after: null, batchSize })[Symbol.asyncIterator]();
+    if (!this.batches) this.done = true;
+  }
+
+  /** The current row, or undefined at the end (call `fill` first). */
+  get row(): SyncRow | undefined {
+    return this.at < this.batch.length ? this.batch[this.at] : undefined;
+  }
+
+  async fill(): Promise<void> {
+    while (!this.done && this.at >= this.batch.length) {
+      const next = await this.batches!.next();
+      if (next.done) this.done = true;
+      else {
+        this.batch = next.value;
+        this.at = 0;
+      }
+    }
+  }
+
+  advance(): void {
+    this.at++;
+  }
 }
 
 export interface Difference {
@@ -107,28 +135,31 @@ async function compare(prepared: Prepared, sourceReader: SyncReader, targetReade
   const note = (kind: Difference['samples'][number]['kind'], key: SyncValue[]) => {
     if (diff.samples.length < 20) diff.samples.push({ key: key.map(shownValue).join(', '), kind });
   };
-  const a = rows(sourceReader, columns, prepared.key)[Symbol.asyncIterator]();
-  const b = rows(targetReader, targetColumns, prepared.key)[Symbol.asyncIterator]();
-  let left = await a.next();
-  let right = await b.next();
-  while (!left.done || !right.done) {
-    const order = left.done ? 1 : right.done ? -1 : compareKeys(keyOf(left.value, prepared.key), keyOf(right.value, prepared.key));
+  const a = new Cursor(sourceReader, columns, prepared.key);
+  const b = new Cursor(targetReader, targetColumns, prepared.key);
+  for (;;) {
+    if (a.row === undefined) await a.fill();
+    if (b.row === undefined) await b.fill();
+    const left = a.row;
+    const right = b.row;
+    if (!left && !right) break;
+    const order = !left ? 1 : !right ? -1 : compareKeys(keyOf(left, prepared.key), keyOf(right, prepared.key));
     if (order < 0) {
       diff.insert++;
-      note('missing at the target', keyOf(left.value!, prepared.key));
-      left = await a.next();
+      note('missing at the target', keyOf(left!, prepared.key));
+      a.advance();
     } else if (order > 0) {
       diff.extra++;
-      note('only at the target', keyOf(right.value!, prepared.key));
-      right = await b.next();
+      note('only at the target', keyOf(right!, prepared.key));
+      b.advance();
     } else {
-      if (rowText(left.value!, targetColumns) === rowText(right.value!, targetColumns)) diff.same++;
+      if (rowText(left!, targetColumns) === rowText(right!, targetColumns)) diff.same++;
       else {
         diff.update++;
-        note('differs', keyOf(left.value!, prepared.key));
+        note('differs', keyOf(left!, prepared.key));
       }
-      left = await a.next();
-      right = await b.next();
+      a.advance();
+      b.advance();
     }
   }
   return diff;

@@ -2,7 +2,7 @@
 // key order inside one read transaction on a connection of its own (a consistent snapshot while
 // writers go on, in WAL mode), and written as upserts in one transaction with their checkpoint.
 // Integers are read as BigInt: a value past 2^53 is never rounded through a double.
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { SqliteProvider } from './provider.js';
 import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncType, SyncValue } from '../spec.js';
 import { StorageError } from '../../errors.js';
@@ -161,6 +161,17 @@ function saveCheckpoint(db: Database, checkpoint: SyncCheckpoint): void {
   ).run(checkpoint.job, encodeCheckpoint(checkpoint), new Date().toISOString());
 }
 
+const statements = new WeakMap<Database, Map<string, Statement>>();
+
+/** One prepared statement per SQL text and connection (a batch loop reuses it). */
+function prepared(db: Database, sql: string): Statement {
+  let bySql = statements.get(db);
+  if (!bySql) statements.set(db, (bySql = new Map()));
+  let statement = bySql.get(sql);
+  if (!statement) bySql.set(sql, (statement = db.prepare(sql).safeIntegers(true).raw(true)));
+  return statement;
+}
+
 function readRows(
   db: Database,
   table: string,
@@ -181,12 +192,8 @@ function readRows(
     where.push(extra.sql);
     params.push(extra.value);
   }
-  const statement = db
-    .prepare(
-      `select ${columns.map((c) => quote(c.name)).join(', ')} from ${quote(table)}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${key.map(quote).join(', ')} limit ?`,
-    )
-    .safeIntegers(true)
-    .raw(true);
+  const sql = `select ${columns.map((c) => quote(c.name)).join(', ')} from ${quote(table)}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${key.map(quote).join(', ')} limit ?`;
+  const statement = prepared(db, sql);
   return (statement.all(...params, limit) as unknown[][]).map((raw) => {
     const row: SyncRow = {};
     const keyNow = () => key.map((name) => raw[columns.findIndex((c) => c.name === name)] as SyncValue);
