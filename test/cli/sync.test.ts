@@ -208,6 +208,32 @@ describe('storage sync', () => {
     expect(await pg(`select * from drifted`)).toEqual([]);
   });
 
+  it('validate --suite sync: a finished, verified job passes; a failed verify and a stopped run fail (exit 3)', async () => {
+    const checks = async () => {
+      const run = await sandbox.run(['validate', '--suite', 'sync', '--json']);
+      const byId = (id: string, subject: string) => run.json().checks.find((c: { id: string }) => c.id === `${id}[${subject}]`);
+      return { exitCode: run.exitCode, byId };
+    };
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
+    let result = await checks();
+    expect(result.byId('sync.state', 'orders')).toMatchObject({ status: 'pass' });
+    expect(result.byId('sync.verified', 'orders')).toMatchObject({ status: 'pass' });
+    expect(result.exitCode).toBe(0);
+
+    await pg(`delete from orders where id = 7`);
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(3);
+    result = await checks();
+    expect(result.byId('sync.verified', 'orders')).toMatchObject({ status: 'fail', reason: expect.stringContaining('1 missing') });
+    expect(result.exitCode).toBe(3);
+
+    await pg(`update storage_sync_checkpoints set checkpoint = jsonb_set(checkpoint, '{state}', '"running"') where job = 'orders'`);
+    result = await checks();
+    expect(result.byId('sync.state', 'orders')).toMatchObject({ status: 'fail', hint: 'storage sync run orders --resume' });
+    expect((await sandbox.run(['sync', 'run', 'orders', '--resume'])).exitCode).toBe(0);
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
+    expect((await checks()).exitCode).toBe(0);
+  }, 120_000);
+
   it('refuses MongoDB for now with 64, saying so', async () => {
     const other = makeSandbox();
     other.writeConfig({ stores: { docs: { engine: 'mongodb', url: 'mongodb://127.0.0.1:1/x' }, lite: { engine: 'sqlite', path: 'l.db' } } });

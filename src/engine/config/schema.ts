@@ -179,6 +179,8 @@ export const ConfigSchema = z
               watermark: z.string().min(1).optional(),
               mode: z.enum(['upsert', 'mirror', 'append']).optional(),
               batchSize: z.number().int().min(1).max(100_000).optional(),
+              /** `validate` fails the job when its last completed run is older than this. */
+              maxLag: duration.optional(),
             })
             .strict(),
         ),

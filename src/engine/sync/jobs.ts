@@ -13,6 +13,7 @@ export interface SyncJob {
   watermark?: string;
   mode: SyncMode;
   batchSize: number;
+  maxLag?: string;
 }
 
 export const DEFAULT_BATCH = 5000;

@@ -237,7 +237,7 @@ function runsFile(): string {
   return process.env.STORAGE_SYNC_STATE ?? path.join(userPaths().state, 'sync-runs.jsonl');
 }
 
-function recordRun(result: SyncRunResult & { at: string; outcome: string }): void {
+function recordRun(result: (SyncRunResult & { at: string; outcome: string }) | VerifyRecord): void {
   const file = runsFile();
   ensurePrivateDir(path.dirname(file));
   fs.appendFileSync(file, `${JSON.stringify(result)}\n`, { mode: 0o600 });
@@ -370,6 +370,17 @@ export async function runSync(
   return result;
 }
 
+/** A `sync verify` outcome, kept beside the runs (the validate suite reads the last one). */
+export interface VerifyRecord {
+  kind: 'verify';
+  job: string;
+  at: string;
+  equal: boolean;
+  insert: number;
+  update: number;
+  extra: number;
+}
+
 export interface SyncVerdict {
   job: string;
   equal: boolean;
@@ -392,6 +403,15 @@ export async function verifySync(fleet: Fleet, job: SyncJob): Promise<SyncVerdic
     const difference = await compare(prepared, sourceReader, targetReader);
     // Rows only at the target differ only in mirror mode (upsert and append keep them by design).
     const equal = difference.insert === 0 && difference.update === 0 && (job.mode !== 'mirror' || difference.extra === 0);
+    recordRun({
+      kind: 'verify',
+      job: job.name,
+      at: new Date().toISOString(),
+      equal,
+      insert: difference.insert,
+      update: difference.update,
+      extra: difference.extra,
+    });
     return { job: job.name, equal, difference };
   } finally {
     await sourceReader.close();
@@ -405,6 +425,7 @@ export interface SyncStatus {
   to: string;
   checkpoint: SyncCheckpoint | null;
   lastRun: (SyncRunResult & { at: string }) | null;
+  lastVerify: VerifyRecord | null;
 }
 
 export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncStatus[]> {
@@ -415,7 +436,7 @@ export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncSta
         .filter(Boolean)
         .flatMap((line) => {
           try {
-            return [JSON.parse(line) as SyncRunResult & { at: string }];
+            return [JSON.parse(line) as (SyncRunResult & { at: string; kind?: undefined }) | VerifyRecord];
           } catch {
             return [];
           }
@@ -429,7 +450,8 @@ export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncSta
       from: `${job.from.store}:${job.from.table}`,
       to: `${job.to.store}:${job.to.table}`,
       checkpoint: (await target.impl.readCheckpoint(target.provider, job.name)) ?? null,
-      lastRun: runs.filter((run) => run.job === job.name).at(-1) ?? null,
+      lastRun: (runs.filter((run) => run.job === job.name && run.kind !== 'verify').at(-1) as (SyncRunResult & { at: string }) | undefined) ?? null,
+      lastVerify: (runs.filter((run) => run.job === job.name && run.kind === 'verify').at(-1) as VerifyRecord | undefined) ?? null,
     });
   }
   return statuses;

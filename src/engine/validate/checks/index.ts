@@ -24,6 +24,7 @@ import { replicationSlots } from './replication-slots.js';
 import { replicationStreaming } from './replication-streaming.js';
 import { prereqsPgTools } from './prereqs-pg-tools.js';
 import { snapshotsState } from './snapshots-state.js';
+import { syncLag, syncState, syncVerified } from './sync-jobs.js';
 
 export const ALL_CHECKS: Check[] = [
   configFile,
@@ -41,6 +42,9 @@ export const ALL_CHECKS: Check[] = [
   replicationSlots,
   replicationSlotWal,
   replicationLag,
+  syncState,
+  syncVerified,
+  syncLag,
   backupsRpo,
   backupsVerified,
   backupsIntegrity,

@@ -1,0 +1,101 @@
+// The sync suite: each configured sync job has finished its last run (not stopped part-way), its
+// last `sync verify` found the sides equal, and (with the job's maxLag) its last completed run is
+// recent enough. One status read per run serves all three checks.
+import { parseDuration } from '../../config/duration.js';
+import type { Fleet } from '../../fleet.js';
+import { configuredJobs, jobNamed } from '../../sync/jobs.js';
+import { syncStatus, type SyncStatus } from '../../sync/service.js';
+import type { Check, CheckOutcome } from '../registry.js';
+import { shellQuote } from '../../system/shell.js';
+
+const reads = new WeakMap<Fleet, Promise<SyncStatus[]>>();
+
+function statusesOf(fleet: Fleet): Promise<SyncStatus[]> {
+  let read = reads.get(fleet);
+  if (!read) {
+    read = syncStatus(
+      fleet,
+      configuredJobs(fleet).map((name) => jobNamed(fleet, name)),
+    );
+    reads.set(fleet, read);
+  }
+  return read;
+}
+
+const NO_JOBS: CheckOutcome = { status: 'pass', reason: 'no sync jobs in the config' };
+
+export function judgeState(status: SyncStatus): CheckOutcome {
+  const subject = status.job;
+  const checkpoint = status.checkpoint;
+  if (!checkpoint) return { subject, status: 'warn', reason: 'never run', hint: `storage sync run ${shellQuote(status.job)}` };
+  if (checkpoint.state === 'running')
+    return {
+      subject,
+      status: 'fail',
+      reason: `the last run stopped after ${checkpoint.rows} rows (at ${checkpoint.updatedAt})`,
+      hint: `storage sync run ${shellQuote(status.job)} --resume`,
+    };
+  return { subject, status: 'pass', reason: `last run finished at ${checkpoint.updatedAt} (${checkpoint.rows} rows)` };
+}
+
+export function judgeVerified(status: SyncStatus): CheckOutcome {
+  const subject = status.job;
+  const verify = status.lastVerify;
+  if (!verify) return { subject, status: 'warn', reason: 'never verified', hint: `storage sync verify ${shellQuote(status.job)}` };
+  if (!verify.equal)
+    return {
+      subject,
+      status: 'fail',
+      reason: `the last verify (${verify.at}) found ${verify.insert} missing, ${verify.update} differing, ${verify.extra} extra rows`,
+      hint: `storage sync run ${shellQuote(status.job)}, then storage sync verify ${shellQuote(status.job)}`,
+    };
+  return { subject, status: 'pass', reason: `the last verify (${verify.at}) found the sides equal` };
+}
+
+export function judgeLag(status: SyncStatus, maxLag: string | undefined, now: number): CheckOutcome {
+  const subject = status.job;
+  if (!maxLag) return { subject, status: 'pass', reason: 'no maxLag set for this job' };
+  const finished = status.checkpoint?.state === 'done' ? Date.parse(status.checkpoint.updatedAt) : undefined;
+  if (finished === undefined)
+    return { subject, status: 'fail', reason: `no completed run (maxLag ${maxLag})`, hint: `storage sync run ${shellQuote(status.job)}` };
+  const age = now - finished;
+  return age <= parseDuration(maxLag)!
+    ? { subject, status: 'pass', reason: `last completed run ${Math.round(age / 1000)}s ago, within ${maxLag}` }
+    : {
+        subject,
+        status: 'fail',
+        reason: `last completed run ${Math.round(age / 1000)}s ago, over maxLag ${maxLag}`,
+        hint: `storage sync run ${shellQuote(status.job)}`,
+      };
+}
+
+export const syncState: Check = {
+  id: 'sync.state',
+  suite: 'sync',
+  title: "each sync job's last run finished",
+  async run({ fleet }) {
+    const statuses = await statusesOf(fleet);
+    return statuses.length ? statuses.map(judgeState) : [NO_JOBS];
+  },
+};
+
+export const syncVerified: Check = {
+  id: 'sync.verified',
+  suite: 'sync',
+  title: "each sync job's last verify found the sides equal",
+  async run({ fleet }) {
+    const statuses = await statusesOf(fleet);
+    return statuses.length ? statuses.map(judgeVerified) : [NO_JOBS];
+  },
+};
+
+export const syncLag: Check = {
+  id: 'sync.lag',
+  suite: 'sync',
+  title: "each sync job's last completed run is within its maxLag",
+  async run({ fleet }) {
+    const statuses = await statusesOf(fleet);
+    const now = Date.now();
+    return statuses.length ? statuses.map((status) => judgeLag(status, fleet.config.file.sync?.jobs?.[status.job]?.maxLag, now)) : [NO_JOBS];
+  },
+};
