@@ -8,11 +8,9 @@
 // every command; everything else is refused.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import { BSON, Binary, type Document } from 'mongodb';
+import { frameReply, parseRequest, readMessages } from './wire-protocol.js';
+import { Binary, type Document } from 'mongodb';
 
-const OP_REPLY = 1;
-const OP_QUERY = 2004;
-const OP_MSG = 2013;
 const ITERATIONS = 4096;
 
 export interface UserServerOptions {
@@ -36,7 +34,6 @@ export class MongoUserServer {
   private readonly salt = randomBytes(16);
   private readonly sockets = new Set<net.Socket>();
   private readonly conversations = new Map<net.Socket, Conversation>();
-  private requestId = 1;
 
   private constructor(
     private readonly server: net.Server,
@@ -73,38 +70,19 @@ export class MongoUserServer {
       this.conversations.delete(socket);
     });
     socket.on('error', () => undefined);
-    let pending = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= pending.readInt32LE(0)) {
-        const message = pending.subarray(0, pending.readInt32LE(0));
-        pending = pending.subarray(message.length);
-        this.handle(socket, message);
-      }
-    });
+    readMessages(socket, (message) => this.handle(socket, message));
   }
 
   private handle(socket: net.Socket, message: Buffer): void {
-    const requestId = message.readInt32LE(4);
-    const opCode = message.readInt32LE(12);
-    let command: Document = {};
-    if (opCode === OP_MSG) {
-      for (let at = 20; at < message.length;) {
-        const kind = message[at++];
-        const size = message.readInt32LE(at);
-        if (kind === 0) command = BSON.deserialize(message.subarray(at, at + size));
-        at += size;
-      }
-    } else if (opCode === OP_QUERY) {
-      const at = message.indexOf(0, 20) + 1 + 8;
-      command = BSON.deserialize(message.subarray(at, at + message.readInt32LE(at)));
-    } else {
+    const request = parseRequest(message);
+    if (!request) {
       socket.destroy();
       return;
     }
+    const { command } = request;
     this.received.push(command);
     const reply = this.answer(command, socket);
-    socket.write(opCode === OP_MSG ? this.opMsg(requestId, reply) : this.opReply(requestId, reply));
+    socket.write(frameReply(request, reply));
   }
 
   private answer(command: Document, socket: net.Socket): Document {
@@ -183,26 +161,5 @@ export class MongoUserServer {
     const serverKey = createHmac('sha256', salted).update('Server Key').digest();
     const serverSignature = createHmac('sha256', serverKey).update(authMessage).digest('base64');
     return { conversationId: 1, done: true, payload: new Binary(Buffer.from(`v=${serverSignature}`)), ok: 1 };
-  }
-
-  private header(length: number, responseTo: number, opCode: number): Buffer {
-    const header = Buffer.alloc(16);
-    header.writeInt32LE(length, 0);
-    header.writeInt32LE(this.requestId++, 4);
-    header.writeInt32LE(responseTo, 8);
-    header.writeInt32LE(opCode, 12);
-    return header;
-  }
-
-  private opMsg(responseTo: number, reply: Document): Buffer {
-    const body = Buffer.concat([Buffer.alloc(4), Buffer.from([0]), BSON.serialize(reply)]);
-    return Buffer.concat([this.header(16 + body.length, responseTo, OP_MSG), body]);
-  }
-
-  private opReply(responseTo: number, reply: Document): Buffer {
-    const fields = Buffer.alloc(20);
-    fields.writeInt32LE(1, 16);
-    const body = Buffer.concat([fields, BSON.serialize(reply)]);
-    return Buffer.concat([this.header(16 + body.length, responseTo, OP_REPLY), body]);
   }
 }

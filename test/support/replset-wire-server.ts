@@ -8,11 +8,9 @@
 // primary. It records every command it receives so tests can check what was sent. Every other
 // MongoDB test, including the standalone refusal, runs against the real FerretDB server.
 import net from 'node:net';
-import { BSON, Long, Timestamp, type Document } from 'mongodb';
+import { frameReply, parseRequest, readMessages } from './wire-protocol.js';
+import { Long, Timestamp, type Document } from 'mongodb';
 
-const OP_REPLY = 1;
-const OP_QUERY = 2004;
-const OP_MSG = 2013;
 const STATES: Record<string, number> = { PRIMARY: 1, SECONDARY: 2, RECOVERING: 3, STARTUP2: 5, ARBITER: 7, DOWN: 8 };
 
 export interface SimMember {
@@ -50,7 +48,6 @@ export class ReplSetWireServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly lastWrite = new Date(Date.now() - 1000);
   private term = 3;
-  private requestId = 1;
 
   private constructor(
     private readonly server: net.Server,
@@ -92,43 +89,19 @@ export class ReplSetWireServer {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    let pending = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= pending.readInt32LE(0)) {
-        const message = pending.subarray(0, pending.readInt32LE(0));
-        pending = pending.subarray(message.length);
-        this.handle(socket, message);
-      }
-    });
+    readMessages(socket, (message) => this.handle(socket, message));
   }
 
   private handle(socket: net.Socket, message: Buffer): void {
-    const requestId = message.readInt32LE(4);
-    const opCode = message.readInt32LE(12);
-    let command: Document;
-    if (opCode === OP_MSG) {
-      // flagBits (u32), then sections: kind 0 is the command document; kind 1 (document sequences) is skipped.
-      let at = 20;
-      command = {};
-      while (at < message.length) {
-        const kind = message[at++];
-        const size = message.readInt32LE(at);
-        if (kind === 0) command = BSON.deserialize(message.subarray(at, at + size));
-        at += size;
-      }
-    } else if (opCode === OP_QUERY) {
-      // The driver's first handshake: flags, collection name (C string), skip, limit, query document.
-      const nameEnd = message.indexOf(0, 20);
-      const at = nameEnd + 1 + 8;
-      command = BSON.deserialize(message.subarray(at, at + message.readInt32LE(at)));
-    } else {
+    const request = parseRequest(message);
+    if (!request) {
       socket.destroy();
       return;
     }
+    const { command } = request;
     this.received.push(command);
     const reply = this.answer(command, socket);
-    if (reply) socket.write(opCode === OP_MSG ? this.opMsg(requestId, reply) : this.opReply(requestId, reply));
+    if (reply) socket.write(frameReply(request, reply));
   }
 
   private answer(command: Document, socket: net.Socket): Document | undefined {
@@ -233,26 +206,5 @@ export class ReplSetWireServer {
     for (const open of this.sockets) open.destroy();
     socket.destroy();
     return undefined;
-  }
-
-  private header(length: number, responseTo: number, opCode: number): Buffer {
-    const header = Buffer.alloc(16);
-    header.writeInt32LE(length, 0);
-    header.writeInt32LE(this.requestId++, 4);
-    header.writeInt32LE(responseTo, 8);
-    header.writeInt32LE(opCode, 12);
-    return header;
-  }
-
-  private opMsg(responseTo: number, reply: Document): Buffer {
-    const body = Buffer.concat([Buffer.alloc(4), Buffer.from([0]), BSON.serialize(reply)]);
-    return Buffer.concat([this.header(16 + body.length, responseTo, OP_MSG), body]);
-  }
-
-  private opReply(responseTo: number, reply: Document): Buffer {
-    const fields = Buffer.alloc(20); // responseFlags, cursorID (8 bytes), startingFrom, numberReturned
-    fields.writeInt32LE(1, 16);
-    const body = Buffer.concat([fields, BSON.serialize(reply)]);
-    return Buffer.concat([this.header(16 + body.length, responseTo, OP_REPLY), body]);
   }
 }
