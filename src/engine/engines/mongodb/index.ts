@@ -1,6 +1,7 @@
 // MongoDB (and MongoDB-wire servers such as FerretDB): one MongoClient per store; backups as raw
 // BSON in the mongodump layout; snapshots as collection copies; rotation with updateUser;
-// failover by asking a replica set's primary to step down (the set elects the next one).
+// failover by asking a replica set's primary to step down (the set elects the next one); sync of
+// collections (shapes inferred from the documents, upserts by _id).
 import type { EngineSpec } from '../spec.js';
 import { mongoFailures } from './failures.js';
 import { MongoProvider } from './provider.js';
@@ -16,5 +17,6 @@ export const mongodb: EngineSpec<MongoProvider> = {
   snapshot: async () => (await import('./snapshot.js')).mongoSnapshots,
   rotatePassword: async () => (await import('./rotate.js')).mongoRotation,
   failover: async () => (await import('./failover.js')).mongoFailover,
-  lacks: { clientTools: 'its backups run no external programs', sync: 'sync of MongoDB collections is not built yet' },
+  sync: async () => (await import('./sync.js')).mongoSync,
+  lacks: { clientTools: 'its backups run no external programs' },
 };
