@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
 import { BIN } from '../support/paths.js';
-import { pgAdmin, pgUrlFor, uniqueName } from '../support/servers.js';
+import { pgAdmin, pgUrlFor, servers, uniqueName } from '../support/servers.js';
 
 const database = uniqueName('sync');
 let sandbox: Sandbox;
@@ -234,11 +234,13 @@ describe('storage sync', () => {
     expect((await checks()).exitCode).toBe(0);
   }, 120_000);
 
-  it('refuses MongoDB for now with 64, saying so', async () => {
+  it('takes MongoDB stores too (test/cli/sync-mongodb.test.ts): a collection that is not there is named, not refused as unsupported', async () => {
     const other = makeSandbox();
-    other.writeConfig({ stores: { docs: { engine: 'mongodb', url: 'mongodb://127.0.0.1:1/x' }, lite: { engine: 'sqlite', path: 'l.db' } } });
-    const refused = await other.run(['sync', 'plan', '--from', 'docs:c', '--to', 'lite:c']);
-    expect(refused.exitCode).toBe(64);
-    expect(refused.stderr).toMatch(/MongoDB has no sync/);
+    other.writeConfig({
+      stores: { docs: { engine: 'mongodb', url: `${servers().mongoUrl}/${uniqueName('e14_absent')}` }, lite: { engine: 'sqlite', path: 'l.db' } },
+    });
+    const missing = await other.run(['sync', 'plan', '--from', 'docs:c', '--to', 'lite:c']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/Store "docs" has no table "c"/);
   });
 });
