@@ -238,6 +238,31 @@ describe('storage sync with MongoDB', () => {
     expect(status.checkpoint).toMatchObject({ state: 'done', rows: ORDERS });
   }, 240_000);
 
+  it('a batch written but not checkpointed (no transaction holds them together) is written again on --resume, changing nothing', async () => {
+    // As if the run had died after writing every batch but checkpointing only the first 1000 rows.
+    await docs('storage_sync_checkpoints').updateOne({ _id: 'orders' as never }, { $set: { state: 'running', rows: 1000, lastKey: '[{"i":"1000"}]' } });
+    const before = await raw('orders');
+    const resumed = await sandbox.run(['sync', 'run', 'orders', '--resume', '--json'], { timeoutMs: 180_000 });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.json()).toMatchObject({ rows: ORDERS - 1000, resumedFrom: '1000' });
+    expect(await raw('orders')).toEqual(before);
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
+  }, 240_000);
+
+  it('append into MongoDB inserts the new documents and leaves the ones there as they are', async () => {
+    const job = ['--from', 'lite:kinds', '--to', 'docs:kinds_append', '--mode', 'append'];
+    expect((await sandbox.run(['sync', 'run', ...job])).exitCode).toBe(0);
+    await docs('kinds_append').updateOne({ _id: Long.fromNumber(1) as never }, { $set: { name: 'changed here' } });
+    await docs('kinds_append').deleteOne({ _id: Long.fromNumber(3) as never });
+    const again = await sandbox.run(['sync', 'run', ...job, '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((await raw('kinds_append')).map((document) => [Number(document._id), document.name ?? null])).toEqual([
+      [1, 'changed here'],
+      [2, ''],
+      [3, null],
+    ]);
+  });
+
   it('mirror mode into MongoDB deletes exactly the extra documents and puts a changed one back', async () => {
     const first = await sandbox.run(['sync', 'run', 'mirror'], { timeoutMs: 180_000 });
     expect(first.exitCode, first.stderr).toBe(0);
