@@ -188,7 +188,7 @@ async function describeCollection(db: Db, collection: string): Promise<SyncTable
 }
 
 /** "1.23E+5" (Decimal128's form) → "123000"; plain forms as normalizeDecimal. */
-function plainDecimal(text: string): string | undefined {
+export function plainDecimal(text: string): string | undefined {
   const match = /^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
   if (!match) return undefined;
   const [, sign, whole, fraction = '', exponent] = match;
@@ -246,7 +246,7 @@ function jsonOf(value: unknown, fail: () => Error): unknown {
 }
 
 /** A field's BSON value in canonical form for a column of this type; `present` tells a null field from a missing one (JSON null vs NULL). */
-function canonicalize(table: string, column: SyncColumn, value: unknown, present: boolean, key: () => SyncValue[]): SyncValue {
+export function canonicalize(table: string, column: SyncColumn, value: unknown, present: boolean, key: () => SyncValue[]): SyncValue {
   if (column.type === 'json' && present && value === null) return { json: null };
   if (value === null || value === undefined) return null;
   const fail = () => unmappable(table, column.name, column.type, shownBson(value), key());
@@ -646,7 +646,9 @@ export const mongoSync: SyncCapability<MongoProvider> = {
           .toArray();
         if (documents.length === 0) break;
         const gone = documents.filter((document) => {
-          const values = keyColumns.map((column, i) => canonicalize(table, column, document[fields[i]], fields[i] in document, () => []));
+          const values = keyColumns.map((column, i) =>
+            canonicalize(table, column, document[fields[i]], fields[i] in document, () => [shownBson(document._id)]),
+          );
           return !keep.has(keyText(values));
         });
         if (gone.length > 0) {
