@@ -264,7 +264,7 @@ describe('storage sync with MongoDB', () => {
   });
 
   it('mirror mode into MongoDB deletes exactly the extra documents and puts a changed one back', async () => {
-    const first = await sandbox.run(['sync', 'run', 'mirror'], { timeoutMs: 180_000 });
+    const first = await sandbox.run(['sync', 'run', 'mirror', '--confirm', 'mirror'], { timeoutMs: 180_000 });
     expect(first.exitCode, first.stderr).toBe(0);
     await docs('orders_mirror').insertMany([
       { _id: Long.fromNumber(70001), customer: 'only here', total: Long.fromNumber(1), updated_at: 'x' },
@@ -274,7 +274,7 @@ describe('storage sync with MongoDB', () => {
     const plan = await sandbox.run(['sync', 'plan', 'mirror', '--json']);
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(plan.json()).toMatchObject({ wouldInsert: 0, wouldUpdate: 1, wouldDelete: 2 });
-    const run = await sandbox.run(['sync', 'run', 'mirror', '--json'], { timeoutMs: 180_000 });
+    const run = await sandbox.run(['sync', 'run', 'mirror', '--confirm', 'mirror', '--json'], { timeoutMs: 180_000 });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json().deleted).toBe(2);
     expect(await docs('orders_mirror').countDocuments({})).toBe(ORDERS);
