@@ -99,23 +99,32 @@ export class PostgresProvider implements Provider {
    * fact to report, not something to wait out. Statements are bounded by the store's timeout.
    */
   async memberClient(url: string): Promise<Client> {
-    const { default: pg } = await import('pg');
     const password = await resolvePassword(this.store, this.secrets);
-    const client = new pg.Client({
-      connectionString: password === undefined ? url : withUrlParts(withoutCredentials(url).url, { password }),
-      connectionTimeoutMillis: this.store.connectTimeoutMs,
-      statement_timeout: this.store.statementTimeoutMs,
-      query_timeout: this.store.statementTimeoutMs + 1000,
-      application_name: APPLICATION_NAME,
-    });
+    try {
+      return await this.connected({
+        connectionString: password === undefined ? url : withUrlParts(withoutCredentials(url).url, { password }),
+        connectionTimeoutMillis: this.store.connectTimeoutMs,
+        statement_timeout: this.store.statementTimeoutMs,
+        query_timeout: this.store.statementTimeoutMs + 1000,
+        application_name: APPLICATION_NAME,
+      });
+    } catch (error) {
+      // The failure names the member's address, not the store's own URL.
+      throw describeFailure({ ...this.store, config: { ...this.config, url } }, error);
+    }
+  }
+
+  /** A connected client of its own (not pooled); a failed attempt leaves nothing open. */
+  private async connected(config: ClientConfig): Promise<Client> {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client(config);
     client.on('error', () => undefined);
     try {
       await client.connect();
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);
-      // The failure names the member's address, not the store's own URL.
-      throw describeFailure({ ...this.store, config: { ...this.config, url } }, error);
+      throw error;
     }
   }
 
@@ -180,19 +189,8 @@ export class PostgresProvider implements Provider {
 
   /** Runs work on a one-off connection to another database of the same server. */
   async withDatabase<T>(database: string, work: (client: Client) => Promise<T>): Promise<T> {
-    const { default: pg } = await import('pg');
     const config = await this.clientConfig(database);
-    const client = await withConnectRetry(this.store, async () => {
-      const candidate = new pg.Client(config);
-      candidate.on('error', () => undefined);
-      try {
-        await candidate.connect();
-        return candidate;
-      } catch (error) {
-        await candidate.end().catch(() => undefined);
-        throw error;
-      }
-    });
+    const client = await withConnectRetry(this.store, () => this.connected(config));
     try {
       return await work(client);
     } catch (error) {
