@@ -29,20 +29,28 @@ async function untilStreaming(sandbox: Sandbox, names: string[], timeoutMs = 20_
   }
 }
 
-describe('planned switchover', () => {
-  let set: ReplicatedSet;
-  let sandbox: Sandbox;
-
+/** A throwaway replicated set and a sandbox whose config names it as store "main", for one describe block. */
+function replicatedWorld(
+  names: string[],
+  setOptions: Parameters<typeof startReplicatedSet>[1] = {},
+  options: { ledger?: boolean; config?: Parameters<ReplicatedSet['storeConfig']>[0] } = {},
+): { set: ReplicatedSet; sandbox: Sandbox } {
+  const world = {} as { set: ReplicatedSet; sandbox: Sandbox };
   beforeAll(async () => {
-    set = await startReplicatedSet(['pg1', 'pg2', 'pg3'], { settings: { autovacuum: 'off' } });
-    await LedgerWriter.prepare(set);
-    sandbox = makeSandbox();
-    sandbox.writeConfig({ stores: { main: set.storeConfig() } });
+    world.set = await startReplicatedSet(names, setOptions);
+    if (options.ledger) await LedgerWriter.prepare(world.set);
+    world.sandbox = makeSandbox();
+    world.sandbox.writeConfig({ stores: { main: world.set.storeConfig(options.config) } });
   }, LONG);
-  afterAll(() => set?.destroy());
+  afterAll(() => world.set?.destroy());
+  return world;
+}
+
+describe('planned switchover', () => {
+  const world = replicatedWorld(['pg1', 'pg2', 'pg3'], { settings: { autovacuum: 'off' } }, { ledger: true });
 
   it('status shows each member, its slot and lag, and which standbys could take over', async () => {
-    const { exitCode, topology } = await status(sandbox);
+    const { exitCode, topology } = await status(world.sandbox);
     expect(exitCode).toBe(0);
     expect(topology.primary).toBe('pg1');
     expect(member(topology, 'pg1')).toMatchObject({ role: 'primary', timeline: 1 });
@@ -55,62 +63,62 @@ describe('planned switchover', () => {
         eligible: true,
         reasons: [],
       });
-    const table = await sandbox.run(['failover', 'status', 'main']);
+    const table = await world.sandbox.run(['failover', 'status', 'main']);
     expect(table.stdout).toMatch(/pg2 .*standby.*yes/);
   });
 
   it(
     'status --watch is a live view at a terminal that shows a standby going away, and q quits',
     async () => {
-      const terminal = openTerminal(['failover', 'status', 'main', '--watch', '--interval', '1'], { cwd: sandbox.dir, env: sandbox.env });
+      const terminal = openTerminal(['failover', 'status', 'main', '--watch', '--interval', '1'], { cwd: world.sandbox.dir, env: world.sandbox.env });
       try {
         await terminal.waitFor(/main\/pg1 +primary[\s\S]*main\/pg3 +standby .*yes/);
-        set.pgCtl('pg3', 'stop', '-m', 'fast', '-w');
+        world.set.pgCtl('pg3', 'stop', '-m', 'fast', '-w');
         const screen = await terminal.waitFor(/main\/pg3 .*no: unreachable/);
         for (const line of screen.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
         terminal.keys('q');
         expect(await terminal.exitCode()).toBe(0);
       } finally {
-        set.pgCtl('pg3', 'start', '-w', '-l', `${set.dir}/pg3.log`);
+        world.set.pgCtl('pg3', 'start', '-w', '-l', `${world.set.dir}/pg3.log`);
         terminal.close();
       }
-      await untilStreaming(sandbox, ['pg3']);
+      await untilStreaming(world.sandbox, ['pg3']);
     },
     LONG,
   );
 
   it('refuses without --confirm and without a TTY (77), changing nothing', async () => {
-    const refused = await sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2']);
+    const refused = await world.sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2']);
     expect(refused.exitCode).toBe(77);
-    expect((await currentPrimary(set))?.name).toBe('pg1');
+    expect((await currentPrimary(world.set))?.name).toBe('pg1');
   });
 
   it(
     'moves the primary with the writer running: no acknowledged commit lost, the old primary streams from the new one',
     async () => {
-      const writer = new LedgerWriter(set);
+      const writer = new LedgerWriter(world.set);
       writer.start();
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const result = await sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2', '--confirm', 'main', '--json'], { timeoutMs: 120_000 });
+      const result = await world.sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2', '--confirm', 'main', '--json'], { timeoutMs: 120_000 });
       await new Promise((resolve) => setTimeout(resolve, 500));
       await writer.stop();
       expect(result.exitCode, result.stderr).toBe(0);
       const event = result.json();
       expect(event).toMatchObject({ kind: 'switchover', from: 'pg1', to: 'pg2', timeline: 2 });
       expect(event.unavailableMs).toBeGreaterThan(0);
-      expect((await currentPrimary(set))?.name).toBe('pg2');
+      expect((await currentPrimary(world.set))?.name).toBe('pg2');
       expect(writer.acknowledged.length).toBeGreaterThan(10);
-      expect(await writer.missingOn(set.node('pg2'))).toEqual([]);
+      expect(await writer.missingOn(world.set.node('pg2'))).toEqual([]);
       // The writer's own rows after the switch went to pg2; pg1 and pg3 follow it on timeline 2.
-      const topology = await untilStreaming(sandbox, ['pg1', 'pg3']);
+      const topology = await untilStreaming(world.sandbox, ['pg1', 'pg3']);
       expect(topology.primary).toBe('pg2');
       for (const name of ['pg1', 'pg3']) expect(member(topology, name)).toMatchObject({ role: 'standby', streaming: true, timeline: 2, eligible: true });
       // The fence is gone from the new primary: fresh connections to every database work and take writes.
-      await query(set.node('pg2').url, 'insert into ledger (id) values (-1)');
-      const history = (await sandbox.run(['failover', 'history', 'main', '--json'])).json().events;
+      await query(world.set.node('pg2').url, 'insert into ledger (id) values (-1)');
+      const history = (await world.sandbox.run(['failover', 'history', 'main', '--json'])).json().events;
       expect(history).toHaveLength(1);
       expect(history[0]).toMatchObject({ kind: 'switchover', from: 'pg1', to: 'pg2', timeline: 2 });
-      const audit = (await sandbox.run(['audit', 'list', '--json'])).json();
+      const audit = (await world.sandbox.run(['audit', 'list', '--json'])).json();
       expect(JSON.stringify(audit)).toContain('failover switchover main');
     },
     LONG,
@@ -119,10 +127,10 @@ describe('planned switchover', () => {
   it(
     'moves it back to the rejoined old primary',
     async () => {
-      const result = await sandbox.run(['failover', 'switchover', 'main', '--to', 'pg1', '--confirm', 'main', '--json'], { timeoutMs: 120_000 });
+      const result = await world.sandbox.run(['failover', 'switchover', 'main', '--to', 'pg1', '--confirm', 'main', '--json'], { timeoutMs: 120_000 });
       expect(result.exitCode, result.stderr).toBe(0);
-      expect((await currentPrimary(set))?.name).toBe('pg1');
-      const topology = await untilStreaming(sandbox, ['pg2', 'pg3']);
+      expect((await currentPrimary(world.set))?.name).toBe('pg1');
+      const topology = await untilStreaming(world.sandbox, ['pg2', 'pg3']);
       expect(member(topology, 'pg2')).toMatchObject({ role: 'standby', streaming: true, timeline: 3 });
     },
     LONG,
@@ -131,29 +139,29 @@ describe('planned switchover', () => {
   it(
     'refuses a lagging candidate naming the lag, and calls off a switchover whose candidate does not catch up, leaving the old primary writable',
     async () => {
-      await query(set.node('pg2').url, 'select pg_wal_replay_pause()');
+      await query(world.set.node('pg2').url, 'select pg_wal_replay_pause()');
       try {
-        await query(set.node('pg1').url, 'insert into ledger (id) select -1000 - g from generate_series(1, 2000) g');
-        const lagging = await sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2', '--max-lag', '1', '--confirm', 'main']);
+        await query(world.set.node('pg1').url, 'insert into ledger (id) select -1000 - g from generate_series(1, 2000) g');
+        const lagging = await world.sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2', '--max-lag', '1', '--confirm', 'main']);
         expect(lagging.exitCode).toBe(1);
         expect(lagging.stderr).toMatch(/"pg2" cannot take over: lag \d+ bytes is over the limit of 1/);
-        expect((await currentPrimary(set))?.name).toBe('pg1');
+        expect((await currentPrimary(world.set))?.name).toBe('pg1');
 
-        const writer = new LedgerWriter(set);
+        const writer = new LedgerWriter(world.set);
         writer.start();
-        const timedOut = await sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2', '--timeout', '1s', '--confirm', 'main']);
+        const timedOut = await world.sandbox.run(['failover', 'switchover', 'main', '--to', 'pg2', '--timeout', '1s', '--confirm', 'main']);
         await new Promise((resolve) => setTimeout(resolve, 300));
         await writer.stop();
         expect(timedOut.exitCode).toBe(1);
         expect(timedOut.stderr).toMatch(/did not catch up within 1s/);
-        expect((await currentPrimary(set))?.name).toBe('pg1');
+        expect((await currentPrimary(world.set))?.name).toBe('pg1');
         // The fence is lifted: a new session on pg1 is writable by default.
-        const [row] = await query<{ ro: string }>(set.node('pg1').url, 'show default_transaction_read_only');
+        const [row] = await query<{ ro: string }>(world.set.node('pg1').url, 'show default_transaction_read_only');
         expect(row).toEqual({ default_transaction_read_only: 'off' });
-        await query(set.node('pg1').url, 'insert into ledger (id) values (-2)');
-        expect(await writer.missingOn(set.node('pg1'))).toEqual([]);
+        await query(world.set.node('pg1').url, 'insert into ledger (id) values (-2)');
+        expect(await writer.missingOn(world.set.node('pg1'))).toEqual([]);
       } finally {
-        await query(set.node('pg2').url, 'select pg_wal_replay_resume()');
+        await query(world.set.node('pg2').url, 'select pg_wal_replay_resume()');
       }
     },
     LONG,
@@ -161,88 +169,71 @@ describe('planned switchover', () => {
 });
 
 describe('a standby without a slot', () => {
-  let set: ReplicatedSet;
-  let sandbox: Sandbox;
-
-  beforeAll(async () => {
-    set = await startReplicatedSet(['a1', 'a2'], { slots: false });
-    sandbox = makeSandbox();
-    sandbox.writeConfig({ stores: { main: set.storeConfig() } });
-  }, LONG);
-  afterAll(() => set?.destroy());
+  const world = replicatedWorld(['a1', 'a2'], { slots: false });
 
   it('is refused as a candidate, saying why, and nothing changes', async () => {
-    const { topology } = await status(sandbox);
+    const { topology } = await status(world.sandbox);
     expect(member(topology, 'a2')).toMatchObject({ role: 'standby', streaming: true, eligible: false });
     expect(member(topology, 'a2').reasons!.join(' ')).toMatch(/without a replication slot/);
-    const refused = await sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main']);
+    const refused = await world.sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main']);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/No standby can take over: a2: .*without a replication slot/);
-    expect((await currentPrimary(set))?.name).toBe('a1');
+    expect((await currentPrimary(world.set))?.name).toBe('a1');
   });
 });
 
 describe('unplanned promotion', () => {
-  let set: ReplicatedSet;
-  let sandbox: Sandbox;
-
-  beforeAll(async () => {
-    set = await startReplicatedSet(['p1', 'p2', 'p3'], { settings: { autovacuum: 'off' } });
-    await LedgerWriter.prepare(set);
-    sandbox = makeSandbox();
-    sandbox.writeConfig({ stores: { main: set.storeConfig() } });
-  }, LONG);
-  afterAll(() => set?.destroy());
+  const world = replicatedWorld(['p1', 'p2', 'p3'], { settings: { autovacuum: 'off' } }, { ledger: true });
 
   it(
     'reports the exact commits the candidate never got, refuses them without --accept-data-loss, and the old primary rejoins at once',
     async () => {
-      const writer = new LedgerWriter(set);
+      const writer = new LedgerWriter(world.set);
       writer.start();
       await new Promise((resolve) => setTimeout(resolve, 300));
       // The standbys stop receiving; the primary goes on acknowledging commits they never get.
       // p3 first, so p2 (the candidate) holds at least what p3 has and p3 can follow it.
       for (const name of ['p3', 'p2']) {
-        await query(set.node(name).url, "alter system set primary_conninfo = ''");
-        await query(set.node(name).url, 'select pg_reload_conf()');
+        await query(world.set.node(name).url, "alter system set primary_conninfo = ''");
+        await query(world.set.node(name).url, 'select pg_reload_conf()');
       }
       await new Promise((resolve) => setTimeout(resolve, 700));
       await writer.stop();
-      set.kill9('p1');
-      const missing = await writer.missingOn(set.node('p2'));
+      world.set.kill9('p1');
+      const missing = await writer.missingOn(world.set.node('p2'));
       expect(missing.length).toBeGreaterThan(0);
 
       // The dead member is named by its own address.
-      const { exitCode: statusExit, topology: afterKill } = await status(sandbox);
+      const { exitCode: statusExit, topology: afterKill } = await status(world.sandbox);
       expect(statusExit).toBe(1);
-      expect(member(afterKill, 'p1').reasons!.join(' ')).toContain(`127.0.0.1:${set.node('p1').port}`);
+      expect(member(afterKill, 'p1').reasons!.join(' ')).toContain(`127.0.0.1:${world.set.node('p1').port}`);
 
-      const ahead = await sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main']);
+      const ahead = await world.sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main']);
       expect(ahead.exitCode).toBe(1); // no primary: a switchover is not the tool
 
-      const refused = await sandbox.run(['failover', 'promote', 'main', '--to', 'p2', '--confirm', 'main', '--json']);
+      const refused = await world.sandbox.run(['failover', 'promote', 'main', '--to', 'p2', '--confirm', 'main', '--json']);
       expect(refused.exitCode).toBe(1);
       const error = refused.json().error;
       expect(error.message).toContain(`never got ${missing.length} committed transaction(s)`);
-      expect(await currentPrimary(set)).toBeUndefined();
+      expect(await currentPrimary(world.set)).toBeUndefined();
 
-      const promoted = await sandbox.run(['failover', 'promote', 'main', '--to', 'p2', '--accept-data-loss', '--confirm', 'main', '--json'], {
+      const promoted = await world.sandbox.run(['failover', 'promote', 'main', '--to', 'p2', '--accept-data-loss', '--confirm', 'main', '--json'], {
         timeoutMs: 120_000,
       });
       expect(promoted.exitCode, promoted.stderr).toBe(0);
       expect(promoted.json()).toMatchObject({ kind: 'promote', from: 'p1', to: 'p2', timeline: 2, loss: { known: true, commits: missing.length } });
-      expect((await currentPrimary(set))?.name).toBe('p2');
+      expect((await currentPrimary(world.set))?.name).toBe('p2');
 
-      const rejoined = await sandbox.run(['failover', 'rejoin', 'main', 'p1', '--json'], { timeoutMs: 120_000 });
+      const rejoined = await world.sandbox.run(['failover', 'rejoin', 'main', 'p1', '--json'], { timeoutMs: 120_000 });
       expect(rejoined.exitCode, rejoined.stderr).toBe(0);
       expect(rejoined.json().steps.join('\n')).toMatch(/pg_rewind p1 from p2: rewound/);
-      const topology = await untilStreaming(sandbox, ['p1', 'p3']);
+      const topology = await untilStreaming(world.sandbox, ['p1', 'p3']);
       expect(member(topology, 'p1')).toMatchObject({ role: 'standby', streaming: true, timeline: 2 });
       expect(member(topology, 'p3')).toMatchObject({ role: 'standby', streaming: true, timeline: 2 });
       // The rewound member holds what the new primary holds: none of the lost commits.
-      const [{ count }] = await query<{ count: string }>(set.node('p1').url, `select count(*) from ledger where id = any($1)`, [missing]);
+      const [{ count }] = await query<{ count: string }>(world.set.node('p1').url, `select count(*) from ledger where id = any($1)`, [missing]);
       expect(Number(count)).toBe(0);
-      const history = (await sandbox.run(['failover', 'history', 'main', '--json'])).json().events;
+      const history = (await world.sandbox.run(['failover', 'history', 'main', '--json'])).json().events;
       expect(history.map((e: { kind: string }) => e.kind)).toEqual(['promote', 'rejoin']);
     },
     LONG,
@@ -250,27 +241,18 @@ describe('unplanned promotion', () => {
 });
 
 describe('synchronous replication', () => {
-  let set: ReplicatedSet;
-  let sandbox: Sandbox;
-
-  beforeAll(async () => {
-    set = await startReplicatedSet(['s1', 's2'], { settings: { autovacuum: 'off', synchronous_standby_names: "'*'" } });
-    await LedgerWriter.prepare(set);
-    sandbox = makeSandbox();
-    sandbox.writeConfig({ stores: { main: set.storeConfig() } });
-  }, LONG);
-  afterAll(() => set?.destroy());
+  const world = replicatedWorld(['s1', 's2'], { settings: { autovacuum: 'off', synchronous_standby_names: "'*'" } }, { ledger: true });
 
   it(
     'loses no acknowledged commit when the primary is killed under load; what the standby never got was never acknowledged',
     async () => {
-      const writer = new LedgerWriter(set);
+      const writer = new LedgerWriter(world.set);
       writer.start();
       await new Promise((resolve) => setTimeout(resolve, 700));
-      set.kill9('s1');
+      world.set.kill9('s1');
       await writer.stop();
       expect(writer.acknowledged.length).toBeGreaterThan(10);
-      const asked = await sandbox.run(['failover', 'promote', 'main', '--to', 's2', '--confirm', 'main', '--json'], { timeoutMs: 120_000 });
+      const asked = await world.sandbox.run(['failover', 'promote', 'main', '--to', 's2', '--confirm', 'main', '--json'], { timeoutMs: 120_000 });
       // At most the one commit in flight when the primary died (a single writer) is in its WAL and not on s2.
       const loss = asked.exitCode === 0 ? asked.json().loss : asked.json().error.details.loss;
       expect(loss).toMatchObject({ known: true });
@@ -278,43 +260,35 @@ describe('synchronous replication', () => {
       if (asked.exitCode !== 0) {
         expect(asked.exitCode).toBe(1);
         expect(
-          (await sandbox.run(['failover', 'promote', 'main', '--to', 's2', '--accept-data-loss', '--confirm', 'main'], { timeoutMs: 120_000 })).exitCode,
+          (await world.sandbox.run(['failover', 'promote', 'main', '--to', 's2', '--accept-data-loss', '--confirm', 'main'], { timeoutMs: 120_000 })).exitCode,
         ).toBe(0);
       }
-      expect((await currentPrimary(set))?.name).toBe('s2');
-      expect(await writer.missingOn(set.node('s2'))).toEqual([]);
+      expect((await currentPrimary(world.set))?.name).toBe('s2');
+      expect(await writer.missingOn(world.set.node('s2'))).toEqual([]);
     },
     LONG,
   );
 });
 
 describe('a switchover without local control of the old primary', () => {
-  let set: ReplicatedSet;
-  let sandbox: Sandbox;
-
-  beforeAll(async () => {
-    set = await startReplicatedSet(['r1', 'r2']);
-    sandbox = makeSandbox();
-    sandbox.writeConfig({ stores: { main: set.storeConfig({ withoutControl: ['r1'] }) } });
-  }, LONG);
-  afterAll(() => set?.destroy());
+  const world = replicatedWorld(['r1', 'r2'], {}, { config: { withoutControl: ['r1'] } });
 
   it(
     'promotes the standby, leaves the old primary fenced and says what to do on its host',
     async () => {
-      const result = await sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main'], { timeoutMs: 120_000 });
+      const result = await world.sandbox.run(['failover', 'switchover', 'main', '--confirm', 'main'], { timeoutMs: 120_000 });
       expect(result.exitCode, result.stderr).toBe(0);
       expect(result.stderr).toMatch(/"r1" is left fenced \(read-only, closed to connections\)/);
-      expect((await query<{ recovery: boolean }>(set.node('r2').url, 'select pg_is_in_recovery() as recovery'))[0].recovery).toBe(false);
-      await query(set.node('r2').url, 'create table after_switch (x int)');
+      expect((await query<{ recovery: boolean }>(world.set.node('r2').url, 'select pg_is_in_recovery() as recovery'))[0].recovery).toBe(false);
+      await query(world.set.node('r2').url, 'create table after_switch (x int)');
       // The old primary takes no new connections to its databases, and new sessions default to read-only.
-      await expect(query(set.node('r1').url, 'select 1')).rejects.toThrow(/not currently accepting connections/);
+      await expect(query(world.set.node('r1').url, 'select 1')).rejects.toThrow(/not currently accepting connections/);
       const [row] = await query<{ default_transaction_read_only: string }>(
-        set.node('r1').url.replace(/\/postgres$/, '/template1'),
+        world.set.node('r1').url.replace(/\/postgres$/, '/template1'),
         'show default_transaction_read_only',
       );
       expect(row.default_transaction_read_only).toBe('on');
-      const rejoin = await sandbox.run(['failover', 'rejoin', 'main', 'r1']);
+      const rejoin = await world.sandbox.run(['failover', 'rejoin', 'main', 'r1']);
       expect(rejoin.exitCode).toBe(64);
       expect(rejoin.stderr).toMatch(/has no local control/);
     },
