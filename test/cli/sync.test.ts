@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { kindsTable, ordersTable } from '../support/sync-tables.js';
 import { BIN } from '../support/paths.js';
 import { pgAdmin, pgUrlFor, servers, uniqueName } from '../support/servers.js';
 
@@ -22,44 +23,38 @@ beforeAll(async () => {
   sandbox = makeSandbox();
   lite = new Sqlite(path.join(sandbox.dir, 'lite.db'));
   lite.pragma('journal_mode = WAL');
-  lite.exec(`create table kinds (
-    id integer primary key, big integer, ratio real, price decimal(12,2), name text, active boolean,
-    seen timestamptz, local timestamp, day date, raw blob, doc json, ref uuid)`);
-  const insert = lite.prepare('insert into kinds values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  insert.run(
-    1,
-    9007199254740993n,
-    0.1,
-    '12.50',
-    'zürich ✓',
-    1,
-    '2023-11-14 22:13:23+00',
-    '2023-11-14 22:13:23.123456',
-    '2023-11-14',
-    Buffer.from([0, 255, 1]),
-    '{"a":[1,2,{"b":null}]}',
-    'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
-  );
-  insert.run(
-    2,
-    -5,
-    -2.5e-10,
-    '0.00',
-    'tab\there\nnew line\r \\ back\\slash \\N',
-    0,
-    '2023-11-14T23:13:23.5+01:00',
-    '1999-12-31 23:59:59',
-    '1970-01-01',
-    Buffer.alloc(0),
-    '[]',
-    null,
-  );
-  insert.run(3, null, null, null, null, null, null, null, null, null, null, null);
-  lite.exec(`create table orders (id integer primary key, customer text not null, total integer not null, updated_at text not null)`);
-  const order = lite.prepare('insert into orders values (?, ?, ?, ?)');
-  lite.transaction(() => {
-    for (let i = 1; i <= 60_000; i++) order.run(i, `customer ${i % 97}`, i * 3, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`);
-  })();
+  kindsTable(lite, [
+    [
+      1,
+      9007199254740993n,
+      0.1,
+      '12.50',
+      'zürich ✓',
+      1,
+      '2023-11-14 22:13:23+00',
+      '2023-11-14 22:13:23.123456',
+      '2023-11-14',
+      Buffer.from([0, 255, 1]),
+      '{"a":[1,2,{"b":null}]}',
+      'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+    ],
+    [
+      2,
+      -5,
+      -2.5e-10,
+      '0.00',
+      'tab\there\nnew line\r \\ back\\slash \\N',
+      0,
+      '2023-11-14T23:13:23.5+01:00',
+      '1999-12-31 23:59:59',
+      '1970-01-01',
+      Buffer.alloc(0),
+      '[]',
+      null,
+    ],
+    [3, null, null, null, null, null, null, null, null, null, null, null],
+  ]);
+  ordersTable(lite, 60_000);
   sandbox.writeConfig({
     stores: { lite: { engine: 'sqlite', path: 'lite.db' }, main: { engine: 'postgres', url: pgUrlFor(database) }, back: { engine: 'sqlite', path: 'back.db' } },
     sync: {
