@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { openTerminal } from '../support/terminal.js';
 import { kindsTable, ordersTable } from '../support/sync-tables.js';
 import { BIN } from '../support/paths.js';
 import { pgAdmin, pgUrlFor, servers, uniqueName } from '../support/servers.js';
@@ -228,6 +229,20 @@ describe('storage sync', () => {
     expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
     expect((await checks()).exitCode).toBe(0);
   }, 120_000);
+
+  it('sync status --watch is a live view at a terminal: a stopped run shows as stopped, and q quits', async () => {
+    await pg(`update storage_sync_checkpoints set checkpoint = jsonb_set(checkpoint, '{state}', '"running"') where job = 'orders'`);
+    const terminal = openTerminal(['sync', 'status', '--watch', '--interval', '1'], { cwd: sandbox.dir, env: sandbox.env });
+    try {
+      const screen = await terminal.waitFor(/orders +stopped after \d+ rows[\s\S]*mirror +done, 60000 rows/);
+      for (const line of screen.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+      terminal.keys('q');
+      expect(await terminal.exitCode()).toBe(0);
+    } finally {
+      terminal.close();
+      await pg(`update storage_sync_checkpoints set checkpoint = jsonb_set(checkpoint, '{state}', '"done"') where job = 'orders'`);
+    }
+  }, 60_000);
 
   it('takes MongoDB stores too (test/cli/sync-mongodb.test.ts): a collection that is not there is named, not refused as unsupported', async () => {
     const other = makeSandbox();

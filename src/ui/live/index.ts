@@ -7,6 +7,7 @@ import { colorEnabled } from '../terminal.js';
 import { HealthBoard } from './health-board.js';
 import { PoolsBoard } from './pools-board.js';
 import { FailoverBoard, type FailoverSnapshot } from './failover-board.js';
+import { SyncBoard, type SyncSnapshot } from './sync-board.js';
 import { runLiveView } from './live-view.js';
 
 /** A store that keeps failing is left alone for a while (at least five rounds) instead of being called every round. */
@@ -40,5 +41,15 @@ export async function watchFailover(read: () => Promise<FailoverSnapshot['stores
     poll: async () => ({ round: ++round, stores: await read() }),
     intervalMs,
     view: (snapshot, size) => createElement(FailoverBoard, { snapshot, intervalMs, size, color }),
+  });
+}
+
+export async function watchSync(read: () => Promise<SyncSnapshot['jobs']>, intervalMs: number): Promise<void> {
+  const color = liveColor();
+  let round = 0;
+  await runLiveView<SyncSnapshot>({
+    poll: async () => ({ round: ++round, jobs: await read() }),
+    intervalMs,
+    view: (snapshot, size) => createElement(SyncBoard, { snapshot, intervalMs, size, color }),
   });
 }
