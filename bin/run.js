@@ -2,6 +2,7 @@
 // The `storage` entry point. `--version` answers before oclif loads (cron wrappers and CI call
 // it often); everything else goes through oclif, with failures mapped to the documented codes.
 import { readFileSync } from 'node:fs';
+import module from 'node:module';
 
 // A reader that stops early (`storage backup list | head -1`, `| true`) is a normal end, not a
 // failure: once stdout or stderr reports EPIPE, further output to it is dropped and the run ends as
@@ -36,6 +37,11 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`storage/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 } else {
+  // Node ≥ 22.1 keeps the V8 code of the modules it compiles (oclif, the commands, their
+  // dependencies) in a cache on disk (os.tmpdir()/node-compile-cache, per Node version) and reuses
+  // it on the next run instead of parsing and compiling them again. Node 20 has no such cache and
+  // runs as before; NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE=DIR moves it.
+  module.enableCompileCache?.();
   const { run, Errors } = await import('@oclif/core');
   try {
     await run(args, import.meta.url);

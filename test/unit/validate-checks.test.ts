@@ -117,11 +117,15 @@ describe('config checks', () => {
 });
 
 describe('prereqs checks', () => {
-  it('prereqs.node: 20.19 and newer pass, older fail', () => {
-    expect(judgeNode('20.19.0').status).toBe('pass');
-    expect(judgeNode('22.3.1').status).toBe('pass');
+  it('prereqs.node: 20.19+, 22.12+ and 24+ pass (package.json engines), others fail', () => {
+    for (const version of ['20.19.0', '20.20.2', '22.12.0', '22.23.3', '24.0.0', '24.21.0', '26.1.0']) expect(judgeNode(version).status).toBe('pass');
     expect(judgeNode('20.18.3')).toMatchObject({ status: 'fail', hint: expect.stringContaining('20.19') });
-    expect(judgeNode('18.20.0').status).toBe('fail');
+    for (const version of ['18.20.0', '21.7.3', '22.3.1', '23.11.0']) expect(judgeNode(version).status).toBe('fail');
+  });
+
+  it('prereqs.node agrees with package.json engines', () => {
+    const { engines } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(engines.node).toBe('^20.19.0 || ^22.12.0 || >=24.0.0');
   });
 
   it('prereqs.pg-tools: a missing or older pg_dump / pg_restore fails, equal or newer passes', () => {
