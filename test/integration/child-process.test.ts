@@ -8,12 +8,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runTool, startTool } from '../../src/engine/system/child-process.js';
 import { ROOT } from '../support/paths.js';
 
-/** Pids of processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
+/**
+ * Pids of processes whose whole command line is `command` (arguments joined by spaces): the two
+ * `sleep SECONDS` themselves. /proc/PID/cmdline separates arguments with NULs, so a substring
+ * test for "sleep SECONDS" never matched the sleeps; it matched the tool, its watchdog and the
+ * shell (their arguments hold the script), and `=== 2` held only in the instant between the
+ * watchdog's start and the shell's, which a faster Node (24) or a busy machine misses.
+ */
+function processesWith(command: string): number[] {
   const found: number[] = [];
   for (const entry of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) found.push(Number(entry));
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === command) found.push(Number(entry));
     } catch {
       // gone meanwhile
     }
