@@ -103,7 +103,10 @@ export async function switchover(
   const old = memberNamed(members, topology.primary!);
   const lagBytesAtStart = topology.members.find((m) => m.name === candidate.name)?.lagBytes;
   const oldClient = await provider.memberClient(adminUrl(old));
-  const candidateClient = await provider.memberClient(adminUrl(candidate));
+  const candidateClient = await provider.memberClient(adminUrl(candidate)).catch(async (error: unknown) => {
+    await oldClient.end().catch(() => undefined);
+    throw error;
+  });
   let fence: Fence | undefined;
   let fencedAt = 0;
   let promoteSent = false;
