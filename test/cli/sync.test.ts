@@ -158,6 +158,33 @@ describe('storage sync', () => {
     expect(status.checkpoint).toMatchObject({ state: 'done', rows: 60_000 });
   }, 180_000);
 
+  it('SIGTERM mid-run ends it with 143, the lock released and whole batches kept; a second run at once is refused (75); --resume finishes', async () => {
+    const args = ['sync', 'run', '--from', 'lite:orders', '--to', 'main:orders_term', '--batch-size', '500'];
+    const job = 'lite.orders->main.orders_term';
+    const child = execa(process.execPath, [BIN, ...args], { cwd: sandbox.dir, env: { ...sandbox.env, HOME: sandbox.dir }, reject: false, extendEnv: true });
+    let copied = 0;
+    for (let i = 0; i < 400 && copied < 3000; i++) {
+      const rows = await pg<{ n: string }>(`select coalesce((select (checkpoint->>'rows') from storage_sync_checkpoints where job = $1), '0') as n`, [
+        job,
+      ]).catch(() => [{ n: '0' }]);
+      copied = Number(rows[0].n);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // While it runs, a second run into the same store waits for nobody: it is refused.
+    const second = await sandbox.run(args);
+    expect(second.exitCode).toBe(75);
+    child.kill('SIGTERM');
+    const ended = await child;
+    expect(ended.exitCode).toBe(143);
+    const [{ n }] = await pg<{ n: string }>(`select count(*)::text as n from orders_term`);
+    const [{ checkpoint }] = await pg<{ checkpoint: { rows: number; state: string } }>(`select checkpoint from storage_sync_checkpoints where job = $1`, [job]);
+    expect(checkpoint).toMatchObject({ state: 'running', rows: Number(n) });
+    const resumed = await sandbox.run([...args, '--resume']);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect((await pg<{ n: string }>(`select count(*)::text as n from orders_term`))[0].n).toBe('60000');
+    expect((await sandbox.run(['sync', 'verify', '--from', 'lite:orders', '--to', 'main:orders_term'])).exitCode).toBe(0);
+  }, 180_000);
+
   it('verify finds a single changed row and names its key (exit 3); a run puts it back', async () => {
     await pg(`update orders set total = total + 1 where id = 31337`);
     const verify = await sandbox.run(['sync', 'verify', 'orders', '--json']);

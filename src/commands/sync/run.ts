@@ -36,7 +36,7 @@ export default class SyncRun extends StorageCommand {
     }
     const flow = await openFlow([job.name], (name) => `Sync ${name}`, { json: this.jsonEnabled(), quiet: false });
     try {
-      const result = await runSync(fleet, job, { resume: flags.resume, batchSize: flags['batch-size'] }, flow.progressFor(job.name));
+      const result = await runSync(fleet, job, { resume: flags.resume, batchSize: flags['batch-size'], command: this.commandLine }, flow.progressFor(job.name));
       flow.settle(job.name, true, `${result.rows} rows`);
       await flow.close();
       this.auditDetails = { job: job.name, rows: result.rows, deleted: result.deleted, resumedFrom: result.resumedFrom };

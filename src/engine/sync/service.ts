@@ -5,6 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { userPaths } from '../config/paths.js';
+import { repositoryPath } from '../backup/open.js';
+import { locksDirOf } from '../repository/repository.js';
+import { StoreLock } from '../store-lock.js';
 import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
 import type { Provider } from '../engines/provider.js';
 import { StorageError } from '../errors.js';
@@ -244,12 +247,26 @@ function recordRun(result: (SyncRunResult & { at: string; outcome: string }) | V
   fsyncFile(file);
 }
 
+/**
+ * One run at a time writes into a store (the lock backups, restores and failovers take): two runs
+ * of one job would interleave their checkpoints, and a restore would replace what a run writes.
+ */
 export async function runSync(
   fleet: Fleet,
   job: SyncJob,
-  options: { resume?: boolean; batchSize?: number } = {},
+  options: { resume?: boolean; batchSize?: number; command?: string } = {},
   progress: Progress = silentProgress,
 ): Promise<SyncRunResult> {
+  const target = fleet.store(job.to.store).name;
+  const lock = StoreLock.acquire(locksDirOf(repositoryPath(fleet)), target, options.command ?? 'storage sync run', (message) => progress.warn(message));
+  try {
+    return await runLocked(fleet, job, options, progress);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean; batchSize?: number }, progress: Progress): Promise<SyncRunResult> {
   const started = Date.now();
   const prepared = await prepare(fleet, job);
   const { source, target, key } = prepared;
