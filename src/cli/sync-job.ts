@@ -2,7 +2,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageError } from '../engine/errors.js';
 import type { Fleet } from '../engine/fleet.js';
-import { adHocJob, jobNamed, type SyncJob } from '../engine/sync/jobs.js';
+import { adHocJob, jobNamed, parsePolicy, type SyncJob } from '../engine/sync/jobs.js';
 
 export const jobArg = { job: Args.string({ description: 'A job named under sync.jobs in the config (or give --from and --to).' }) };
 
@@ -14,12 +14,18 @@ export const adHocFlags = {
     description: 'Ad hoc: upsert (default), mirror (also deletes what the source lacks) or append.',
     options: ['upsert', 'mirror', 'append'],
   }),
+  conflict: Flags.string({
+    description: 'Ad hoc: rows changed on both sides since the last run: source-wins (default), target-wins, manual, or newest-wins:COLUMN.',
+  }),
 };
 
-export function syncJob(fleet: Fleet, job: string | undefined, flags: { from?: string; to?: string; key?: string; mode?: string }): SyncJob {
+export function syncJob(fleet: Fleet, job: string | undefined, flags: { from?: string; to?: string; key?: string; mode?: string; conflict?: string }): SyncJob {
   if (job && (flags.from || flags.to))
     throw new StorageError('USAGE', 'Give a JOB or --from/--to, not both.', { hint: 'A configured job already names both sides.' });
-  if (job) return jobNamed(fleet, job);
+  if (job) {
+    const named = jobNamed(fleet, job);
+    return flags.conflict ? { ...named, conflict: parsePolicy(flags.conflict) } : named;
+  }
   if (!flags.from || !flags.to)
     throw new StorageError('USAGE', 'Which sync? Give a JOB from the config, or --from STORE:TABLE --to STORE:TABLE.', {
       hint: 'For example: storage sync plan --from lite:orders --to main:public.orders',
@@ -30,5 +36,6 @@ export function syncJob(fleet: Fleet, job: string | undefined, flags: { from?: s
       .map((part) => part.trim())
       .filter(Boolean),
     mode: flags.mode as SyncJob['mode'] | undefined,
+    conflict: flags.conflict ? parsePolicy(flags.conflict) : undefined,
   });
 }

@@ -59,6 +59,8 @@ beforeAll(async () => {
   lite.exec(`create table pair (a integer, b integer, primary key (a, b))`);
   lite.prepare(`insert into pair values (1, 1)`).run();
   ordersTable(lite, ORDERS);
+  lite.exec(`create table accounts (id integer primary key, balance integer not null)`);
+  lite.prepare(`insert into accounts values (1, 10), (2, 20), (3, 30)`).run();
   sandbox.writeConfig({
     stores: {
       lite: { engine: 'sqlite', path: 'lite.db' },
@@ -71,6 +73,7 @@ beforeAll(async () => {
         kinds_out: { from: { store: 'docs', table: 'kinds' }, to: { store: 'main', table: 'public.kinds' } },
         orders: { from: { store: 'lite', table: 'orders' }, to: { store: 'docs', table: 'orders' }, batchSize: 200 },
         mirror: { from: { store: 'lite', table: 'orders' }, to: { store: 'docs', table: 'orders_mirror' }, mode: 'mirror' },
+        manual: { from: { store: 'lite', table: 'accounts' }, to: { store: 'docs', table: 'accounts' }, conflict: 'manual' },
       },
     },
   });
@@ -314,4 +317,23 @@ describe('storage sync with MongoDB', () => {
     expect(mixed.exitCode).toBe(64);
     expect(mixed.stderr).toMatch(/mixed\.v holds values of several types \(int, string\)/);
   });
+
+  it('conflicts into MongoDB: a document changed on both sides is kept and recorded, then resolved taking the source', async () => {
+    expect((await sandbox.run(['sync', 'run', 'manual'])).exitCode).toBe(0);
+    lite.exec(`update accounts set balance = 11 where id in (1, 2)`);
+    await docs('accounts').updateOne({ _id: new Long(1) as never }, { $set: { balance: new Long(99) } });
+    const run = await sandbox.run(['sync', 'run', 'manual', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json().conflicts).toMatchObject({ detected: 1, pending: 1 });
+    const balance = async (id: number) => Number((await docs('accounts').findOne({ _id: new Long(id) as never }))?.balance);
+    expect(await balance(1)).toBe(99);
+    expect(await balance(2)).toBe(11);
+    expect((await sandbox.run(['sync', 'conflicts', 'list', 'manual', '--json'])).json().conflicts).toMatchObject([
+      { key: '1', differences: [{ column: 'balance', source: '11', target: '99' }] },
+    ]);
+    expect((await sandbox.run(['sync', 'conflicts', 'resolve', 'manual', '1', '--take', 'source'])).exitCode).toBe(0);
+    expect(await balance(1)).toBe(11);
+    expect((await sandbox.run(['sync', 'conflicts', 'list', 'manual', '--json'])).json().conflicts).toEqual([]);
+    expect((await sandbox.run(['sync', 'verify', 'manual'])).exitCode).toBe(0);
+  }, 120_000);
 });

@@ -39,13 +39,23 @@ export default class SyncRun extends StorageCommand {
       const result = await runSync(fleet, job, { resume: flags.resume, batchSize: flags['batch-size'], command: this.commandLine }, flow.progressFor(job.name));
       flow.settle(job.name, true, `${result.rows} rows`);
       await flow.close();
-      this.auditDetails = { job: job.name, rows: result.rows, deleted: result.deleted, resumedFrom: result.resumedFrom };
+      this.auditDetails = { job: job.name, rows: result.rows, deleted: result.deleted, resumedFrom: result.resumedFrom, conflicts: result.conflicts };
       this.print(
-        `Synced ${result.rows} rows of ${job.from.store}:${job.from.table} into ${job.to.store}:${job.to.table} in ${result.batches} batches (${result.rowsPerSecond} rows/s)${result.deleted ? `, deleted ${result.deleted}` : ''}${result.resumedFrom ? `, resumed after key ${result.resumedFrom}` : ''}.`,
+        `Synced ${result.rows} rows of ${job.from.store}:${job.from.table} into ${job.to.store}:${job.to.table} in ${result.batches} batches (${result.rowsPerSecond} rows/s)${result.deleted ? `, deleted ${result.deleted}` : ''}${result.resumedFrom ? `, resumed after key ${result.resumedFrom}` : ''}.${conflictLine(result)}`,
       );
       return result;
     } finally {
       await flow.close('stopped: the target holds every batch committed so far; `--resume` continues');
     }
   }
+}
+
+function conflictLine(result: SyncRunResult): string {
+  const c = result.conflicts;
+  if (!c || (c.detected === 0 && c.targetOnly === 0)) return '';
+  const parts = [
+    `${c.detected} changed on both sides (${c.policy}: ${c.detected - c.keptTarget} took the source, ${c.keptTarget} kept the target's${c.pending ? `, ${c.pending} wait in \`sync conflicts list\`` : ''})`,
+  ];
+  if (c.targetOnly) parts.push(`${c.targetOnly} changed only at the target, kept`);
+  return ` Rows: ${parts.join('; ')}.`;
 }

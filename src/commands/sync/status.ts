@@ -30,8 +30,9 @@ export default class SyncStatusCommand extends StorageCommand {
       s.checkpoint ? (s.checkpoint.state === 'done' ? 'done' : `stopped after ${s.checkpoint.rows} rows`) : 'never run',
       s.checkpoint?.updatedAt ?? '',
       s.lastRun ? `${s.lastRun.rows} rows, ${s.lastRun.rowsPerSecond} rows/s` : '',
+      String(s.conflictsPending),
     ]);
-    this.print(rows.length ? renderTable(['job', 'from → to', 'state', 'updated', 'last run here'], rows) : 'No sync jobs in the config.');
+    this.print(rows.length ? renderTable(['job', 'from → to', 'state', 'updated', 'last run here', 'conflicts'], rows) : 'No sync jobs in the config.');
     return { jobs: statuses };
   }
 }

@@ -178,6 +178,8 @@ export const ConfigSchema = z
               /** A column that only grows (an updated_at, a serial): incremental runs read rows at or past the last value seen. */
               watermark: z.string().min(1).optional(),
               mode: z.enum(['upsert', 'mirror', 'append']).optional(),
+              /** Rows changed on both sides since the last run: source-wins (default), target-wins, manual, or { newest-wins: column }. */
+              conflict: z.union([z.enum(['source-wins', 'target-wins', 'manual']), z.object({ 'newest-wins': z.string().min(1) }).strict()]).optional(),
               batchSize: z.number().int().min(1).max(100_000).optional(),
               /** `validate` fails the job when its last completed run is older than this. */
               maxLag: duration.optional(),

@@ -328,9 +328,26 @@ export interface SyncApply {
   key: string[];
   mode: 'upsert' | 'append';
   rows: SyncRow[];
-  checkpoint: SyncCheckpoint;
+  /** Written with the rows (absent when resolving a conflict, which moves no run forward). */
+  checkpoint?: SyncCheckpoint;
+  /** Per-row records of the job written in the same transaction as the rows (conflict policies other than source-wins). */
+  records?: SyncRecord[];
   /** The target held no rows when this run began (and nothing else writes to it): rows may be bulk-loaded without conflict handling. */
   fresh: boolean;
+}
+
+/**
+ * What a job keeps per row at the target, beside its checkpoint: `baseline` (the hashes of the
+ * source and target versions last reconciled, so a later run can tell which side changed) and
+ * `conflict` (a row changed on both sides, both versions, waiting for `sync conflicts resolve`).
+ * `value` null deletes the record.
+ */
+export interface SyncRecord {
+  job: string;
+  kind: 'baseline' | 'conflict';
+  /** The row's canonical key text (keyText). */
+  key: string;
+  value: string | null;
 }
 
 /** Sync: read a table in key order from one snapshot; write batches idempotently, each with its checkpoint. */
@@ -344,6 +361,10 @@ export interface SyncCapability<P extends Provider = Provider> {
   writeCheckpoint(provider: P, checkpoint: SyncCheckpoint, database?: string): Promise<void>;
   /** Writes the rows and the checkpoint together (one transaction where the engine has them; otherwise idempotent upserts, then the checkpoint). */
   apply(provider: P, batch: SyncApply, database?: string): Promise<void>;
+  /** The rows with these keys (in no particular order): the target's own version of source rows, for conflict checks. */
+  rowsByKey(provider: P, table: string, columns: SyncColumn[], key: string[], keys: SyncValue[][], database?: string): Promise<SyncRow[]>;
+  /** A job's records of one kind, by key text: only these keys, or all of them. */
+  readRecords(provider: P, job: string, kind: SyncRecord['kind'], keys?: string[], database?: string): Promise<Map<string, string>>;
   /** Mirror mode: deletes the rows whose keys are not in `keep` (sorted canonical key strings), in batches. Returns how many. */
   deleteMissing(provider: P, table: string, key: string[], keep: Set<string>, database?: string): Promise<number>;
   /** What a "transaction" means here, for the README and plan output. */

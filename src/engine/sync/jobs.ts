@@ -2,6 +2,7 @@
 // optional watermark; named in the config or given on the command line.
 import type { Fleet } from '../fleet.js';
 import { StorageError } from '../errors.js';
+import type { ConflictPolicy } from './conflicts.js';
 
 export type SyncMode = 'upsert' | 'mirror' | 'append';
 
@@ -12,6 +13,8 @@ export interface SyncJob {
   key?: string[];
   watermark?: string;
   mode: SyncMode;
+  /** Rows changed on both sides since the last run (upsert and mirror; append never overwrites). */
+  conflict: ConflictPolicy;
   batchSize: number;
   maxLag?: string;
 }
@@ -34,7 +37,24 @@ export function jobNamed(fleet: Fleet, name: string): SyncJob {
   }
   fleet.store(found.from.store);
   fleet.store(found.to.store);
-  return { name, ...found, mode: found.mode ?? 'upsert', batchSize: found.batchSize ?? DEFAULT_BATCH };
+  const { conflict, ...rest } = found;
+  return { name, ...rest, mode: found.mode ?? 'upsert', conflict: policyOf(conflict), batchSize: found.batchSize ?? DEFAULT_BATCH };
+}
+
+function policyOf(given: 'source-wins' | 'target-wins' | 'manual' | { 'newest-wins': string } | undefined): ConflictPolicy {
+  if (given === undefined) return { policy: 'source-wins' };
+  if (typeof given === 'object') return { policy: 'newest-wins', column: given['newest-wins'] };
+  return { policy: given };
+}
+
+/** --conflict: source-wins, target-wins, manual or newest-wins:COLUMN. */
+export function parsePolicy(text: string): ConflictPolicy {
+  if (text === 'source-wins' || text === 'target-wins' || text === 'manual') return { policy: text };
+  const match = /^newest-wins:(.+)$/.exec(text);
+  if (match) return { policy: 'newest-wins', column: match[1] };
+  throw new StorageError('USAGE', `--conflict "${text}" is not a conflict policy.`, {
+    hint: 'Use source-wins, target-wins, manual or newest-wins:COLUMN (e.g. newest-wins:updated_at).',
+  });
 }
 
 function side(text: string, flag: string): { store: string; table: string } {
@@ -45,11 +65,25 @@ function side(text: string, flag: string): { store: string; table: string } {
 }
 
 /** A job from --from/--to; its name (for the checkpoint) is derived from both sides. */
-export function adHocJob(fleet: Fleet, from: string, to: string, options: { key?: string[]; mode?: SyncMode; watermark?: string }): SyncJob {
+export function adHocJob(
+  fleet: Fleet,
+  from: string,
+  to: string,
+  options: { key?: string[]; mode?: SyncMode; watermark?: string; conflict?: ConflictPolicy },
+): SyncJob {
   const source = side(from, 'from');
   const target = side(to, 'to');
   fleet.store(source.store);
   fleet.store(target.store);
   const name = `${source.store}.${source.table}->${target.store}.${target.table}`;
-  return { name, from: source, to: target, key: options.key, watermark: options.watermark, mode: options.mode ?? 'upsert', batchSize: DEFAULT_BATCH };
+  return {
+    name,
+    from: source,
+    to: target,
+    key: options.key,
+    watermark: options.watermark,
+    mode: options.mode ?? 'upsert',
+    conflict: options.conflict ?? { policy: 'source-wins' },
+    batchSize: DEFAULT_BATCH,
+  };
 }

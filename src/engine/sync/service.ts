@@ -15,6 +15,7 @@ import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { fsyncFile } from '../system/files.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
+import { policyText, reconcile, type Reconciled } from './conflicts.js';
 import type { SyncJob } from './jobs.js';
 import { compareKeys, keyOf, keyText, rowText, shownValue } from './values.js';
 
@@ -26,7 +27,7 @@ interface Side {
   provider: Provider;
 }
 
-async function sideOf(fleet: Fleet, at: { store: string; table: string }): Promise<Side> {
+export async function sideOf(fleet: Fleet, at: { store: string; table: string }): Promise<Side> {
   const { store, spec, impl, provider } = await fleet.capability(at.store, 'sync');
   return { store: store.name, table: at.table, label: spec.label, impl, provider };
 }
@@ -54,7 +55,7 @@ function driftOf(source: SyncTableShape, target: SyncTableShape | undefined, key
   return drift;
 }
 
-interface Prepared {
+export interface Prepared {
   source: Side;
   target: Side;
   shape: SyncTableShape;
@@ -63,7 +64,7 @@ interface Prepared {
   drift: Drift[];
 }
 
-async function prepare(fleet: Fleet, job: SyncJob): Promise<Prepared> {
+export async function prepare(fleet: Fleet, job: SyncJob): Promise<Prepared> {
   const source = await sideOf(fleet, job.from);
   const target = await sideOf(fleet, job.to);
   const shape = await source.impl.describe(source.provider, source.table);
@@ -76,9 +77,10 @@ async function prepare(fleet: Fleet, job: SyncJob): Promise<Prepared> {
     throw new StorageError('USAGE', `${source.table} on "${source.store}" has no primary key, so rows cannot be matched.`, {
       hint: 'Give the job a key (key: [col, …] or --key col).',
     });
-  for (const name of [...key, ...(job.watermark ? [job.watermark] : [])])
+  const newest = job.conflict.policy === 'newest-wins' ? [job.conflict.column] : [];
+  for (const name of [...key, ...(job.watermark ? [job.watermark] : []), ...newest])
     if (!shape.columns.some((c) => c.name === name))
-      throw new StorageError('USAGE', `${source.table} has no column "${name}".`, { hint: "Check the job's key and watermark." });
+      throw new StorageError('USAGE', `${source.table} has no column "${name}".`, { hint: "Check the job's key, watermark and conflict column." });
   const targetShape = await target.impl.describe(target.provider, target.table);
   return { source, target, shape, targetShape, key, drift: driftOf(shape, targetShape, key) };
 }
@@ -234,6 +236,20 @@ export interface SyncRunResult {
   rowsPerSecond: number;
   consistency: string;
   createdTarget: boolean;
+  /** Rows changed on both sides, and what the job's policy did with them (null under source-wins, which keeps no baselines). */
+  conflicts: ConflictTally | null;
+}
+
+export interface ConflictTally {
+  policy: string;
+  /** Rows changed on both sides since the last run. */
+  detected: number;
+  /** Conflicting rows left as the target has them. */
+  keptTarget: number;
+  /** Recorded for `sync conflicts resolve` (manual). */
+  pending: number;
+  /** Rows changed only at the target: kept. */
+  targetOnly: number;
 }
 
 function runsFile(): string {
@@ -318,6 +334,11 @@ async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean
   let deleted = 0;
   let writing: Promise<void> | undefined;
   let copied = 0;
+  // Under any policy but source-wins each batch is checked against the target's versions and the job's baselines.
+  const tally: ConflictTally | null =
+    job.conflict.policy === 'source-wins' || job.mode === 'append'
+      ? null
+      : { policy: policyText(job.conflict), detected: 0, keptTarget: 0, pending: 0, targetOnly: 0 };
   try {
     const step = progress.step(`copy ${source.store}:${source.table} → ${target.store}:${target.table}`);
     const batchSize = options.batchSize ?? job.batchSize;
@@ -337,6 +358,7 @@ async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean
         }
       checkpoint.rows += batch.length;
       checkpoint.updatedAt = new Date().toISOString();
+      const settled = tally ? await reconcileBatch(prepared, job, batch, fresh, tally) : undefined;
       // One batch is written while the next is read; writes stay in order, each with its own checkpoint.
       if (writing) await writing;
       writing = target.impl.apply(target.provider, {
@@ -344,7 +366,8 @@ async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean
         columns,
         key,
         mode: job.mode === 'append' ? 'append' : 'upsert',
-        rows: batch,
+        rows: settled ? settled.write : batch,
+        ...(settled ? { records: settled.records } : {}),
         checkpoint: { ...checkpoint },
         fresh,
       });
@@ -354,6 +377,10 @@ async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean
     }
     if (writing) await writing;
     step(`${copied} rows`);
+    if (tally?.pending)
+      progress.warn(
+        `${tally.pending} rows changed on both sides since the last run were left as the target has them: \`storage sync conflicts list ${job.name}\` shows both versions.`,
+      );
     if (job.mode === 'mirror') {
       const done = progress.step(`delete what ${source.store}:${source.table} lacks`);
       const keep = new Set<string>();
@@ -382,9 +409,29 @@ async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean
     rowsPerSecond: durationMs > 0 ? Math.round((copied / durationMs) * 1000) : copied,
     consistency: reader.consistency,
     createdTarget,
+    conflicts: tally,
   };
   recordRun({ ...result, at: new Date(started).toISOString(), outcome: 'ok' });
   return result;
+}
+
+/** One source batch against the target's versions of its rows, the baselines and the pending conflicts of its keys. */
+async function reconcileBatch(prepared: Prepared, job: SyncJob, batch: SyncRow[], fresh: boolean, tally: ConflictTally): Promise<Reconciled> {
+  const { target, key } = prepared;
+  const columns = columnsOf(prepared);
+  const keys = batch.map((row) => keyOf(row, key));
+  const ids = keys.map(keyText);
+  const targets = new Map<string, SyncRow>();
+  // A target that was empty when the run began holds no version of these rows (the run's own batches have other keys).
+  if (!fresh) for (const row of await target.impl.rowsByKey(target.provider, target.table, columns, key, keys)) targets.set(keyText(keyOf(row, key)), row);
+  const baselines = await target.impl.readRecords(target.provider, job.name, 'baseline', ids);
+  const pending = await target.impl.readRecords(target.provider, job.name, 'conflict', ids);
+  const settled = reconcile(job.name, batch, columns, key, job.conflict, targets, baselines, pending, new Date().toISOString());
+  tally.detected += settled.conflicts;
+  tally.keptTarget += settled.keptTarget;
+  tally.pending += settled.pending;
+  tally.targetOnly += settled.targetOnly;
+  return settled;
 }
 
 /** A `sync verify` outcome, kept beside the runs (the validate suite reads the last one). */
@@ -443,6 +490,8 @@ export interface SyncStatus {
   checkpoint: SyncCheckpoint | null;
   lastRun: (SyncRunResult & { at: string }) | null;
   lastVerify: VerifyRecord | null;
+  /** Rows changed on both sides waiting for `sync conflicts resolve` (manual policy). */
+  conflictsPending: number;
 }
 
 export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncStatus[]> {
@@ -469,6 +518,7 @@ export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncSta
       checkpoint: (await target.impl.readCheckpoint(target.provider, job.name)) ?? null,
       lastRun: (runs.filter((run) => run.job === job.name && run.kind !== 'verify').at(-1) as (SyncRunResult & { at: string }) | undefined) ?? null,
       lastVerify: (runs.filter((run) => run.job === job.name && run.kind === 'verify').at(-1) as VerifyRecord | undefined) ?? null,
+      conflictsPending: (await target.impl.readRecords(target.provider, job.name, 'conflict')).size,
     });
   }
   return statuses;

@@ -1,4 +1,5 @@
 // How sync plans and differences read at a terminal.
+import type { ConflictList } from '../../engine/sync/pending-conflicts.js';
 import type { Difference, SyncPlan } from '../../engine/sync/service.js';
 import { renderTable } from '../output.js';
 
@@ -34,4 +35,16 @@ export function syncPlanText(plan: SyncPlan): string {
       `A run would insert ${plan.wouldInsert}, update ${plan.wouldUpdate}, delete ${plan.wouldDelete} (${plan.difference.same} rows already equal). Read from ${plan.source.consistency}.`,
     );
   return lines.join('\n');
+}
+
+export function conflictsText(list: ConflictList): string {
+  if (list.conflicts.length === 0) return `${list.job}: no conflicts pending (policy ${list.policy}).`;
+  const rows = list.conflicts.flatMap((conflict) =>
+    conflict.differences.map((d, i) => [i === 0 ? conflict.key : '', d.column, d.source, d.target, i === 0 ? conflict.detectedAt : '']),
+  );
+  return [
+    `${list.job}: ${list.conflicts.length} row(s) changed on both sides (policy ${list.policy}); the target keeps its version until resolved.`,
+    renderTable(['key', 'column', 'source', 'target', 'detected'], rows),
+    `Resolve: storage sync conflicts resolve ${list.job} KEY… --take source|target`,
+  ].join('\n');
 }

@@ -13,6 +13,7 @@ import type { MongoProvider } from './provider.js';
 import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncType, SyncValue } from '../spec.js';
 import { StorageError } from '../../errors.js';
 import { describeFailure } from '../failures.js';
+import { readRecords, writeRecords } from './sync-records.js';
 import {
   canonicalDate,
   canonicalInstant,
@@ -521,6 +522,38 @@ async function writeDocuments(provider: MongoProvider, collection: Collection, t
   }
 }
 
+/** The documents with these keys (conflict checks read the target's version of a batch). */
+async function rowsByKey(
+  provider: MongoProvider,
+  table: string,
+  columns: SyncColumn[],
+  key: string[],
+  keys: SyncValue[][],
+  database?: string,
+): Promise<SyncRow[]> {
+  singleKey(table, key);
+  if (keys.length === 0) return [];
+  return guarded(provider, async () => {
+    const db = await dbOf(provider, database);
+    const recorded = await readShape(db, table);
+    const field = fieldOf(recorded, key[0]);
+    const keyColumn = columns.find((c) => c.name === key[0])!;
+    const collection = db.collection(table);
+    const sample = await collection.findOne({}, { promoteValues: false });
+    const projection = Object.fromEntries(columns.map((column) => [fieldOf(recorded, column.name), 1]));
+    const wanted = keys.map((values) => queryValue(table, keyColumn, values[0], sample?.[field]));
+    const documents = await collection.find({ [field]: { $in: wanted } } as Document, { projection, promoteValues: false }).toArray();
+    return documents.map((document) => {
+      const row: SyncRow = {};
+      for (const column of columns) {
+        const name = fieldOf(recorded, column.name);
+        row[column.name] = canonicalize(table, column, document[name], name in document, () => [shownBson(document[field])]);
+      }
+      return row;
+    });
+  });
+}
+
 export const mongoSync: SyncCapability<MongoProvider> = {
   // FerretDB and MongoDB without a replica set have no transactions: a batch's documents, then its checkpoint.
   atomicBatches: false,
@@ -623,8 +656,15 @@ export const mongoSync: SyncCapability<MongoProvider> = {
     // Every document is converted before anything is written: a value that cannot be kept stops the batch whole.
     const documents = documentsOf(batch.table, batch.columns, keyColumn, batch.rows);
     if (documents.length > 0) await writeDocuments(provider, db.collection(batch.table), batch.table, documents, batch.mode);
+    if (batch.records) await guarded(provider, () => writeRecords(db, batch.records!));
     // Not atomic with the documents: a crash between the two replays this batch, which then finds its documents there and changes nothing.
-    await guarded(provider, () => saveCheckpoint(db, batch.checkpoint));
+    if (batch.checkpoint) await guarded(provider, () => saveCheckpoint(db, batch.checkpoint!));
+  },
+
+  rowsByKey,
+
+  async readRecords(provider, job, kind, keys, database) {
+    return guarded(provider, async () => readRecords(await dbOf(provider, database), job, kind, keys));
   },
 
   async deleteMissing(provider, table, key, keep, database) {

@@ -7,6 +7,7 @@ import { quoteIdent } from './provider.js';
 import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncType, SyncValue } from '../spec.js';
 import { StorageError } from '../../errors.js';
 import { withUrlParts } from '../target.js';
+import { CHUNK, readRecords, writeRecords } from './sync-records.js';
 import {
   canonicalDate,
   canonicalInstant,
@@ -195,6 +196,29 @@ async function saveCheckpoint(client: Client, checkpoint: SyncCheckpoint): Promi
   );
 }
 
+/** The rows with these keys (conflict checks read the target's version of a batch). */
+async function rowsByKey(client: Client, table: string, columns: SyncColumn[], key: string[], keys: SyncValue[][]): Promise<SyncRow[]> {
+  const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
+  const select = columns.map((column, i) => `${selectExpression(column)} as c${i}`).join(', ');
+  const rows: SyncRow[] = [];
+  for (let at = 0; at < keys.length; at += CHUNK) {
+    const chunk = keys.slice(at, at + CHUNK);
+    const arrays = keyColumns.map((column, i) => chunk.map((values) => parameter(values[i], column)));
+    const sql = `select ${select} from ${qualified(table)} where (${keyColumns.map((c) => quoteIdent(c.name)).join(', ')}) in (select * from unnest(${keyColumns
+      .map((column, i) => `$${i + 1}::${cast(column)}[]`)
+      .join(', ')}))`;
+    const result = await client.query({ text: sql, values: arrays, rowMode: 'array' });
+    for (const raw of result.rows as (string | null)[][]) {
+      const row: SyncRow = {};
+      columns.forEach((column, i) => {
+        row[column.name] = canonicalize(table, column, raw[i], () => []);
+      });
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
 export const postgresSync: SyncCapability<PostgresProvider> = {
   atomicBatches: true,
 
@@ -298,7 +322,9 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
     const names = batch.columns.map((c) => quoteIdent(c.name)).join(', ');
     await client.query('begin');
     try {
-      if (batch.fresh && batch.mode !== 'append') await copyRows(client, qualified(batch.table), names, batch);
+      if (batch.rows.length === 0) {
+        // records only (a resolved conflict)
+      } else if (batch.fresh && batch.mode !== 'append') await copyRows(client, qualified(batch.table), names, batch);
       else {
         // COPY into a session-private staging table, then one INSERT … ON CONFLICT from it.
         const stage = quoteIdent(`storage_sync_stage_${stageSuffix(batch.table)}`);
@@ -311,11 +337,30 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
             : ` on conflict (${batch.key.map(quoteIdent).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
         await client.query(`insert into ${qualified(batch.table)} (${names}) select ${names} from ${stage}${conflict}`);
       }
-      await saveCheckpoint(client, batch.checkpoint);
+      if (batch.records) await writeRecords(client, batch.records);
+      if (batch.checkpoint) await saveCheckpoint(client, batch.checkpoint);
       await client.query('commit');
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
       throw error;
+    }
+  },
+
+  async rowsByKey(provider, table, columns, key, keys, database) {
+    const client = await open(provider, database);
+    try {
+      return await rowsByKey(client, table, columns, key, keys);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+
+  async readRecords(provider, job, kind, keys, database) {
+    const client = await open(provider, database);
+    try {
+      return await readRecords(client, job, kind, keys);
+    } finally {
+      await client.end().catch(() => undefined);
     }
   },
 

@@ -19,6 +19,7 @@ import {
   raise,
   unmappable,
 } from '../../sync/values.js';
+import { CHUNK, readRecords, writeRecords } from './sync-records.js';
 
 const CHECKPOINTS = 'storage_sync_checkpoints';
 
@@ -204,6 +205,31 @@ function readRows(
   });
 }
 
+/** The rows with these keys (conflict checks read the target's version of a batch). */
+function rowsByKey(db: Database, table: string, columns: SyncColumn[], key: string[], keys: SyncValue[][]): SyncRow[] {
+  const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
+  const rows: SyncRow[] = [];
+  for (let at = 0; at < keys.length; at += CHUNK) {
+    const chunk = keys.slice(at, at + CHUNK);
+    const tuple = `(${key.map(() => '?').join(', ')})`;
+    const left = key.length === 1 ? quote(key[0]) : `(${key.map(quote).join(', ')})`;
+    const list = key.length === 1 ? `(${chunk.map(() => '?').join(', ')})` : `(values ${chunk.map(() => tuple).join(', ')})`;
+    const statement = db.prepare(`select ${columns.map((c) => quote(c.name)).join(', ')} from ${quote(table)} where ${left} in ${list}`);
+    const raws = statement
+      .safeIntegers(true)
+      .raw(true)
+      .all(...chunk.flatMap((values) => values.map((value, i) => stored(value, keyColumns[i])))) as unknown[][];
+    for (const raw of raws) {
+      const row: SyncRow = {};
+      columns.forEach((column, i) => {
+        row[column.name] = canonicalize(table, column, raw[i], () => []);
+      });
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
 export const sqliteSync: SyncCapability<SqliteProvider> = {
   atomicBatches: true,
 
@@ -284,8 +310,17 @@ export const sqliteSync: SyncCapability<SqliteProvider> = {
     const insert = db.prepare(`insert into ${quote(batch.table)} (${names}) values (${batch.columns.map(() => '?').join(', ')})${conflict}`);
     db.transaction(() => {
       for (const row of batch.rows) insert.run(...batch.columns.map((column) => stored(row[column.name] ?? null, column)));
-      saveCheckpoint(db, batch.checkpoint);
+      if (batch.records) writeRecords(db, batch.records);
+      if (batch.checkpoint) saveCheckpoint(db, batch.checkpoint);
     })();
+  },
+
+  async rowsByKey(provider, table, columns, key, keys) {
+    return rowsByKey(await provider.handle(), table, columns, key, keys);
+  },
+
+  async readRecords(provider, job, kind, keys) {
+    return readRecords(await provider.handle(), job, kind, keys);
   },
 
   async deleteMissing(provider, table, key, keep) {

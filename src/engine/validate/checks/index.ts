@@ -24,7 +24,7 @@ import { replicationSlots } from './replication-slots.js';
 import { replicationStreaming } from './replication-streaming.js';
 import { prereqsPgTools } from './prereqs-pg-tools.js';
 import { snapshotsState } from './snapshots-state.js';
-import { syncLag, syncState, syncVerified } from './sync-jobs.js';
+import { syncConflicts, syncLag, syncState, syncVerified } from './sync-jobs.js';
 
 export const ALL_CHECKS: Check[] = [
   configFile,
@@ -45,6 +45,7 @@ export const ALL_CHECKS: Check[] = [
   syncState,
   syncVerified,
   syncLag,
+  syncConflicts,
   backupsRpo,
   backupsVerified,
   backupsIntegrity,

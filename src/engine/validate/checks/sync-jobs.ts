@@ -1,5 +1,5 @@
 // The sync suite: each configured sync job has finished its last run (not stopped part-way), its
-// last `sync verify` found the sides equal, and (with the job's maxLag) its last completed run is
+// last `sync verify` found the sides equal, no conflicts wait for a decision, and (with the job's maxLag) its last completed run is
 // recent enough. One status read per run serves all three checks.
 import { parseDuration } from '../../config/duration.js';
 import type { Fleet } from '../../fleet.js';
@@ -68,6 +68,27 @@ export function judgeLag(status: SyncStatus, maxLag: string | undefined, now: nu
         hint: `storage sync run ${shellQuote(status.job)}`,
       };
 }
+
+export function judgeConflicts(status: SyncStatus): CheckOutcome {
+  const subject = status.job;
+  if (status.conflictsPending === 0) return { subject, status: 'pass', reason: 'no rows changed on both sides are waiting' };
+  return {
+    subject,
+    status: 'fail',
+    reason: `${status.conflictsPending} rows changed on both sides wait for a decision`,
+    hint: `storage sync conflicts list ${shellQuote(status.job)}, then storage sync conflicts resolve ${shellQuote(status.job)} --take source|target`,
+  };
+}
+
+export const syncConflicts: Check = {
+  id: 'sync.conflicts',
+  suite: 'sync',
+  title: 'no sync job has conflicts waiting for a decision',
+  async run({ fleet }) {
+    const statuses = await statusesOf(fleet);
+    return statuses.length ? statuses.map(judgeConflicts) : [NO_JOBS];
+  },
+};
 
 export const syncState: Check = {
   id: 'sync.state',
