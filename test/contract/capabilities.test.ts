@@ -71,7 +71,7 @@ const worlds: EngineWorld[] = [
         for (const { datname } of (await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${prefix}%`])).rows)
           await client.query(`drop database "${datname}" with (force)`);
       }),
-    offers: ['rotatePassword', 'clientTools', 'failover', 'sync'],
+    offers: ['rotatePassword', 'clientTools', 'failover', 'sync', 'tenancy'],
   },
   {
     engine: 'mongodb',
@@ -135,11 +135,11 @@ const worlds: EngineWorld[] = [
     },
     exists: async (db) => fs.existsSync(path.join(sqliteDir, `${db}.db`)),
     cleanup: async () => undefined,
-    offers: ['sync'],
+    offers: ['sync', 'tenancy'],
   },
 ];
 
-const OPTIONAL: CapabilityName[] = ['rotatePassword', 'clientTools', 'failover', 'sync'];
+const OPTIONAL: CapabilityName[] = ['rotatePassword', 'clientTools', 'failover', 'sync', 'tenancy'];
 
 beforeAll(async () => {
   mongo = new MongoClient(servers().mongoUrl);

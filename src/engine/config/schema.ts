@@ -144,7 +144,29 @@ export const ConfigSchema = z
     stores: z.record(z.string().regex(STORE_NAME, 'store names start with a letter and use letters, digits, - and _'), StoreSchema).optional(),
     defaults: z.object(timeouts).strict().optional(),
     backup: BackupSchema.optional(),
-    tenancy: z.object({ store: z.string(), prefix: z.string().optional() }).strict().optional(),
+    /** One schema (PostgreSQL), database (MongoDB) or file (SQLite) per tenant (`storage tenant`). */
+    tenancy: z
+      .object({
+        store: z.string(),
+        /** Must match the store's engine when given: schema (PostgreSQL), database (MongoDB), file (SQLite). */
+        strategy: z.enum(['schema', 'database', 'file']).optional(),
+        /** Put before each tenant's name to make its schema, database or file (default "t_"; "" for none). */
+        prefix: z
+          .string()
+          .regex(/^[a-z0-9_]*$/, 'a prefix uses lower-case letters, digits and _')
+          .max(20)
+          .optional(),
+        /** The directory of ordered migration files (.sql; MongoDB: .json steps). */
+        migrations: z.string().min(1).optional(),
+        /** SQLite: where tenant files live (default: a "tenants" directory beside the store's file). */
+        directory: z.string().min(1).optional(),
+        /** PostgreSQL: a role per tenant (default true), granted its schema; suspend revokes it. */
+        roles: z.boolean().optional(),
+        /** How long a tenant's migration waits for a lock before it fails (default 5s). */
+        lockTimeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
     /** Thresholds of `storage validate`. */
     validate: z
       .object({

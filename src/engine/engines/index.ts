@@ -27,6 +27,7 @@ const CAPABILITY_WORDS: Record<CapabilityName, string> = {
   clientTools: 'client tools',
   failover: 'replication (failover)',
   sync: 'sync',
+  tenancy: 'tenants',
 };
 
 /** The capability, or UNSUPPORTED (64) saying which engine lacks it and why. */

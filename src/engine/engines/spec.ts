@@ -408,12 +408,13 @@ export interface EngineSpec<P extends Provider = Provider> {
   clientTools?: Lazy<ClientToolsCapability<P>>;
   failover?: Lazy<FailoverCapability<P>>;
   sync?: Lazy<SyncCapability<P>>;
+  tenancy?: Lazy<TenancyCapability<P>>;
   /** Why an optional capability is absent, in the operator's words (e.g. "SQLite has no server credentials to rotate"). */
   lacks?: Partial<Record<OptionalCapability, string>>;
 }
 
 /** The capabilities an engine may leave out. */
-export type OptionalCapability = 'rotatePassword' | 'clientTools' | 'failover' | 'sync';
+export type OptionalCapability = 'rotatePassword' | 'clientTools' | 'failover' | 'sync' | 'tenancy';
 export type CapabilityName = 'backup' | 'snapshot' | OptionalCapability;
 export type Capability<K extends CapabilityName> = Awaited<ReturnType<NonNullable<EngineSpec[K]>>>;
 
@@ -422,3 +423,66 @@ export type Capability<K extends CapabilityName> = Awaited<ReturnType<NonNullabl
  * an engine's provider, never its backup or snapshot code (start-up stays fast).
  */
 export type Lazy<T> = () => Promise<T>;
+
+/** A tenant as the catalog (kept in the store itself) records it. */
+export interface TenantRecord {
+  name: string;
+  /** The schema, database or file (name) holding its data. */
+  container: string;
+  status: 'active' | 'suspended';
+  /** The last migration applied (its file name without the extension), or null before any. */
+  version: string | null;
+  createdAt: string;
+  migratedAt: string | null;
+}
+
+/** One migration file: ordered by name; its checksum guards against editing it once applied. */
+export interface TenantMigration {
+  name: string;
+  checksum: string;
+  body: string;
+}
+
+export interface AppliedMigration {
+  tenant: string;
+  name: string;
+  checksum: string;
+  appliedAt: string;
+}
+
+export interface TenancySettings {
+  prefix: string;
+  /** SQLite: the directory of tenant files. */
+  directory?: string;
+  /** PostgreSQL: a role per tenant owning nothing, granted its schema (suspend revokes it). */
+  roles: boolean;
+  lockTimeoutMs: number;
+}
+
+/** A tenant per schema (PostgreSQL), database (MongoDB) or file (SQLite), with a catalog and a migration ledger in the store. */
+export interface TenancyCapability<P extends Provider = Provider> {
+  strategy: 'schema' | 'database' | 'file';
+  /** Migration files this engine runs: .sql, or .json (MongoDB's declarative steps). */
+  migrationExtension: '.sql' | '.json';
+  /** Why a container name cannot be used here (length in bytes, characters, reserved names), or undefined. */
+  containerProblem(container: string, settings: TenancySettings): string | undefined;
+  /** Checks a migration's body before anything runs (MongoDB: its JSON steps); throws naming the file. */
+  checkMigration?(migration: TenantMigration): void;
+  /** The catalog, in one read. */
+  catalog(provider: P, settings: TenancySettings): Promise<TenantRecord[]>;
+  /** Every tenant's applied migrations, in one read. */
+  ledger(provider: P, settings: TenancySettings): Promise<AppliedMigration[]>;
+  /** Containers that look like tenants (named with the prefix), whether or not the catalog has them. */
+  containers(provider: P, settings: TenancySettings): Promise<string[]>;
+  /** Creates the container, applies the migrations and records the tenant; all or nothing where the engine has transactions. */
+  provision(provider: P, tenant: { name: string; container: string }, migrations: TenantMigration[], settings: TenancySettings): Promise<TenantRecord>;
+  /** Applies pending migrations to one tenant (in one transaction where the engine allows, with the lock timeout). */
+  migrate(provider: P, tenant: TenantRecord, pending: TenantMigration[], settings: TenancySettings): Promise<void>;
+  setStatus(provider: P, tenant: TenantRecord, status: TenantRecord['status'], settings: TenancySettings): Promise<void>;
+  /** Removes the container and the tenant's catalog and ledger entries. */
+  drop(provider: P, tenant: TenantRecord, settings: TenancySettings): Promise<void>;
+  /** Size in bytes and rows (documents) per table of one tenant. */
+  stats(provider: P, tenant: TenantRecord, settings: TenancySettings): Promise<{ bytes: number; rows: Record<string, number> }>;
+  /** What suspend does on this engine, for messages and the README. */
+  suspendMeans: string;
+}

@@ -17,4 +17,5 @@ export const postgres: EngineSpec<PostgresProvider> = {
   clientTools: async () => (await import('./tools.js')).postgresTools,
   failover: async () => (await import('./failover/index.js')).postgresFailover,
   sync: async () => (await import('./sync.js')).postgresSync,
+  tenancy: async () => (await import('./tenancy.js')).postgresTenancy,
 };

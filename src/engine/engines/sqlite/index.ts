@@ -15,6 +15,7 @@ export const sqlite: EngineSpec<SqliteProvider> = {
   backup: async () => (await import('./backup.js')).sqliteBackup,
   snapshot: async () => (await import('./snapshot.js')).sqliteSnapshots,
   sync: async () => (await import('./sync.js')).sqliteSync,
+  tenancy: async () => (await import('./tenancy.js')).sqliteTenancy,
   lacks: {
     rotatePassword: 'it has no server credentials to rotate',
     clientTools: 'its backups run no external programs',

@@ -1,0 +1,185 @@
+// Tenants on PostgreSQL: a schema per tenant and (by default) a role per tenant granted that
+// schema, a catalog and a migration ledger in the schema `storage_tenancy` of the store's
+// database. Provisioning and each tenant's migration are one transaction sent in one round trip
+// (all or nothing; `lock_timeout` bounds how long a locked table can hold it up).
+import type { PoolClient } from 'pg';
+import type { PostgresProvider } from './provider.js';
+import { quoteIdent } from './provider.js';
+import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
+
+const CATALOG = 'storage_tenancy';
+const RESERVED = new Set(['public', 'information_schema', CATALOG]);
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+const ensured = new WeakMap<PostgresProvider, Promise<void>>();
+
+function ensureCatalog(provider: PostgresProvider): Promise<void> {
+  let done = ensured.get(provider);
+  if (!done) {
+    done = provider
+      .withClient(async (client) => {
+        // One implicit transaction: the advisory lock keeps two first provisions from racing on `create … if not exists`.
+        await client.query(`select pg_advisory_xact_lock(hashtext('${CATALOG}'));
+          create schema if not exists ${CATALOG};
+          create table if not exists ${CATALOG}.tenants (name text primary key, container text not null unique, status text not null default 'active',
+            version text, created_at timestamptz not null default now(), migrated_at timestamptz, role boolean not null);
+          create table if not exists ${CATALOG}.migrations (tenant text not null references ${CATALOG}.tenants (name) on delete cascade,
+            name text not null, checksum text not null, applied_at timestamptz not null default now(), primary key (tenant, name))`);
+      })
+      .catch((error) => {
+        ensured.delete(provider);
+        throw error;
+      });
+    ensured.set(provider, done);
+  }
+  return done;
+}
+
+async function catalogExists(client: PoolClient): Promise<boolean> {
+  return Boolean((await client.query(`select to_regclass('${CATALOG}.tenants') as t`)).rows[0].t);
+}
+
+/** Sends one transaction as one simple-query string; rolls back (and rethrows) when any statement fails. */
+async function inOneTransaction(client: PoolClient, statements: string[]): Promise<void> {
+  try {
+    await client.query(['begin', ...statements, 'commit'].join(';\n'));
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+function migrationStatements(tenant: string, schema: string, migrations: TenantMigration[], settings: TenancySettings): string[] {
+  if (migrations.length === 0) return [];
+  return [
+    `set local lock_timeout = ${settings.lockTimeoutMs}`,
+    `set local search_path to ${quoteIdent(schema)}`,
+    ...migrations.map((migration) => migration.body.trim().replace(/;\s*$/, '')),
+    `set local search_path to default`,
+    `insert into ${CATALOG}.migrations (tenant, name, checksum) values ${migrations.map((m) => `(${literal(tenant)}, ${literal(m.name)}, ${literal(m.checksum)})`).join(', ')}`,
+    `update ${CATALOG}.tenants set version = ${literal(migrations.at(-1)!.name)}, migrated_at = now() where name = ${literal(tenant)}`,
+  ];
+}
+
+function record(row: Record<string, unknown>): TenantRecord {
+  return {
+    name: row.name as string,
+    container: row.container as string,
+    status: row.status as TenantRecord['status'],
+    version: (row.version as string | null) ?? null,
+    createdAt: iso(row.created_at as Date)!,
+    migratedAt: iso(row.migrated_at as Date | null),
+  };
+}
+
+export const postgresTenancy: TenancyCapability<PostgresProvider> = {
+  strategy: 'schema',
+  migrationExtension: '.sql',
+  suspendMeans: "the tenant's role loses USAGE on its schema (its data stays; roles granted the tenant role lose access with it)",
+
+  containerProblem(container) {
+    if (Buffer.byteLength(container) > 63) return `${Buffer.byteLength(container)} bytes, and PostgreSQL cuts names at 63`;
+    if (container.startsWith('pg_')) return 'names starting with pg_ are reserved for the system';
+    if (RESERVED.has(container)) return 'that schema name is taken by the server or this tool';
+    return undefined;
+  },
+
+  async catalog(provider) {
+    return provider.withClient(async (client) => {
+      if (!(await catalogExists(client))) return [];
+      return (await client.query(`select * from ${CATALOG}.tenants order by name`)).rows.map(record);
+    });
+  },
+
+  async ledger(provider) {
+    return provider.withClient(async (client) => {
+      if (!(await catalogExists(client))) return [];
+      const rows = (await client.query(`select tenant, name, checksum, applied_at from ${CATALOG}.migrations order by tenant, name`)).rows;
+      return rows.map((row): AppliedMigration => ({ tenant: row.tenant, name: row.name, checksum: row.checksum, appliedAt: iso(row.applied_at)! }));
+    });
+  },
+
+  async containers(provider, settings) {
+    return provider.withClient(async (client) =>
+      (
+        await client.query(`select nspname from pg_namespace where left(nspname, length($1)) = $1 and nspname <> $2 and nspname not like 'pg\\_%' order by 1`, [
+          settings.prefix,
+          CATALOG,
+        ])
+      ).rows
+        .map((row) => row.nspname as string)
+        .filter((name) => !RESERVED.has(name)),
+    );
+  },
+
+  async provision(provider, tenant, migrations, settings) {
+    await ensureCatalog(provider);
+    const schema = quoteIdent(tenant.container);
+    const role = settings.roles
+      ? [
+          `create role ${schema} nologin`,
+          `grant usage on schema ${schema} to ${schema}`,
+          `alter default privileges in schema ${schema} grant select, insert, update, delete, truncate, references, trigger on tables to ${schema}`,
+          `alter default privileges in schema ${schema} grant usage, select, update on sequences to ${schema}`,
+          `alter default privileges in schema ${schema} grant execute on functions to ${schema}`,
+        ]
+      : [];
+    return provider.withClient(async (client) => {
+      await inOneTransaction(client, [
+        `create schema ${schema}`,
+        ...role,
+        `insert into ${CATALOG}.tenants (name, container, role) values (${literal(tenant.name)}, ${literal(tenant.container)}, ${settings.roles})`,
+        ...migrationStatements(tenant.name, tenant.container, migrations, settings),
+      ]);
+      return record((await client.query(`select * from ${CATALOG}.tenants where name = $1`, [tenant.name])).rows[0]);
+    });
+  },
+
+  async migrate(provider, tenant, pending, settings) {
+    await provider.withClient((client) => inOneTransaction(client, migrationStatements(tenant.name, tenant.container, pending, settings)));
+  },
+
+  async setStatus(provider, tenant, status) {
+    const schema = quoteIdent(tenant.container);
+    await provider.withClient(async (client) => {
+      const hasRole = (await client.query(`select role from ${CATALOG}.tenants where name = $1`, [tenant.name])).rows[0]?.role;
+      await inOneTransaction(client, [
+        ...(hasRole ? [status === 'suspended' ? `revoke usage on schema ${schema} from ${schema}` : `grant usage on schema ${schema} to ${schema}`] : []),
+        `update ${CATALOG}.tenants set status = ${literal(status)} where name = ${literal(tenant.name)}`,
+      ]);
+    });
+  },
+
+  async drop(provider, tenant) {
+    const schema = quoteIdent(tenant.container);
+    await provider.withClient(async (client) => {
+      const hasRole = (await client.query(`select role from ${CATALOG}.tenants where name = $1`, [tenant.name])).rows[0]?.role;
+      const roleExists = hasRole && (await client.query(`select 1 from pg_roles where rolname = $1`, [tenant.container])).rowCount;
+      await inOneTransaction(client, [
+        `drop schema if exists ${schema} cascade`,
+        ...(roleExists ? [`drop owned by ${schema}`, `drop role ${schema}`] : []),
+        `delete from ${CATALOG}.tenants where name = ${literal(tenant.name)}`,
+      ]);
+    });
+  },
+
+  async stats(provider, tenant) {
+    return provider.withClient(async (client) => {
+      const tables = (
+        await client.query(
+          `select c.relname, pg_total_relation_size(c.oid)::int8 as bytes from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = $1 and c.relkind in ('r', 'p') order by 1`,
+          [tenant.container],
+        )
+      ).rows;
+      const rows: Record<string, number> = {};
+      for (const table of tables)
+        rows[table.relname] = Number(
+          (await client.query(`select count(*)::int8 as n from ${quoteIdent(tenant.container)}.${quoteIdent(table.relname)}`)).rows[0].n,
+        );
+      return { bytes: tables.reduce((sum, table) => sum + Number(table.bytes), 0), rows };
+    });
+  },
+};

@@ -1,0 +1,195 @@
+// Tenants on SQLite: a file per tenant in a directory (default: `tenants/` beside the store's
+// file), each with its own migration ledger (table `storage_migrations`, written in the same
+// transaction as the migration), and a catalog with a copy of every ledger in the store's own
+// file (one read for `tenant list` and migrate-all). The tenant's file is the truth: a crash
+// between its commit and the catalog's is caught up by the next migrate. Suspending moves the file
+// aside (`suspended/`), read-only.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { SqliteProvider } from './provider.js';
+import { createFileWithMode, moveWithSideFiles, removeWithSideFiles } from './provider.js';
+import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
+import { StorageError } from '../../errors.js';
+import { fsyncDir } from '../../system/files.js';
+
+const TENANTS = 'storage_tenants';
+const LEDGER = 'storage_tenant_migrations';
+const OWN_LEDGER = 'storage_migrations';
+
+function directoryOf(provider: SqliteProvider, settings: TenancySettings): string {
+  return settings.directory ?? path.join(path.dirname(provider.file), 'tenants');
+}
+
+function fileOf(provider: SqliteProvider, settings: TenancySettings, container: string, status: TenantRecord['status'] = 'active'): string {
+  const dir = directoryOf(provider, settings);
+  return status === 'suspended' ? path.join(dir, 'suspended', `${container}.db`) : path.join(dir, `${container}.db`);
+}
+
+async function catalogDb(provider: SqliteProvider): Promise<Database> {
+  const db = await provider.handle();
+  db.exec(`create table if not exists ${TENANTS} (name text primary key, container text not null unique, status text not null default 'active',
+      version text, created_at text not null, migrated_at text);
+    create table if not exists ${LEDGER} (tenant text not null, name text not null, checksum text not null, applied_at text not null, primary key (tenant, name))`);
+  return db;
+}
+
+async function openTenant(file: string, settings: TenancySettings, options: { create?: boolean } = {}): Promise<Database> {
+  const { default: Sqlite } = await import('better-sqlite3');
+  const db = new Sqlite(file, { fileMustExist: !options.create, timeout: settings.lockTimeoutMs });
+  db.exec(`create table if not exists ${OWN_LEDGER} (name text primary key, checksum text not null, applied_at text not null)`);
+  return db;
+}
+
+/** Applies the migrations the tenant's own ledger lacks, in one immediate transaction; returns those its ledger now holds. */
+function applyIn(db: Database, migrations: TenantMigration[]): Array<{ name: string; checksum: string; applied_at: string }> {
+  const have = new Set((db.prepare(`select name from ${OWN_LEDGER}`).all() as Array<{ name: string }>).map((row) => row.name));
+  const todo = migrations.filter((migration) => !have.has(migration.name));
+  if (todo.length) {
+    const now = new Date().toISOString();
+    const record = db.prepare(`insert into ${OWN_LEDGER} (name, checksum, applied_at) values (?, ?, ?)`);
+    db.transaction(() => {
+      for (const migration of todo) {
+        db.exec(migration.body);
+        record.run(migration.name, migration.checksum, now);
+      }
+    }).immediate();
+  }
+  return db.prepare(`select name, checksum, applied_at from ${OWN_LEDGER} order by name`).all() as Array<{
+    name: string;
+    checksum: string;
+    applied_at: string;
+  }>;
+}
+
+/** Copies a tenant's own ledger into the catalog, with its version. */
+function recordLedger(catalog: Database, tenant: string, ledger: Array<{ name: string; checksum: string; applied_at: string }>): void {
+  const upsert = catalog.prepare(`insert or replace into ${LEDGER} (tenant, name, checksum, applied_at) values (?, ?, ?, ?)`);
+  catalog.transaction(() => {
+    for (const entry of ledger) upsert.run(tenant, entry.name, entry.checksum, entry.applied_at);
+    const last = ledger.at(-1);
+    if (last) catalog.prepare(`update ${TENANTS} set version = ?, migrated_at = ? where name = ?`).run(last.name, last.applied_at, tenant);
+  })();
+}
+
+function record(row: Record<string, unknown>): TenantRecord {
+  return {
+    name: row.name as string,
+    container: row.container as string,
+    status: row.status as TenantRecord['status'],
+    version: (row.version as string | null) ?? null,
+    createdAt: row.created_at as string,
+    migratedAt: (row.migrated_at as string | null) ?? null,
+  };
+}
+
+export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
+  strategy: 'file',
+  migrationExtension: '.sql',
+  suspendMeans: "the tenant's file is moved to suspended/ and made read-only (an application opening tenants/NAME.db no longer finds it)",
+
+  containerProblem(container) {
+    if (Buffer.byteLength(container) > 200) return `${Buffer.byteLength(container)} bytes, over the 200 kept for a file name`;
+    return undefined;
+  },
+
+  async catalog(provider) {
+    const db = await catalogDb(provider);
+    return (db.prepare(`select * from ${TENANTS} order by name`).all() as Array<Record<string, unknown>>).map(record);
+  },
+
+  async ledger(provider) {
+    const db = await catalogDb(provider);
+    return (db.prepare(`select tenant, name, checksum, applied_at from ${LEDGER} order by tenant, name`).all() as Array<Record<string, string>>).map(
+      (row): AppliedMigration => ({ tenant: row.tenant, name: row.name, checksum: row.checksum, appliedAt: row.applied_at }),
+    );
+  },
+
+  async containers(provider, settings) {
+    const found: string[] = [];
+    for (const dir of [directoryOf(provider, settings), path.join(directoryOf(provider, settings), 'suspended')])
+      if (fs.existsSync(dir))
+        for (const file of fs.readdirSync(dir)) if (file.endsWith('.db') && file.startsWith(settings.prefix)) found.push(file.slice(0, -3));
+    return [...new Set(found)].sort();
+  },
+
+  async provision(provider, tenant, migrations, settings) {
+    const catalog = await catalogDb(provider);
+    const file = fileOf(provider, settings, tenant.container);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (fs.existsSync(file) || fs.existsSync(fileOf(provider, settings, tenant.container, 'suspended')))
+      throw new StorageError('ALREADY_EXISTS', `${file} exists but the catalog has no tenant "${tenant.name}".`, {
+        hint: '`storage validate --suite tenants` reports it as an orphan; move it away (or remove it) and create the tenant again.',
+      });
+    // Built under a temporary name and renamed once migrated: a crash never leaves a half-made tenant under its name.
+    const building = `${file}.creating`;
+    removeWithSideFiles(building);
+    fs.closeSync(createFileWithMode(building, 0o600));
+    const db = await openTenant(building, settings, { create: true });
+    let ledger;
+    try {
+      ledger = applyIn(db, migrations);
+    } catch (error) {
+      db.close();
+      removeWithSideFiles(building);
+      throw error;
+    }
+    db.close();
+    moveWithSideFiles(building, file);
+    fsyncDir(path.dirname(file));
+    const now = new Date().toISOString();
+    catalog.prepare(`insert into ${TENANTS} (name, container, created_at) values (?, ?, ?)`).run(tenant.name, tenant.container, now);
+    recordLedger(catalog, tenant.name, ledger);
+    return record(catalog.prepare(`select * from ${TENANTS} where name = ?`).get(tenant.name) as Record<string, unknown>);
+  },
+
+  async migrate(provider, tenant, pending, settings) {
+    const catalog = await catalogDb(provider);
+    const db = await openTenant(fileOf(provider, settings, tenant.container, tenant.status), settings);
+    try {
+      recordLedger(catalog, tenant.name, applyIn(db, pending));
+    } finally {
+      db.close();
+    }
+  },
+
+  async setStatus(provider, tenant, status, settings) {
+    const catalog = await catalogDb(provider);
+    const from = fileOf(provider, settings, tenant.container, tenant.status);
+    const to = fileOf(provider, settings, tenant.container, status);
+    fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+    if (fs.existsSync(from)) {
+      moveWithSideFiles(from, to);
+      fs.chmodSync(to, status === 'suspended' ? 0o400 : 0o600);
+      fsyncDir(path.dirname(to));
+    }
+    catalog.prepare(`update ${TENANTS} set status = ? where name = ?`).run(status, tenant.name);
+  },
+
+  async drop(provider, tenant, settings) {
+    const catalog = await catalogDb(provider);
+    removeWithSideFiles(fileOf(provider, settings, tenant.container, tenant.status));
+    catalog.transaction(() => {
+      catalog.prepare(`delete from ${LEDGER} where tenant = ?`).run(tenant.name);
+      catalog.prepare(`delete from ${TENANTS} where name = ?`).run(tenant.name);
+    })();
+  },
+
+  async stats(provider, tenant, settings) {
+    const file = fileOf(provider, settings, tenant.container, tenant.status);
+    const { default: Sqlite } = await import('better-sqlite3');
+    const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+    try {
+      const rows: Record<string, number> = {};
+      const tables = db
+        .prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> ? order by name`)
+        .all(OWN_LEDGER) as Array<{
+        name: string;
+      }>;
+      for (const table of tables) rows[table.name] = (db.prepare(`select count(*) as n from "${table.name.replace(/"/g, '""')}"`).get() as { n: number }).n;
+      return { bytes: fs.statSync(file).size, rows };
+    } finally {
+      db.close();
+    }
+  },
+};
