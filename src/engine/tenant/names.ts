@@ -2,8 +2,8 @@
 // own limits on the container it becomes (bytes, characters, reserved names).
 import { StorageError } from '../errors.js';
 
-/** Lower case (so no two tenants differ only in case, which MongoDB and some file systems cannot tell apart), letters of any script, digits, _ and -. */
-const NAME = /^\p{Ll}[\p{Ll}\p{Lo}\p{Nd}_-]*$/u;
+/** Lower case (so no two tenants differ only in case, which MongoDB and some file systems cannot tell apart), lower-case letters or letters of scripts without case, digits, _ and -. */
+const NAME = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{M}\p{Nd}_-]*$/u;
 
 export function checkTenantName(name: string): void {
   if (name.normalize('NFC') !== name)

@@ -25,6 +25,7 @@ import { replicationStreaming } from './replication-streaming.js';
 import { prereqsPgTools } from './prereqs-pg-tools.js';
 import { snapshotsState } from './snapshots-state.js';
 import { syncConflicts, syncLag, syncState, syncVerified } from './sync-jobs.js';
+import { tenantsCatalog, tenantsCurrent } from './tenants.js';
 
 export const ALL_CHECKS: Check[] = [
   configFile,
@@ -46,6 +47,8 @@ export const ALL_CHECKS: Check[] = [
   syncVerified,
   syncLag,
   syncConflicts,
+  tenantsCurrent,
+  tenantsCatalog,
   backupsRpo,
   backupsVerified,
   backupsIntegrity,
