@@ -25,3 +25,53 @@ export function pgbenchDatabase(base, scale, env = process.env) {
   }
   return db;
 }
+
+/**
+ * Starts a throwaway PostgreSQL cluster on a free loopback port (as the `postgres` OS user when
+ * run as root) with `settings` added to its postgresql.conf; returns its URL and a stop function.
+ */
+export async function throwawayCluster(settings = {}, pgBin = process.env.BENCH_PG_BIN ?? '/usr/lib/postgresql/15/bin') {
+  const { execFileSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const net = await import('node:net');
+  const asRoot = process.getuid?.() === 0;
+  const run = (program, args) => {
+    const file = path.join(pgBin, program);
+    const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+    return execFileSync(command, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], cwd: os.tmpdir(), timeout: 120_000 });
+  };
+  const port = await new Promise((resolve, reject) => {
+    const server = net.createServer().on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-bench-cluster-'));
+  fs.chmodSync(dir, 0o755);
+  if (asRoot) execFileSync('chown', ['postgres', dir]);
+  const dataDir = path.join(dir, 'data');
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync']);
+  const conf = { listen_addresses: "'127.0.0.1'", unix_socket_directories: `'${dir}'`, port, ...settings };
+  fs.appendFileSync(
+    path.join(dataDir, 'postgresql.conf'),
+    `\n${Object.entries(conf)
+      .map(([key, value]) => `${key} = ${value}`)
+      .join('\n')}\n`,
+  );
+  run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // already down
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, dataDir, stop };
+}

@@ -252,6 +252,19 @@ describe('storage tenant on PostgreSQL', () => {
   }, 120_000);
 });
 
+describe('storage tenant create in groups', () => {
+  it('one tenant that cannot be made (its role already exists) costs no other tenant of its transaction group; exit 2 names it', async () => {
+    await pgAdmin((client) => client.query(`create role "${prefix}clash" nologin`));
+    const names = ['g1', 'g2', 'g3', 'clash', 'g4', 'g5', 'g6', 'g7', 'g8'];
+    const run = await sandbox.run(['tenant', 'create', ...names, '--json']);
+    expect(run.exitCode).toBe(2);
+    expect(run.json().tenants.filter((t: { outcome: string }) => t.outcome === 'created').map((t: { tenant: string }) => t.tenant)).toEqual(names.filter((n) => n !== 'clash'));
+    expect(run.json().tenants.find((t: { tenant: string }) => t.tenant === 'clash')).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/already exists/) });
+    expect(await schemas()).not.toContain(`${prefix}clash`);
+    expect(await schemas()).toContain(`${prefix}g8`);
+  }, 120_000);
+});
+
 describe('storage tenant on SQLite', () => {
   let lite: Sandbox;
   beforeAll(() => {

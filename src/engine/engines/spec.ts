@@ -476,6 +476,8 @@ export interface TenancyCapability<P extends Provider = Provider> {
   containers(provider: P, settings: TenancySettings): Promise<string[]>;
   /** Creates the container, applies the migrations and records the tenant; all or nothing where the engine has transactions. */
   provision(provider: P, tenant: { name: string; container: string }, migrations: TenantMigration[], settings: TenancySettings): Promise<TenantRecord>;
+  /** Provisions several tenants in one transaction (fewer commits); when it fails the caller provisions each alone, so one bad tenant costs no other. */
+  provisionGroup?(provider: P, tenants: Array<{ name: string; container: string }>, migrations: TenantMigration[], settings: TenancySettings): Promise<void>;
   /** Applies pending migrations to one tenant (in one transaction where the engine allows, with the lock timeout). */
   migrate(provider: P, tenant: TenantRecord, pending: TenantMigration[], settings: TenancySettings): Promise<void>;
   setStatus(provider: P, tenant: TenantRecord, status: TenantRecord['status'], settings: TenancySettings): Promise<void>;

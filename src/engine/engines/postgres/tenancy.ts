@@ -63,6 +63,25 @@ function migrationStatements(tenant: string, schema: string, migrations: TenantM
   ];
 }
 
+function provisionStatements(tenant: { name: string; container: string }, migrations: TenantMigration[], settings: TenancySettings): string[] {
+  const schema = quoteIdent(tenant.container);
+  const role = settings.roles
+    ? [
+        `create role ${schema} nologin`,
+        `grant usage on schema ${schema} to ${schema}`,
+        `alter default privileges in schema ${schema} grant select, insert, update, delete, truncate, references, trigger on tables to ${schema}`,
+        `alter default privileges in schema ${schema} grant usage, select, update on sequences to ${schema}`,
+        `alter default privileges in schema ${schema} grant execute on functions to ${schema}`,
+      ]
+    : [];
+  return [
+    `create schema ${schema}`,
+    ...role,
+    `insert into ${CATALOG}.tenants (name, container, role) values (${literal(tenant.name)}, ${literal(tenant.container)}, ${settings.roles})`,
+    ...migrationStatements(tenant.name, tenant.container, migrations, settings),
+  ];
+}
+
 function record(row: Record<string, unknown>): TenantRecord {
   return {
     name: row.name as string,
@@ -116,25 +135,20 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
 
   async provision(provider, tenant, migrations, settings) {
     await ensureCatalog(provider);
-    const schema = quoteIdent(tenant.container);
-    const role = settings.roles
-      ? [
-          `create role ${schema} nologin`,
-          `grant usage on schema ${schema} to ${schema}`,
-          `alter default privileges in schema ${schema} grant select, insert, update, delete, truncate, references, trigger on tables to ${schema}`,
-          `alter default privileges in schema ${schema} grant usage, select, update on sequences to ${schema}`,
-          `alter default privileges in schema ${schema} grant execute on functions to ${schema}`,
-        ]
-      : [];
     return provider.withClient(async (client) => {
-      await inOneTransaction(client, [
-        `create schema ${schema}`,
-        ...role,
-        `insert into ${CATALOG}.tenants (name, container, role) values (${literal(tenant.name)}, ${literal(tenant.container)}, ${settings.roles})`,
-        ...migrationStatements(tenant.name, tenant.container, migrations, settings),
-      ]);
+      await inOneTransaction(client, provisionStatements(tenant, migrations, settings));
       return record((await client.query(`select * from ${CATALOG}.tenants where name = $1`, [tenant.name])).rows[0]);
     });
+  },
+
+  async provisionGroup(provider, tenants, migrations, settings) {
+    await ensureCatalog(provider);
+    await provider.withClient((client) =>
+      inOneTransaction(
+        client,
+        tenants.flatMap((tenant) => provisionStatements(tenant, migrations, settings)),
+      ),
+    );
   },
 
   async migrate(provider, tenant, pending, settings) {

@@ -11,7 +11,7 @@ import type { SqliteProvider } from './provider.js';
 import { createFileWithMode, moveWithSideFiles, removeWithSideFiles } from './provider.js';
 import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
 import { StorageError } from '../../errors.js';
-import { fsyncDir } from '../../system/files.js';
+import { fsyncDir, fsyncFile } from '../../system/files.js';
 
 const TENANTS = 'storage_tenants';
 const LEDGER = 'storage_tenant_migrations';
@@ -34,9 +34,11 @@ async function catalogDb(provider: SqliteProvider): Promise<Database> {
   return db;
 }
 
-async function openTenant(file: string, settings: TenancySettings, options: { create?: boolean } = {}): Promise<Database> {
+async function openTenant(file: string, settings: TenancySettings, options: { building?: boolean } = {}): Promise<Database> {
   const { default: Sqlite } = await import('better-sqlite3');
-  const db = new Sqlite(file, { fileMustExist: !options.create, timeout: settings.lockTimeoutMs });
+  const db = new Sqlite(file, { fileMustExist: true, timeout: settings.lockTimeoutMs });
+  // A file being built under its temporary name is not trusted until it is fsynced and renamed: no journal, no syncs until then.
+  if (options.building) db.exec('pragma journal_mode = off; pragma synchronous = off');
   db.exec(`create table if not exists ${OWN_LEDGER} (name text primary key, checksum text not null, applied_at text not null)`);
   return db;
 }
@@ -125,7 +127,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
     const building = `${file}.creating`;
     removeWithSideFiles(building);
     fs.closeSync(createFileWithMode(building, 0o600));
-    const db = await openTenant(building, settings, { create: true });
+    const db = await openTenant(building, settings, { building: true });
     let ledger;
     try {
       ledger = applyIn(db, migrations);
@@ -135,11 +137,14 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
       throw error;
     }
     db.close();
+    fsyncFile(building);
     moveWithSideFiles(building, file);
     fsyncDir(path.dirname(file));
     const now = new Date().toISOString();
-    catalog.prepare(`insert into ${TENANTS} (name, container, created_at) values (?, ?, ?)`).run(tenant.name, tenant.container, now);
-    recordLedger(catalog, tenant.name, ledger);
+    catalog.transaction(() => {
+      catalog.prepare(`insert into ${TENANTS} (name, container, created_at) values (?, ?, ?)`).run(tenant.name, tenant.container, now);
+      recordLedger(catalog, tenant.name, ledger);
+    })();
     return record(catalog.prepare(`select * from ${TENANTS} where name = ?`).get(tenant.name) as Record<string, unknown>);
   },
 
