@@ -258,8 +258,16 @@ describe('storage tenant create in groups', () => {
     const names = ['g1', 'g2', 'g3', 'clash', 'g4', 'g5', 'g6', 'g7', 'g8'];
     const run = await sandbox.run(['tenant', 'create', ...names, '--json']);
     expect(run.exitCode).toBe(2);
-    expect(run.json().tenants.filter((t: { outcome: string }) => t.outcome === 'created').map((t: { tenant: string }) => t.tenant)).toEqual(names.filter((n) => n !== 'clash'));
-    expect(run.json().tenants.find((t: { tenant: string }) => t.tenant === 'clash')).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/already exists/) });
+    expect(
+      run
+        .json()
+        .tenants.filter((t: { outcome: string }) => t.outcome === 'created')
+        .map((t: { tenant: string }) => t.tenant),
+    ).toEqual(names.filter((n) => n !== 'clash'));
+    expect(run.json().tenants.find((t: { tenant: string }) => t.tenant === 'clash')).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringMatching(/already exists/),
+    });
     expect(await schemas()).not.toContain(`${prefix}clash`);
     expect(await schemas()).toContain(`${prefix}g8`);
   }, 120_000);
