@@ -42,7 +42,13 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // it on the next run instead of parsing and compiling them again. Node 20 has no such cache and
   // runs as before; NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE=DIR moves it.
   module.enableCompileCache?.();
+  // @oclif/core checks the running Node against its own `engines` with semver on import (~15–50 ms
+  // of start-up compiling semver); `storage validate` checks the Node version against ours instead.
+  const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING;
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
   const { run, Errors } = await import('@oclif/core');
+  if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING;
+  else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning;
   try {
     await run(args, import.meta.url);
     await drained(process.stdout);
