@@ -5,6 +5,8 @@ export interface Progress {
   /** A step begins; the returned function ends it with an optional detail. */
   step(title: string): (detail?: string) => void;
   warn(message: string): void;
+  /** A line of news while a step runs (a follow's periodic summary); optional for listeners that ignore it. */
+  note?(message: string): void;
 }
 
 export const silentProgress: Progress = { step: () => () => undefined, warn: () => undefined };

@@ -21,6 +21,9 @@ export function lineProgress(prefix = ''): Progress {
     warn(message) {
       writeWarning(`${stamp()} ${label}warning: `, message);
     },
+    note(message) {
+      writeErr(`${stamp()} ${label}${message}`);
+    },
   };
 }
 

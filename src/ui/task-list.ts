@@ -83,6 +83,9 @@ export async function openFlow(names: string[], titleFor: (name: string) => stri
           handle.warnings.push(message);
           handle.task.output = `⚠ ${message}`;
         },
+        note(message) {
+          handle.task.output = message;
+        },
       };
     },
     settle(name, ok, summary) {

@@ -5,10 +5,11 @@ import { jobArg } from '../../cli/sync-job.js';
 import { configuredJobs, jobNamed } from '../../engine/sync/jobs.js';
 import { syncStatus, type SyncStatus } from '../../engine/sync/service.js';
 import { renderTable } from '../../ui/output.js';
+import { syncStateText } from '../../ui/views/sync.js';
 
 export default class SyncStatusCommand extends StorageCommand {
   static override summary =
-    "Each sync job's position: its checkpoint at the target (done, or stopped after N rows at a key), and its last run here (rows, rows/s).";
+    "Each sync job's position: its checkpoint at the target (done, or stopped after N rows at a key; a follow's position and how far behind the source it is), its slot at a PostgreSQL source (a slot left by a killed follow is shown with the WAL it holds), and its last run here (rows, rows/s).";
   static override args = jobArg;
   static override flags = { ...watchFlags };
   static override examples = ['<%= config.bin %> sync status', '<%= config.bin %> sync status --watch'];
@@ -27,7 +28,7 @@ export default class SyncStatusCommand extends StorageCommand {
     const rows = statuses.map((s) => [
       s.job,
       `${s.from} → ${s.to}`,
-      s.checkpoint ? (s.checkpoint.state === 'done' ? 'done' : `stopped after ${s.checkpoint.rows} rows`) : 'never run',
+      syncStateText(s),
       s.checkpoint?.updatedAt ?? '',
       s.lastRun ? `${s.lastRun.rows} rows, ${s.lastRun.rowsPerSecond} rows/s` : '',
       String(s.conflictsPending),

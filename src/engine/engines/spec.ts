@@ -301,6 +301,25 @@ export interface SyncCheckpoint {
   state: 'running' | 'done';
   startedAt: string;
   updatedAt: string;
+  /** Follow mode (`sync run --follow`): where the change feed stands; absent for plain runs. */
+  follow?: SyncFollowPoint;
+}
+
+/** Where a follow stands, kept in the checkpoint with each applied batch. */
+export interface SyncFollowPoint {
+  /** logical: a PostgreSQL replication slot; watermark: polling the job's watermark column. */
+  method: 'logical' | 'watermark';
+  /** The slot's name (logical). */
+  feed?: string;
+  /** The source position applied and committed at the target (PostgreSQL: the last applied commit's LSN). */
+  position?: string;
+  /** When the source committed the last change applied (logical), or null before any change. */
+  sourceCommittedAt?: string | null;
+  /** The target held every change the source had committed at this time (updated with each batch and while idle). */
+  currentAt: string;
+  /** following: a run is applying changes (or was killed while it did); stopped: it stopped cleanly. */
+  state: 'following' | 'stopped';
+  changes: number;
 }
 
 export interface SyncReadOptions {
@@ -334,6 +353,64 @@ export interface SyncApply {
   records?: SyncRecord[];
   /** The target held no rows when this run began (and nothing else writes to it): rows may be bulk-loaded without conflict handling. */
   fresh: boolean;
+  /** Follow mode: keys to delete in the same transaction (disjoint from `rows`' keys). Engines without `followDeletes` ignore it. */
+  deletes?: SyncValue[][];
+}
+
+/** One committed change of a source table, by key: an upsert carries the row as it became, a delete only the key. */
+export interface SyncChange {
+  kind: 'upsert' | 'delete';
+  key: SyncValue[];
+  /** Absent on an upsert whose new values the feed did not carry whole (then the row is read again from the source). */
+  row?: SyncRow;
+}
+
+/** Changes of whole source transactions, in commit order, up to `position`. */
+export interface SyncChangeBatch {
+  changes: SyncChange[];
+  /** Confirm this once the target committed the batch. */
+  position: string;
+  transactions: number;
+  /** The last transaction's commit time at the source (ISO). */
+  committedAt: string | null;
+}
+
+/** A source's change feed as it stands (PostgreSQL: the job's logical replication slot). */
+export interface SyncFeedState {
+  name: string;
+  /** A process is reading it now. */
+  active: boolean;
+  /** Source WAL the feed holds back (bytes), when known. */
+  retainedBytes?: number;
+  /** The position the feed has confirmed. */
+  confirmed?: string;
+}
+
+export interface SyncFeedReader {
+  /** Committed changes of the table past the last confirmed position (whole transactions, about `limit` changes), waiting up to `waitMs` for one; undefined when none came. */
+  read(limit: number, waitMs: number): Promise<SyncChangeBatch | undefined>;
+  /** The current rows of these keys (missing keys are absent): for upserts the feed did not carry whole. */
+  fetch(keys: SyncValue[][]): Promise<SyncRow[]>;
+  /** The target committed everything up to `position`: the source may forget it. */
+  confirm(position: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Follow mode on a source with a change feed (PostgreSQL: logical decoding through a replication slot). */
+export interface SyncFollowCapability<P extends Provider = Provider> {
+  /** How changes are read, for messages ("logical decoding (test_decoding)"). */
+  method: string;
+  /** Refuses, naming the setting to change, when this source cannot feed changes of `table` keyed by `key`. */
+  check(provider: P, table: string, key: string[], database?: string): Promise<void>;
+  /** The feed's name for a job (a valid, stable slot name). */
+  feedName(job: string): string;
+  /** The job's feed, if one exists on the source. */
+  feedState(provider: P, job: string, database?: string): Promise<SyncFeedState | undefined>;
+  /** Creates the job's feed: every change committed from now on is kept for it until confirmed. */
+  openFeed(provider: P, job: string, database?: string): Promise<void>;
+  reader(provider: P, job: string, table: string, shape: SyncTableShape, key: string[], database?: string): Promise<SyncFeedReader>;
+  /** Drops the job's feed (true when there was one). */
+  dropFeed(provider: P, job: string, database?: string): Promise<boolean>;
 }
 
 /**
@@ -369,6 +446,10 @@ export interface SyncCapability<P extends Provider = Provider> {
   deleteMissing(provider: P, table: string, key: string[], keep: Set<string>, database?: string): Promise<number>;
   /** What a "transaction" means here, for the README and plan output. */
   atomicBatches: boolean;
+  /** `apply` also deletes `deletes` (in the batch's transaction): the engine can be a follow target. */
+  followDeletes?: boolean;
+  /** A change feed for `sync run --follow` (sources without one are followed by polling their watermark). */
+  follow?: SyncFollowCapability<P>;
 }
 
 // ─── the spec ──────────────────────────────────────────────────────────────────────────────

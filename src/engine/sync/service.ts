@@ -17,9 +17,10 @@ import { fsyncFile } from '../system/files.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { policyText, reconcile, type Reconciled } from './conflicts.js';
 import type { SyncJob } from './jobs.js';
+import { dropFeedOf, feedStatusOf, type FeedStatus } from './follow.js';
 import { compareKeys, keyOf, keyText, rowText, shownValue } from './values.js';
 
-interface Side {
+export interface Side {
   store: string;
   table: string;
   label: string;
@@ -282,7 +283,8 @@ export async function runSync(
   }
 }
 
-async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean; batchSize?: number }, progress: Progress): Promise<SyncRunResult> {
+/** A run for a caller that already holds the target's lock (follow mode copies first, then follows under the same lock). */
+export async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: boolean; batchSize?: number }, progress: Progress): Promise<SyncRunResult> {
   const started = Date.now();
   const prepared = await prepare(fleet, job);
   const { source, target, key } = prepared;
@@ -492,6 +494,9 @@ export interface SyncStatus {
   lastVerify: VerifyRecord | null;
   /** Rows changed on both sides waiting for `sync conflicts resolve` (manual policy). */
   conflictsPending: number;
+  /** Follow mode: the job's change feed at the source (a PostgreSQL slot; null when there is none); absent for sources without feeds. */
+  feed?: FeedStatus['feed'];
+  feedError?: string;
 }
 
 export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncStatus[]> {
@@ -519,6 +524,7 @@ export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncSta
       lastRun: (runs.filter((run) => run.job === job.name && run.kind !== 'verify').at(-1) as (SyncRunResult & { at: string }) | undefined) ?? null,
       lastVerify: (runs.filter((run) => run.job === job.name && run.kind === 'verify').at(-1) as VerifyRecord | undefined) ?? null,
       conflictsPending: (await target.impl.readRecords(target.provider, job.name, 'conflict')).size,
+      ...(await feedStatusOf(fleet, job)),
     });
   }
   return statuses;
@@ -527,6 +533,7 @@ export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncSta
 /** Forgets where a cut-short run stopped: the next run starts from the beginning (upserts make that safe). */
 export async function resetSync(fleet: Fleet, job: SyncJob): Promise<void> {
   const target = await sideOf(fleet, job.to);
+  await dropFeedOf(fleet, job);
   const now = new Date().toISOString();
   await target.impl.writeCheckpoint(target.provider, { job: job.name, lastKey: null, watermark: null, rows: 0, state: 'done', startedAt: now, updatedAt: now });
 }

@@ -1,6 +1,7 @@
 // How sync plans and differences read at a terminal.
 import type { ConflictList } from '../../engine/sync/pending-conflicts.js';
-import type { Difference, SyncPlan } from '../../engine/sync/service.js';
+import type { Difference, SyncPlan, SyncStatus } from '../../engine/sync/service.js';
+import type { SyncFollowResult } from '../../engine/sync/follow.js';
 import { renderTable } from '../output.js';
 
 export function differenceText(job: string, d: Difference): string {
@@ -47,4 +48,36 @@ export function conflictsText(list: ConflictList): string {
     renderTable(['key', 'column', 'source', 'target', 'detected'], rows),
     `Resolve: storage sync conflicts resolve ${list.job} KEY… --take source|target`,
   ].join('\n');
+}
+
+export function followText(result: SyncFollowResult): string {
+  const lag = result.lagMs ? `, apply lag p50 ${result.lagMs.p50} ms, p99 ${result.lagMs.p99} ms` : '';
+  return `Followed ${result.job} (${result.method}): ${result.upserts} upserts, ${result.deletes} deletes in ${result.batches} batches${lag}; at ${result.position ?? 'the copy'}${result.feed ? `, slot ${result.feed} ${result.feedDropped ? 'dropped' : 'kept'}` : ''}.`;
+}
+
+function megabytes(bytes: number | undefined): string {
+  return bytes === undefined ? '?' : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The state column of `sync status`: a plain run's checkpoint, or a follow's position and lag. */
+export function syncStateText(status: SyncStatus, now = Date.now()): string {
+  const checkpoint = status.checkpoint;
+  const follow = checkpoint?.follow;
+  const parts: string[] = [];
+  if (!checkpoint) parts.push('never run');
+  else if (checkpoint.state === 'running') parts.push(`stopped after ${checkpoint.rows} rows`);
+  else if (follow?.state === 'following' && status.feed?.active !== false)
+    parts.push(
+      `following (${follow.method}), ${Math.max(0, Math.round((now - Date.parse(follow.currentAt)) / 1000))}s behind, at ${follow.position ?? 'the copy'}`,
+    );
+  else if (follow)
+    parts.push(`follow stopped at ${follow.position ?? (follow.method === 'watermark' ? 'its watermark' : 'the copy')} (a new --follow copies again first)`);
+  else parts.push('done');
+  if (status.feed && !status.feed.active)
+    parts.push(
+      `slot ${status.feed.name} left behind, holding ${megabytes(status.feed.retainedBytes)} of WAL: --follow resumes from it, \`storage sync reset ${status.job}\` drops it`,
+    );
+  else if (status.feed?.active) parts.push(`slot ${status.feed.name} holds ${megabytes(status.feed.retainedBytes)}`);
+  if (status.feedError) parts.push(`slot unknown: ${status.feedError}`);
+  return parts.join('; ');
 }

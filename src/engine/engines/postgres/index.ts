@@ -16,6 +16,7 @@ export const postgres: EngineSpec<PostgresProvider> = {
   rotatePassword: async () => (await import('./rotate.js')).postgresRotation,
   clientTools: async () => (await import('./tools.js')).postgresTools,
   failover: async () => (await import('./failover/index.js')).postgresFailover,
-  sync: async () => (await import('./sync.js')).postgresSync,
+  // Follow mode's change feed lives in its own module (logical decoding); the capability carries it.
+  sync: async () => ({ ...(await import('./sync.js')).postgresSync, follow: (await import('./sync-follow.js')).postgresFollow }),
   tenancy: async () => (await import('./tenancy.js')).postgresTenancy,
 };

@@ -65,7 +65,7 @@ export function qualified(table: string): string {
   return table.split('.').map(quoteIdent).join('.');
 }
 
-async function open(provider: PostgresProvider, database?: string): Promise<Client> {
+export async function open(provider: PostgresProvider, database?: string): Promise<Client> {
   const url = (provider.store.config as { url: string }).url;
   const client = await provider.memberClient(database ? withUrlParts(url, { database }) : url);
   await client.query(`set timezone = 'UTC'; set datestyle = 'ISO'; set bytea_output = 'hex'; set extra_float_digits = 3`);
@@ -103,13 +103,13 @@ async function describe(client: Client, table: string): Promise<SyncTableShape |
 }
 
 /** A column read as text, in a form canonicalize() reads back exactly. */
-function selectExpression(column: SyncColumn): string {
+export function selectExpression(column: SyncColumn): string {
   const name = quoteIdent(column.name);
   if (column.type === 'json') return `to_json(${name})::text`;
   return `${name}::text`;
 }
 
-function canonicalize(table: string, column: SyncColumn, text: string | null, key: () => SyncValue[]): SyncValue {
+export function canonicalize(table: string, column: SyncColumn, text: string | null, key: () => SyncValue[]): SyncValue {
   if (text === null) return null;
   const fail = () => unmappable(table, column.name, column.type, text, key());
   switch (column.type) {
@@ -140,7 +140,7 @@ function canonicalize(table: string, column: SyncColumn, text: string | null, ke
 }
 
 /** A canonical value as a text parameter PostgreSQL casts to the column's type. */
-function parameter(value: SyncValue, column: SyncColumn): string | null {
+export function parameter(value: SyncValue, column: SyncColumn): string | null {
   if (value === null) return null;
   if (typeof value === 'bigint' || typeof value === 'number') return String(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
@@ -151,7 +151,7 @@ function parameter(value: SyncValue, column: SyncColumn): string | null {
 }
 
 /** The type a parameter is cast to: by the canonical type, since the column may come from another engine. */
-function cast(column: SyncColumn): string {
+export function cast(column: SyncColumn): string {
   return NATIVE[column.type];
 }
 
@@ -162,7 +162,7 @@ function keyCondition(columns: SyncColumn[], key: string[], firstParam: number):
   return `(${left.join(', ')}) > (${right.join(', ')})`;
 }
 
-function orderBy(columns: SyncColumn[], key: string[]): string {
+export function orderBy(columns: SyncColumn[], key: string[]): string {
   return key
     .map((name) => {
       const column = columns.find((c) => c.name === name)!;
@@ -221,6 +221,7 @@ async function rowsByKey(client: Client, table: string, columns: SyncColumn[], k
 
 export const postgresSync: SyncCapability<PostgresProvider> = {
   atomicBatches: true,
+  followDeletes: true,
 
   async describe(provider, table, database) {
     const client = await open(provider, database);
@@ -337,6 +338,7 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
             : ` on conflict (${batch.key.map(quoteIdent).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
         await client.query(`insert into ${qualified(batch.table)} (${names}) select ${names} from ${stage}${conflict}`);
       }
+      if (batch.deletes?.length) await deleteKeys(client, batch.table, batch.columns, batch.key, batch.deletes);
       if (batch.records) await writeRecords(client, batch.records);
       if (batch.checkpoint) await saveCheckpoint(client, batch.checkpoint);
       await client.query('commit');
@@ -404,6 +406,18 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
     }
   },
 };
+
+/** Follow mode: the rows of these keys go, in the caller's transaction (one statement per key column set). */
+async function deleteKeys(client: Client, table: string, columns: SyncColumn[], key: string[], keys: SyncValue[][]): Promise<void> {
+  const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
+  // One array parameter per key column, unnested side by side: one statement for the whole batch.
+  const arrays = keyColumns.map((column, i) => `$${i + 1}::${cast(column)}[]`);
+  const names = keyColumns.map((column) => quoteIdent(column.name));
+  await client.query(
+    `delete from ${qualified(table)} t using unnest(${arrays.join(', ')}) as gone(${names.join(', ')}) where ${names.map((name) => `t.${name} = gone.${name}`).join(' and ')}`,
+    keyColumns.map((column, i) => keys.map((values) => parameter(values[i], column))),
+  );
+}
 
 /** A short, stable suffix for a table's staging table name. */
 function stageSuffix(table: string): string {

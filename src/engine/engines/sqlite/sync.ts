@@ -232,6 +232,7 @@ function rowsByKey(db: Database, table: string, columns: SyncColumn[], key: stri
 
 export const sqliteSync: SyncCapability<SqliteProvider> = {
   atomicBatches: true,
+  followDeletes: true,
 
   async describe(provider, table) {
     return describeIn(await provider.handle(), table);
@@ -308,8 +309,13 @@ export const sqliteSync: SyncCapability<SqliteProvider> = {
     const conflict =
       batch.mode === 'append' ? '' : ` on conflict (${batch.key.map(quote).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
     const insert = db.prepare(`insert into ${quote(batch.table)} (${names}) values (${batch.columns.map(() => '?').join(', ')})${conflict}`);
+    const keyColumns = batch.key.map((name) => batch.columns.find((c) => c.name === name)!);
+    const remove = batch.deletes?.length
+      ? db.prepare(`delete from ${quote(batch.table)} where ${batch.key.map((name) => `${quote(name)} = ?`).join(' and ')}`)
+      : undefined;
     db.transaction(() => {
       for (const row of batch.rows) insert.run(...batch.columns.map((column) => stored(row[column.name] ?? null, column)));
+      for (const values of batch.deletes ?? []) remove!.run(...values.map((value, i) => stored(value, keyColumns[i])));
       if (batch.records) writeRecords(db, batch.records);
       if (batch.checkpoint) saveCheckpoint(db, batch.checkpoint);
     })();

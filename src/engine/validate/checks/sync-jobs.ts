@@ -1,6 +1,8 @@
 // The sync suite: each configured sync job has finished its last run (not stopped part-way), its
-// last `sync verify` found the sides equal, no conflicts wait for a decision, and (with the job's maxLag) its last completed run is
-// recent enough. One status read per run serves all three checks.
+// last `sync verify` found the sides equal, no conflicts wait for a decision, and (with the job's
+// maxLag) its last completed run is recent enough (a follow rewrites its checkpoint with each batch
+// and every second while idle, so a live follow stays within maxLag). One status read per run
+// serves all the checks; a slot a killed follow left at a PostgreSQL source is a warning (it holds WAL).
 import { parseDuration } from '../../config/duration.js';
 import type { Fleet } from '../../fleet.js';
 import { configuredJobs, jobNamed } from '../../sync/jobs.js';
@@ -34,6 +36,19 @@ export function judgeState(status: SyncStatus): CheckOutcome {
       status: 'fail',
       reason: `the last run stopped after ${checkpoint.rows} rows (at ${checkpoint.updatedAt})`,
       hint: `storage sync run ${shellQuote(status.job)} --resume`,
+    };
+  if (status.feed && !status.feed.active)
+    return {
+      subject,
+      status: 'warn',
+      reason: `replication slot ${status.feed.name} is left at the source with no follow reading it${status.feed.retainedBytes !== undefined ? ` (it holds ${Math.round(status.feed.retainedBytes / 1024)} KiB of WAL, growing)` : ''}`,
+      hint: `storage sync run ${shellQuote(status.job)} --follow (resumes from it), or storage sync reset ${shellQuote(status.job)} (drops it)`,
+    };
+  if (checkpoint.follow?.state === 'following')
+    return {
+      subject,
+      status: 'pass',
+      reason: `following; the target was current at ${checkpoint.follow.currentAt} (at ${checkpoint.follow.position ?? 'the copy'})`,
     };
   return { subject, status: 'pass', reason: `last run finished at ${checkpoint.updatedAt} (${checkpoint.rows} rows)` };
 }
