@@ -5,14 +5,14 @@
 // batch commits at the target with its checkpoint, and only then is the feed told it may forget it.
 import { repositoryPath } from '../backup/open.js';
 import { onCleanup } from '../cleanup.js';
-import type { SyncChange, SyncCheckpoint, SyncFeedReader, SyncFeedState, SyncFollowPoint, SyncRow, SyncValue } from '../engines/spec.js';
+import type { SyncChange, SyncCheckpoint, SyncFeedReader, SyncFollowPoint, SyncRow, SyncValue } from '../engines/spec.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { locksDirOf } from '../repository/repository.js';
 import { StoreLock } from '../store-lock.js';
 import type { SyncJob } from './jobs.js';
-import { prepare, runLocked, sideOf, type Prepared, type SyncRunResult } from './service.js';
+import { prepare, runLocked, type Prepared, type SyncRunResult } from './service.js';
 import { compareKeys, keyOf, keyText } from './values.js';
 import { shellQuote } from '../system/shell.js';
 
@@ -44,13 +44,6 @@ export interface SyncFollowResult {
   /** Apply lag per batch: the target's commit minus the source's commit of the batch's last transaction (logical only). */
   lagMs: { p50: number; p99: number; max: number } | null;
   durationMs: number;
-}
-
-/** Follow mode's view of a job's feed, for `sync status` and validate. */
-export interface FeedStatus {
-  feed: (SyncFeedState & { method: string }) | null;
-  /** The feed could not be read (the source is down, …). */
-  feedError?: string;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -403,23 +396,4 @@ async function followWatermark(
     lagMs: null,
     durationMs: Date.now() - started,
   };
-}
-
-/** The job's feed at the source, for `sync status` (nothing for sources without one). */
-export async function feedStatusOf(fleet: Fleet, job: SyncJob): Promise<FeedStatus | Record<string, never>> {
-  try {
-    const source = await sideOf(fleet, job.from);
-    if (!source.impl.follow) return {};
-    const state = await source.impl.follow.feedState(source.provider, job.name);
-    return { feed: state ? { ...state, method: source.impl.follow.method } : null };
-  } catch (error) {
-    return { feed: null, feedError: (error as Error).message };
-  }
-}
-
-/** `sync reset`: a slot a killed follow left behind goes too (it holds the source's WAL). */
-export async function dropFeedOf(fleet: Fleet, job: SyncJob): Promise<boolean> {
-  const source = await sideOf(fleet, job.from);
-  if (!source.impl.follow) return false;
-  return source.impl.follow.dropFeed(source.provider, job.name);
 }

@@ -17,7 +17,7 @@ import { fsyncFile } from '../system/files.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { policyText, reconcile, type Reconciled } from './conflicts.js';
 import type { SyncJob } from './jobs.js';
-import { dropFeedOf, feedStatusOf, type FeedStatus } from './follow.js';
+import { dropFeedOf, feedStatusOf, type FeedStatus } from './feed.js';
 import { compareKeys, keyOf, keyText, rowText, shownValue } from './values.js';
 
 export interface Side {
@@ -28,7 +28,7 @@ export interface Side {
   provider: Provider;
 }
 
-export async function sideOf(fleet: Fleet, at: { store: string; table: string }): Promise<Side> {
+async function sideOf(fleet: Fleet, at: { store: string; table: string }): Promise<Side> {
   const { store, spec, impl, provider } = await fleet.capability(at.store, 'sync');
   return { store: store.name, table: at.table, label: spec.label, impl, provider };
 }

@@ -137,6 +137,9 @@ export function parseTuple(text: string, from = 0): { tuple: Tuple; end: number 
 }
 
 interface Pending {
+  xid: string;
+  /** Some upsert carries no row: it is read again once this transaction is visible. */
+  refetch: boolean;
   changes: SyncChange[];
   position: string;
   committedAt: string | null;
@@ -146,6 +149,7 @@ interface Pending {
 class ChangeDecoder {
   private readonly prefix: string;
   private open: SyncChange[] | undefined;
+  private xid = '';
 
   constructor(
     relation: string,
@@ -160,6 +164,7 @@ class ChangeDecoder {
   line(data: string, lsn: string): Pending | undefined {
     if (data === 'BEGIN' || data.startsWith('BEGIN ')) {
       this.open = [];
+      this.xid = data.slice(6).trim();
       return undefined;
     }
     if (data.startsWith('COMMIT')) {
@@ -167,6 +172,8 @@ class ChangeDecoder {
       const changes = this.open ?? [];
       this.open = undefined;
       return {
+        xid: this.xid,
+        refetch: changes.some((change) => change.kind === 'upsert' && !change.row),
         changes,
         position: lsn,
         committedAt: at
@@ -243,7 +250,7 @@ async function streamReader(
   slot: string,
   decoder: ChangeDecoder,
   database: string | undefined,
-  fetchRows: (keys: SyncValue[][]) => Promise<SyncRow[]>,
+  fetchRows: (keys: SyncValue[][], xids: string[]) => Promise<SyncRow[]>,
   closeFetcher: () => Promise<void>,
 ): Promise<SyncFeedReader> {
   const { default: pg } = await import('pg');
@@ -263,7 +270,10 @@ async function streamReader(
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   let received = 0n;
+  let lastCommit = 0n;
   let confirmed = 0n;
+  // Transactions of the batch last read whose rows are read again: they must be visible first.
+  let toSee: string[] = [];
   let idleEnd = 0n;
   let inTransaction = false;
   const notify = () => {
@@ -274,7 +284,7 @@ async function streamReader(
   const status = (reply = false) => {
     if (failure) return;
     // Nothing received and unapplied: the stream's end (a keepalive's position) is done too, so the slot never holds WAL of other work.
-    const flushed = ready.length === 0 && !inTransaction && idleEnd > confirmed ? idleEnd : confirmed;
+    const flushed = ready.length === 0 && !inTransaction && lastCommit <= confirmed && idleEnd > confirmed ? idleEnd : confirmed;
     const message = Buffer.alloc(34);
     message.write('r', 0);
     message.writeBigUInt64BE(received > flushed ? received : flushed, 1);
@@ -285,7 +295,7 @@ async function streamReader(
     (client as unknown as { connection: { sendCopyFromChunk(chunk: Buffer): void } }).connection.sendCopyFromChunk(message);
   };
   const stream = {
-    text: `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL 0/0 ("include-xids" '0', "include-timestamp" '1', "skip-empty-xacts" '1')`,
+    text: `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL 0/0 ("include-xids" '1', "include-timestamp" '1', "skip-empty-xacts" '1')`,
     submit(connection: { query(text: string): void }) {
       connection.query(this.text);
     },
@@ -300,6 +310,7 @@ async function streamReader(
           const whole = decoder.line(data, lsnText(lsn));
           if (whole) {
             inTransaction = false;
+            lastCommit = lsn;
             ready.push(whole);
             notify();
           }
@@ -353,16 +364,18 @@ async function streamReader(
         return undefined;
       }
       const batch: SyncChangeBatch = { changes: [], position: '', transactions: 0, committedAt: null };
+      toSee = [];
       while (ready.length > 0 && (batch.transactions === 0 || batch.changes.length + ready[0].changes.length <= limit)) {
         const next = ready.shift()!;
         batch.changes.push(...next.changes);
         batch.position = next.position;
         batch.committedAt = next.committedAt;
         batch.transactions++;
+        if (next.refetch) toSee.push(next.xid);
       }
       return batch;
     },
-    fetch: fetchRows,
+    fetch: (keys) => fetchRows(keys, toSee),
     async confirm(position) {
       const [high, low] = position.split('/');
       const value = (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
@@ -377,6 +390,26 @@ async function streamReader(
       await closeFetcher();
     },
   };
+}
+
+/**
+ * Waits until these transactions are visible to new snapshots: the walsender sends a commit once
+ * it is in the WAL, a moment before the committing backend leaves the proc array, and a row read
+ * in that moment would be missing or old. (32-bit xids from the stream, widened with xmax's epoch; one just past xmax is
+ * still finishing, not from the last epoch.)
+ */
+async function visible(client: Client, xids: string[]): Promise<void> {
+  if (xids.length === 0) return;
+  for (let attempt = 0; ; attempt++) {
+    const { rows } = await client.query(
+      `select bool_and(pg_visible_in_snapshot(
+                (((pg_snapshot_xmax(s)::text::int8 >> 32) - case when x - (pg_snapshot_xmax(s)::text::int8 & 4294967295) > 2147483648 then 1 else 0 end) << 32 | x)::text::xid8, s)) as seen
+       from (select pg_current_snapshot() as s) snap, unnest($1::int8[]) as x`,
+      [xids],
+    );
+    if (rows[0].seen || attempt >= 500) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 async function relationOf(client: Client, table: string): Promise<string> {
@@ -456,8 +489,9 @@ export const postgresFollow: SyncFollowCapability<PostgresProvider> = {
     }
     const columns = shape.columns;
     // A plain connection beside the stream, for rows the stream did not carry whole.
-    const fetchRows = async (keys: SyncValue[][]): Promise<SyncRow[]> => {
+    const fetchRows = async (keys: SyncValue[][], xids: string[]): Promise<SyncRow[]> => {
       if (keys.length === 0) return [];
+      await visible(setup, xids);
       const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
       const select = columns.map((column, i) => `${selectExpression(column)} as c${i}`).join(', ');
       const arrays = keyColumns.map((column, i) => `$${i + 1}::${cast(column)}[]`);
