@@ -448,6 +448,8 @@ export interface SyncCapability<P extends Provider = Provider> {
   atomicBatches: boolean;
   /** `apply` also deletes `deletes` (in the batch's transaction): the engine can be a follow target. */
   followDeletes?: boolean;
+  /** Follow mode's small batches (upserts, deletes and the checkpoint) in one round trip; `apply` is used where absent. */
+  applyChanges?(provider: P, batch: SyncApply, database?: string): Promise<void>;
   /** A change feed for `sync run --follow` (sources without one are followed by polling their watermark). */
   follow?: SyncFollowCapability<P>;
 }

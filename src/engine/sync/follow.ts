@@ -125,7 +125,8 @@ async function followLocked(fleet: Fleet, job: SyncJob, options: FollowOptions, 
 /** Writes a batch (or nothing, to say the target is current) with its checkpoint, in one transaction where the engine has them. */
 async function commit(prepared: Prepared, checkpoint: SyncCheckpoint, rows: SyncRow[], deletes: SyncValue[][]): Promise<void> {
   checkpoint.updatedAt = new Date().toISOString();
-  await prepared.target.impl.apply(prepared.target.provider, {
+  const impl = prepared.target.impl;
+  await (impl.applyChanges ?? impl.apply).call(impl, prepared.target.provider, {
     table: prepared.target.table,
     columns: prepared.shape.columns,
     key: prepared.key,

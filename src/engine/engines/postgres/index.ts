@@ -17,6 +17,9 @@ export const postgres: EngineSpec<PostgresProvider> = {
   clientTools: async () => (await import('./tools.js')).postgresTools,
   failover: async () => (await import('./failover/index.js')).postgresFailover,
   // Follow mode's change feed lives in its own module (logical decoding); the capability carries it.
-  sync: async () => ({ ...(await import('./sync.js')).postgresSync, follow: (await import('./sync-follow.js')).postgresFollow }),
+  sync: async () => {
+    const follow = await import('./sync-follow.js');
+    return { ...(await import('./sync.js')).postgresSync, follow: follow.postgresFollow, applyChanges: follow.applyChanges };
+  },
   tenancy: async () => (await import('./tenancy.js')).postgresTenancy,
 };

@@ -6,8 +6,8 @@
 import type { Client } from 'pg';
 import type { PostgresProvider } from './provider.js';
 import { quoteIdent } from './provider.js';
-import { canonicalize, cast, open, parameter, qualified, selectExpression } from './sync.js';
-import type { SyncChange, SyncChangeBatch, SyncColumn, SyncFeedReader, SyncFollowCapability, SyncRow, SyncTableShape, SyncValue } from '../spec.js';
+import { CHECKPOINTS, canonicalize, cast, encodeCheckpoint, ensureCheckpoints, open, parameter, qualified, selectExpression } from './sync.js';
+import type { SyncApply, SyncChange, SyncChangeBatch, SyncColumn, SyncFeedReader, SyncFollowCapability, SyncRow, SyncTableShape, SyncValue } from '../spec.js';
 import { StorageError } from '../../errors.js';
 import { withUrlParts } from '../../config/store-url.js';
 
@@ -532,3 +532,72 @@ export const postgresFollow: SyncFollowCapability<PostgresProvider> = {
     }
   },
 };
+
+/** One connection per provider and database for a follow's writes, closed with the provider's pool. */
+const writers = new WeakMap<PostgresProvider, Map<string, Promise<Client>>>();
+
+async function writer(provider: PostgresProvider, database?: string): Promise<Client> {
+  let byDatabase = writers.get(provider);
+  if (!byDatabase) {
+    byDatabase = new Map();
+    writers.set(provider, byDatabase);
+    provider.onClose(async () => {
+      for (const client of byDatabase!.values()) await (await client).end().catch(() => undefined);
+    });
+  }
+  let client = byDatabase.get(database ?? '');
+  if (!client) {
+    client = (async () => {
+      const opened = await open(provider, database);
+      await ensureCheckpoints(opened);
+      return opened;
+    })();
+    byDatabase.set(database ?? '', client);
+  }
+  return client;
+}
+
+/**
+ * A follow batch into PostgreSQL as one statement (one round trip, one implicit transaction):
+ * deletes, upserts from column arrays, and the checkpoint, as data-modifying CTEs. The keys of
+ * the deletes and the upserts are disjoint (the batch keeps each key's last change).
+ */
+export async function applyChanges(provider: PostgresProvider, batch: SyncApply, database?: string): Promise<void> {
+  const client = await writer(provider, database);
+  const params: unknown[] = [];
+  const array = (values: (string | null)[], column: SyncColumn) => {
+    params.push(values);
+    return `$${params.length}::${cast(column)}[]`;
+  };
+  const table = qualified(batch.table);
+  const keyColumns = batch.key.map((name) => batch.columns.find((c) => c.name === name)!);
+  const keyNames = keyColumns.map((column) => quoteIdent(column.name));
+  const parts: string[] = [];
+  if (batch.deletes?.length) {
+    const arrays = keyColumns.map((column, i) =>
+      array(
+        batch.deletes!.map((values) => parameter(values[i], column)),
+        column,
+      ),
+    );
+    parts.push(
+      `gone as (delete from ${table} t using unnest(${arrays.join(', ')}) as g(${keyNames.join(', ')}) where ${keyNames.map((name) => `t.${name} = g.${name}`).join(' and ')})`,
+    );
+  }
+  if (batch.rows.length) {
+    const names = batch.columns.map((column) => quoteIdent(column.name));
+    const arrays = batch.columns.map((column) =>
+      array(
+        batch.rows.map((row) => parameter(row[column.name] ?? null, column)),
+        column,
+      ),
+    );
+    const updates = batch.columns.filter((c) => !batch.key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = excluded.${quoteIdent(c.name)}`);
+    parts.push(
+      `put as (insert into ${table} (${names.join(', ')}) select * from unnest(${arrays.join(', ')}) on conflict (${keyNames.join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'})`,
+    );
+  }
+  params.push(batch.checkpoint.job, encodeCheckpoint(batch.checkpoint));
+  const mark = `insert into ${CHECKPOINTS} (job, checkpoint, updated_at) values ($${params.length - 1}, $${params.length}, now()) on conflict (job) do update set checkpoint = excluded.checkpoint, updated_at = now()`;
+  await client.query(parts.length ? `with ${parts.join(', ')} ${mark}` : mark, params);
+}

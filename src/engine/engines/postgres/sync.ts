@@ -58,7 +58,7 @@ const NATIVE: Record<SyncType, string> = {
   uuid: 'uuid',
 };
 
-const CHECKPOINTS = 'storage_sync_checkpoints';
+export const CHECKPOINTS = 'storage_sync_checkpoints';
 
 /** "schema.table" or "table", each part quoted. */
 export function qualified(table: string): string {
@@ -171,13 +171,13 @@ export function orderBy(columns: SyncColumn[], key: string[]): string {
     .join(', ');
 }
 
-async function ensureCheckpoints(client: Client): Promise<void> {
+export async function ensureCheckpoints(client: Client): Promise<void> {
   await client.query(
     `create table if not exists ${CHECKPOINTS} (job text primary key, checkpoint jsonb not null, updated_at timestamptz not null default now())`,
   );
 }
 
-function encodeCheckpoint(checkpoint: SyncCheckpoint): string {
+export function encodeCheckpoint(checkpoint: SyncCheckpoint): string {
   return JSON.stringify({ ...checkpoint, lastKey: checkpoint.lastKey?.map(encodeValue) ?? null, watermark: encodeValue(checkpoint.watermark) });
 }
 
