@@ -239,8 +239,9 @@ describe('storage sync run --follow', () => {
     third.kill('SIGKILL');
     await third;
     expect(await slots()).toHaveLength(1);
-    const reset = await sandbox.run(['sync', 'reset', 'killed', '--confirm', 'killed']);
+    const reset = await sandbox.run(['sync', 'reset', 'killed', '--confirm', 'killed', '--json']);
     expect(reset.exitCode, reset.stderr).toBe(0);
+    expect(reset.json().feedDropped).toMatch(/^storage_sync_killed_/);
     expect(await slots()).toEqual([]);
   }, 180_000);
 

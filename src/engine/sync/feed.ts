@@ -23,9 +23,9 @@ export async function feedStatusOf(fleet: Fleet, job: SyncJob): Promise<FeedStat
   }
 }
 
-/** `sync reset`: a slot a killed follow left behind goes too (it holds the source's WAL). */
-export async function dropFeedOf(fleet: Fleet, job: SyncJob): Promise<boolean> {
+/** `sync reset`: a slot a killed follow left behind goes too (it holds the source's WAL). Returns its name when there was one. */
+export async function dropFeedOf(fleet: Fleet, job: SyncJob): Promise<string | null> {
   const { impl, provider } = await fleet.capability(job.from.store, 'sync');
-  if (!impl.follow) return false;
-  return impl.follow.dropFeed(provider, job.name);
+  if (!impl.follow) return null;
+  return (await impl.follow.dropFeed(provider, job.name)) ? impl.follow.feedName(job.name) : null;
 }

@@ -531,9 +531,11 @@ export async function syncStatus(fleet: Fleet, jobs: SyncJob[]): Promise<SyncSta
 }
 
 /** Forgets where a cut-short run stopped: the next run starts from the beginning (upserts make that safe). */
-export async function resetSync(fleet: Fleet, job: SyncJob): Promise<void> {
+export async function resetSync(fleet: Fleet, job: SyncJob): Promise<{ feedDropped: string | null }> {
   const target = await sideOf(fleet, job.to);
-  await dropFeedOf(fleet, job);
+  // A slot a killed follow left holds the source's WAL; the next follow starts with a copy anyway.
+  const feedDropped = await dropFeedOf(fleet, job);
   const now = new Date().toISOString();
   await target.impl.writeCheckpoint(target.provider, { job: job.name, lastKey: null, watermark: null, rows: 0, state: 'done', startedAt: now, updatedAt: now });
+  return { feedDropped };
 }
