@@ -2,6 +2,7 @@
 import type { SyncStatus } from '../../engine/sync/service.js';
 import type { ColumnSpec, ScreenSize, StatusTone } from './layout.js';
 import { StoreBoard } from './store-board.js';
+import { syncStateText } from '../views/sync.js';
 
 export interface SyncSnapshot {
   round: number;
@@ -20,6 +21,8 @@ type Row = SyncStatus & { store: string };
 
 function tone(row: Row): StatusTone {
   if (!row.checkpoint) return 'unknown';
+  // A slot nobody reads (a killed follow) holds the source's WAL: as bad as a stopped run.
+  if (row.feed && !row.feed.active) return 'down';
   return row.checkpoint.state === 'done' ? 'up' : 'down';
 }
 
@@ -36,9 +39,11 @@ export function SyncBoard({ snapshot, intervalMs, size, color = true }: { snapsh
         state: (r) =>
           !r.checkpoint
             ? 'never run'
-            : r.checkpoint.state === 'done'
-              ? `done, ${r.checkpoint.rows} rows`
-              : `stopped after ${r.checkpoint.rows} rows (--resume)`,
+            : r.checkpoint.follow || r.feed
+              ? syncStateText(r)
+              : r.checkpoint.state === 'done'
+                ? `done, ${r.checkpoint.rows} rows`
+                : `stopped after ${r.checkpoint.rows} rows (--resume)`,
         route: (r) => `${r.from} → ${r.to}`,
         last: (r) => (r.lastRun ? `${r.lastRun.rows} rows, ${r.lastRun.rowsPerSecond} rows/s` : '-'),
       })}

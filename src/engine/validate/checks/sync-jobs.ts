@@ -70,6 +70,19 @@ export function judgeVerified(status: SyncStatus): CheckOutcome {
 export function judgeLag(status: SyncStatus, maxLag: string | undefined, now: number): CheckOutcome {
   const subject = status.job;
   if (!maxLag) return { subject, status: 'pass', reason: 'no maxLag set for this job' };
+  const following = status.checkpoint?.state === 'done' && status.checkpoint.follow?.state === 'following' && status.feed?.active !== false;
+  if (following) {
+    // A live follow rewrites its checkpoint every second while idle and with each batch: its age is the lag.
+    const age = now - Date.parse(status.checkpoint!.follow!.currentAt);
+    return age <= parseDuration(maxLag)!
+      ? { subject, status: 'pass', reason: `following; the target was current ${Math.round(age / 1000)}s ago, within ${maxLag}` }
+      : {
+          subject,
+          status: 'fail',
+          reason: `following, but the target was last current ${Math.round(age / 1000)}s ago, over maxLag ${maxLag} (is the follow still running?)`,
+          hint: `storage sync status ${shellQuote(status.job)}`,
+        };
+  }
   const finished = status.checkpoint?.state === 'done' ? Date.parse(status.checkpoint.updatedAt) : undefined;
   if (finished === undefined)
     return { subject, status: 'fail', reason: `no completed run (maxLag ${maxLag})`, hint: `storage sync run ${shellQuote(status.job)}` };
