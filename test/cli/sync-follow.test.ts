@@ -59,8 +59,11 @@ function follow(job: string, extra: string[] = []): ResultPromise {
   return child;
 }
 
-async function checkpointOf(job: string): Promise<{ state: string; rows: number; follow?: { state: string; position?: string; changes: number } } | undefined> {
-  const rows = await dst<{ checkpoint: never }>(`select checkpoint from storage_sync_checkpoints where job = $1`, [job]).catch(() => []);
+async function checkpointOf(
+  job: string,
+  at = dst,
+): Promise<{ state: string; rows: number; follow?: { state: string; position?: string; changes: number } } | undefined> {
+  const rows = await at<{ checkpoint: never }>(`select checkpoint from storage_sync_checkpoints where job = $1`, [job]).catch(() => []);
   return rows[0]?.checkpoint;
 }
 
@@ -76,7 +79,7 @@ async function until(what: string, test: () => Promise<boolean>, timeoutMs = 30_
   }
 }
 
-const following = (job: string) => until(`${job} to follow`, async () => (await checkpointOf(job))?.follow?.state === 'following');
+const following = (job: string, at = dst) => until(`${job} to follow`, async () => (await checkpointOf(job, at))?.follow?.state === 'following');
 
 /** Both sides agree, compared in canonical form (the target's types come from the mapping table: text[] is jsonb there). */
 let lastVerify = '';
@@ -114,6 +117,7 @@ beforeAll(async () => {
         items: { from: { store: 'src', table: 'public.items' }, to: { store: 'dst', table: 'items' }, maxLag: '30s' },
         killed: { from: { store: 'src', table: 'items_kill' }, to: { store: 'dst', table: 'items_kill' } },
         notlogical: { from: { store: 'plain', table: 'public.plain_items' }, to: { store: 'dst', table: 'plain_copy' } },
+        same: { from: { store: 'src', table: 'public.same' }, to: { store: 'src', table: 'same_copy' } },
         notes: { from: { store: 'lite', table: 'notes' }, to: { store: 'dst', table: 'notes' }, watermark: 'updated_at' },
         notes_nowm: { from: { store: 'lite', table: 'notes' }, to: { store: 'dst', table: 'notes2' } },
       },
@@ -244,6 +248,26 @@ describe('storage sync run --follow', () => {
     expect(reset.json().feedDropped).toMatch(/^storage_sync_killed_/);
     expect(await slots()).toEqual([]);
   }, 180_000);
+
+  it('follows within one database without feeding on its own checkpoint writes (the slot sees the whole database)', async () => {
+    await src(`create table same (id int primary key, v text); insert into same select g, 'v' from generate_series(1, 100) g`);
+    const child = follow('same');
+    await following('same', src);
+    await src(`insert into same values (101, 'new'); update same set v = 'changed' where id = 1; delete from same where id = 2`);
+    await until('the copy in the same database', () => agree('same'));
+    const writes = async () =>
+      Number(
+        (await src<{ n: string }>(`select (n_tup_ins + n_tup_upd)::text as n from pg_stat_user_tables where relname = 'storage_sync_checkpoints'`))[0]?.n ?? 0,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const before = await writes();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // About one idle checkpoint a second; a loop on its own writes would make hundreds.
+    expect((await writes()) - before).toBeLessThan(15);
+    child.kill('SIGINT');
+    expect((await child).exitCode).toBe(130);
+    expect(await slots()).toEqual([]);
+  }, 120_000);
 
   it('follows a SQLite source by polling its watermark (inserts and updates; deletes are not seen), and refuses without a watermark (64)', async () => {
     const refused = await sandbox.run(['sync', 'run', 'notes_nowm', '--follow', '--json']);

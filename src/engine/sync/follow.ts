@@ -226,7 +226,11 @@ async function followLogical(
     while (!stop.signal.aborted) {
       const readAt = new Date().toISOString();
       const batch = await reader.read(options.batchSize ?? job.batchSize, 200);
-      if (batch) {
+      if (batch && batch.changes.length === 0) {
+        // Only other tables' transactions (the slot sees the whole database): nothing to write, but the
+        // slot may move on. Writing a checkpoint for them would feed back when the target is the same database.
+        await reader.confirm(batch.position);
+      } else if (batch) {
         const { rows, deletes } = await resolveChanges(prepared, reader, batch.changes, stats);
         checkpoint.follow!.position = batch.position;
         checkpoint.follow!.sourceCommittedAt = batch.committedAt;
