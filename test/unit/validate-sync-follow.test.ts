@@ -11,6 +11,7 @@ const ago = (seconds: number) => new Date(now - seconds * 1000).toISOString();
 function status(follow: Partial<NonNullable<SyncCheckpoint['follow']>> | undefined, feed?: SyncStatus['feed']): SyncStatus {
   return {
     job: 'orders',
+    conflictsPending: 0,
     from: 'src:orders',
     to: 'dst:orders',
     checkpoint: {

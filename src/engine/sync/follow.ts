@@ -7,6 +7,7 @@ import { repositoryPath } from '../backup/open.js';
 import { onCleanup } from '../cleanup.js';
 import type { SyncChange, SyncCheckpoint, SyncFeedReader, SyncFollowPoint, SyncRow, SyncValue } from '../engines/spec.js';
 import { StorageError } from '../errors.js';
+import { policyText } from './conflicts.js';
 import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { locksDirOf } from '../repository/repository.js';
@@ -92,6 +93,14 @@ async function followLocked(fleet: Fleet, job: SyncJob, options: FollowOptions, 
     throw new StorageError('USAGE', `Sync job "${job.name}" is in append mode; follow mode applies updates and deletes.`, {
       hint: 'Follow an upsert or mirror job (mode: upsert).',
     });
+  if (job.conflict.policy !== 'source-wins')
+    throw new StorageError(
+      'USAGE',
+      `Sync job "${job.name}" decides conflicts by ${policyText(job.conflict)}; follow mode applies each source change as it comes (source-wins).`,
+      {
+        hint: 'Run the job without --follow (each run checks for rows changed on both sides), or follow a job whose conflict policy is source-wins.',
+      },
+    );
   const prepared = await prepare(fleet, job);
   const follow = prepared.source.impl.follow;
   const method = follow ? 'logical' : 'watermark';

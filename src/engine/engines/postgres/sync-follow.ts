@@ -597,7 +597,9 @@ export async function applyChanges(provider: PostgresProvider, batch: SyncApply,
       `put as (insert into ${table} (${names.join(', ')}) select * from unnest(${arrays.join(', ')}) on conflict (${keyNames.join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'})`,
     );
   }
-  params.push(batch.checkpoint.job, encodeCheckpoint(batch.checkpoint));
+  const checkpoint = batch.checkpoint;
+  if (!checkpoint) throw new Error('a follow batch carries its checkpoint');
+  params.push(checkpoint.job, encodeCheckpoint(checkpoint));
   const mark = `insert into ${CHECKPOINTS} (job, checkpoint, updated_at) values ($${params.length - 1}, $${params.length}, now()) on conflict (job) do update set checkpoint = excluded.checkpoint, updated_at = now()`;
   await client.query(parts.length ? `with ${parts.join(', ')} ${mark}` : mark, params);
 }
