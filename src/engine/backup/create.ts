@@ -16,6 +16,7 @@ import { DEFAULT_CHUNK_SIZE } from '../repository/crypto.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { fsyncDir } from '../system/files.js';
 import { StoreLock } from '../store-lock.js';
+import type { BackedUpTenant, DumpContext, DumpResult } from '../engines/spec.js';
 import type { BackupManifest, SealedManifest } from '../repository/manifest.js';
 import { BackupRepository, type VerifyLevel } from '../repository/repository.js';
 
@@ -28,6 +29,8 @@ function runFailure(store: ResolvedStore, repo: BackupRepository, error: unknown
 export interface CreateOptions {
   tags?: string[];
   command?: string;
+  /** A backup of part of the store (one tenant): what dumps it, and what the manifest records about it. */
+  scope?: { tenant: BackedUpTenant; dump: (context: DumpContext) => Promise<DumpResult> };
 }
 
 /** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
@@ -66,7 +69,8 @@ export async function createBackup(
     const dataKey = repo.newDataKey(id);
     const { provider, impl: engine } = await fleet.capability(store.name, 'backup');
     const compress = (fleet.config.file.backup?.compression ?? 'gzip') === 'gzip';
-    const result = await engine.dump({ store, provider, backupId: id, dir, scratch, key: dataKey?.key, compress, progress });
+    const context: DumpContext = { store, provider, backupId: id, dir, scratch, key: dataKey?.key, compress, progress };
+    const result = await (options.scope ? options.scope.dump(context) : engine.dump(context));
     const finished = new Date();
     const manifest: BackupManifest = {
       format: 1,
@@ -88,6 +92,7 @@ export async function createBackup(
       originalBytes: result.files.reduce((sum, file) => sum + file.plainBytes, 0),
       storedBytes: result.files.reduce((sum, file) => sum + file.bytes, 0),
       counts: result.counts,
+      ...(options.scope ? { tenant: options.scope.tenant } : {}),
     };
     fsyncDir(dir);
     // Checked in the same synchronous step as the write: a backup completes before an interruption or not at all.

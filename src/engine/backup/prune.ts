@@ -13,6 +13,11 @@ import { applyRetention, type RetentionDecision, type RetentionPolicy } from '..
 /** A backup directory without a manifest this old is the leftover of a killed run (prune sweeps it). */
 export const LEFTOVER_AGE_MS = 86_400_000;
 
+/** The retention series of a tenant's backups: their own, apart from the store's. */
+export function tenantSeries(store: string, tenant: string): string {
+  return `${store}\u0000tenant\u0000${tenant}`;
+}
+
 export function policyFromConfig(fleet: Fleet): RetentionPolicy {
   const retention = fleet.config.file.backup?.retention ?? {};
   return { ...retention, keepWithinMs: retention.keepWithin ? parseDuration(retention.keepWithin) : undefined };
@@ -71,9 +76,13 @@ export function pruneBackups(repo: BackupRepository, policy: RetentionPolicy, op
       orphanCounts.set(entry.store, (orphanCounts.get(entry.store) ?? 0) + 1);
   }
   const judged = entries.filter((entry) => configured.has(entry.store) || options.includeOrphans);
-  const candidates = judged
-    .filter(isReadable)
-    .map((entry) => ({ id: entry.id, store: entry.manifest!.store, startedAt: entry.manifest!.startedAt, tags: entry.manifest!.tags }));
+  const candidates = judged.filter(isReadable).map((entry) => ({
+    id: entry.id,
+    store: entry.manifest!.store,
+    startedAt: entry.manifest!.startedAt,
+    tags: entry.manifest!.tags,
+    ...(entry.manifest!.tenant ? { series: tenantSeries(entry.manifest!.store, entry.manifest!.tenant.name) } : {}),
+  }));
   const decision = applyRetention(candidates, policy, now); // refuses an empty policy even with nothing to prune
   // Leftovers without a manifest never were backups: swept after a day, whoever's they were.
   const sweep = entries

@@ -570,4 +570,40 @@ export interface TenancyCapability<P extends Provider = Provider> {
   stats(provider: P, tenant: TenantRecord, settings: TenancySettings): Promise<{ bytes: number; rows: Record<string, number> }>;
   /** What suspend does on this engine, for messages and the README. */
   suspendMeans: string;
+  /**
+   * One tenant's data as a backup payload, in the engine's backup format (a pg_dump of the schema,
+   * the tenant's SQLite file, a mongodump of its database). Absent: tenants of this engine cannot
+   * be backed up alone (`tenant drop` then needs --no-backup).
+   */
+  dumpTenant?(context: DumpContext<P>, tenant: TenantRecord, settings: TenancySettings): Promise<DumpResult>;
+  /**
+   * Puts one tenant back from its backup: the container it has now (if any) is moved aside as
+   * `previous` and kept, the backed-up one takes its place, and the catalog and ledger are set to
+   * what the backup recorded (a dropped tenant is registered again). On failure the container is
+   * as it was before.
+   */
+  restoreTenant?(context: TenantRestoreContext<P>): Promise<{ previous?: string }>;
+}
+
+/** The tenant a backup holds, as the catalog had it when the backup was taken. */
+export interface BackedUpTenant extends TenantRecord {
+  /** The tenant's applied migrations then: a restore puts them back in the ledger. */
+  ledger: Array<{ name: string; checksum: string; appliedAt: string }>;
+}
+
+export interface TenantRestoreContext<P extends Provider = Provider> {
+  manifest: BackupManifest;
+  dir: string;
+  key?: Buffer;
+  store: ResolvedStore;
+  provider: P;
+  tenant: BackedUpTenant;
+  /** The tenant as the catalog has it now; undefined when it is not in the catalog (dropped). */
+  current?: TenantRecord;
+  /** What the replaced container is renamed to (derived from the container, like a store restore's `__pre_restore_`). */
+  previous: string;
+  settings: TenancySettings;
+  /** A private scratch directory, removed afterwards. */
+  scratch: string;
+  progress: Progress;
 }

@@ -4,6 +4,7 @@
 // their manifests are read as untrusted input, like every manifest is checked before use).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Engine } from '../config/schema.js';
+import type { BackedUpTenant } from '../engines/spec.js';
 import { MAX_CHUNK_SIZE, type WrappedKey } from './crypto.js';
 
 export const MANIFEST_FORMAT = 1;
@@ -46,6 +47,8 @@ export interface BackupManifest {
   storedBytes: number;
   /** Rows per table or documents per collection, counted in the same snapshot as the dump. */
   counts: Record<string, number>;
+  /** A backup of one tenant (`backup create --tenant`): the tenant as the catalog had it. Absent: the whole store. */
+  tenant?: BackedUpTenant;
 }
 
 export interface SealedManifest extends BackupManifest {
@@ -101,5 +104,20 @@ export function manifestProblem(manifest: BackupManifest): string | undefined {
   if (manifest.chunkSize !== undefined && !(Number.isInteger(manifest.chunkSize) && manifest.chunkSize! > 0 && manifest.chunkSize! <= MAX_CHUNK_SIZE))
     return `gives an impossible encryption chunk size (${String(manifest.chunkSize)})`;
   if (!manifest.counts || typeof manifest.counts !== 'object') return 'has no row counts';
+  if (manifest.tenant !== undefined) {
+    const tenant = manifest.tenant;
+    // The container becomes a file name (SQLite) or an identifier: a plain name, nothing that leads elsewhere.
+    if (
+      !tenant ||
+      typeof tenant.name !== 'string' ||
+      typeof tenant.container !== 'string' ||
+      !/^[^/\\\0]+$/.test(tenant.container) ||
+      tenant.container.startsWith('.')
+    )
+      return 'names its tenant or its container impossibly';
+    if (!Array.isArray(tenant.ledger) || !tenant.ledger.every((entry) => entry && typeof entry.name === 'string' && typeof entry.checksum === 'string'))
+      return "has no valid list of the tenant's migrations";
+    if (tenant.status !== 'active' && tenant.status !== 'suspended') return `gives the tenant an unknown status "${String(tenant.status)}"`;
+  }
   return undefined;
 }

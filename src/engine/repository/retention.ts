@@ -32,6 +32,12 @@ export interface RetentionCandidate {
   store: string;
   startedAt: string;
   tags?: string[];
+  /**
+   * The series the policy counts it in (default: its store). A tenant's backups are a series of
+   * their own: they hold one tenant, so they neither stand in for a backup of the store nor are
+   * pushed out by the store's newer backups.
+   */
+  series?: string;
 }
 
 export interface RetentionDecision {
@@ -67,8 +73,12 @@ export function applyRetention(candidates: RetentionCandidate[], policy: Retenti
   }
   const decision: RetentionDecision = { keep: [], remove: [] };
   const byStore = new Map<string, RetentionCandidate[]>();
-  for (const candidate of candidates) byStore.set(candidate.store, [...(byStore.get(candidate.store) ?? []), candidate]);
-  for (const [store, all] of byStore) {
+  for (const candidate of candidates) {
+    const series = candidate.series ?? candidate.store;
+    byStore.set(series, [...(byStore.get(series) ?? []), candidate]);
+  }
+  for (const all of byStore.values()) {
+    const store = all[0].store;
     const future = now === undefined ? [] : all.filter((candidate) => isFutureDated(candidate.startedAt, now));
     for (const candidate of future) decision.keep.push({ id: candidate.id, store, reasons: ['dated in the future'] });
     const list = all.filter((candidate) => !future.includes(candidate));

@@ -14,14 +14,17 @@ import { cutConnection, queryWithoutTimeout } from './provider.js';
 import { pgTool, toolFailure, toolMajor } from './tools.js';
 import { watchServer } from '../../resilience/watchdog.js';
 import { settleStaged } from '../../restore-journal.js';
-import type { BackupCapability } from '../spec.js';
+import type { BackupCapability, DumpContext, DumpResult } from '../spec.js';
+import type { BackupManifest } from '../../repository/manifest.js';
 import { discard, payloadName, readPayload, writePayload } from '../../repository/payload.js';
 import { clearSessions } from './sessions.js';
 import { onMaintenance, pgStagingOps, swapInto } from './staging.js';
 
-const TABLES_SQL = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name, pg_total_relation_size(c.oid)::text as size
+/** User tables (of one schema, when given). */
+const tablesSql = (schema?: string) => `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name, pg_total_relation_size(c.oid)::text as size
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
+ ${schema === undefined ? '' : `and n.nspname = '${schema.replace(/'/g, "''")}'`}
  order by 1`;
 
 /** Anything a user made in a database: a relation, a function or procedure, a type, a large object, an extension, a schema. */
@@ -41,94 +44,135 @@ type Query = (sql: string) => Promise<{ rows: Array<Record<string, unknown>> }>;
 const SERVER_PROBE_MS = 5000;
 
 /** Exact rows and total size of every user table, in whatever snapshot the query runs in. */
-export async function tableStats(query: Query): Promise<Record<string, { rows: number; sizeBytes: number }>> {
+export async function tableStats(query: Query, schema?: string): Promise<Record<string, { rows: number; sizeBytes: number }>> {
   const stats: Record<string, { rows: number; sizeBytes: number }> = {};
-  for (const row of (await query(TABLES_SQL)).rows) {
+  for (const row of (await query(tablesSql(schema))).rows) {
     const table = String(row.name);
     stats[table] = { rows: Number((await query(`select count(*)::bigint as n from ${table}`)).rows[0].n), sizeBytes: Number(row.size) };
   }
   return stats;
 }
 
-async function countTables(query: Query): Promise<Record<string, number>> {
-  return Object.fromEntries(Object.entries(await tableStats(query)).map(([table, stat]) => [table, stat.rows]));
+async function countTables(query: Query, schema?: string): Promise<Record<string, number>> {
+  return Object.fromEntries(Object.entries(await tableStats(query, schema)).map(([table, stat]) => [table, stat.rows]));
+}
+
+/**
+ * `pg_dump -Fc` of the store's database (of one schema only, with `schema`: `pg_dump -n`, as a
+ * tenant backup takes it), streamed into the repository, with row counts from the same snapshot.
+ */
+export async function dumpPostgres({ store, provider, backupId, dir, key, progress }: DumpContext<PostgresProvider>, schema?: string): Promise<DumpResult> {
+  const postgres = provider;
+  let done = progress.step('connect and check pg_dump');
+  return postgres.withClient(async (client) => {
+    const meta = (await client.query<{ db: string; version: string }>("select current_database() as db, current_setting('server_version') as version")).rows[0];
+    const serverMajor = await postgres.serverMajor();
+    const tool = pgTool('pg_dump', serverMajor);
+    const { major, version: toolVersion } = await toolMajor(tool);
+    if (major < serverMajor) {
+      throw new StorageError('FAILED', `${tool} is version ${major}, older than the server (${serverMajor}); it cannot dump this server.`, {
+        hint: `Install pg_dump ${serverMajor} or newer (Debian: postgresql-client-${serverMajor}), or set STORAGE_PG_BIN.`,
+      });
+    }
+    done(toolVersion);
+    // Count rows in the very snapshot pg_dump will use, so a restore test can compare exactly.
+    // A backup may rightly run for hours: no statement timeout for its own work, but lock waits
+    // are bounded (as pg_dump's --lock-wait-timeout) so a table held in an exclusive lock fails
+    // the run with a reason instead of hanging it.
+    const lockWaitMs = store.statementTimeoutMs;
+    await client.query('begin isolation level repeatable read read only');
+    try {
+      await client.query('set local statement_timeout = 0');
+      await client.query(`set local lock_timeout = ${lockWaitMs}`);
+      const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
+      done = progress.step(`pg_dump -Fc${schema === undefined ? '' : ' -n'} | encrypt | write`);
+      const { url, password } = await postgres.toolConnection();
+      // -n takes a pattern: the schema's name is quoted so that it matches itself only.
+      const only = schema === undefined ? [] : ['--schema', `"${schema.replace(/"/g, '""')}"`];
+      // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
+      const child = startTool(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url], {
+        what: `pg_dump of "${meta.db}"${schema === undefined ? '' : ` (schema "${schema}")`}`,
+        env: { PGPASSWORD: password },
+        stdout: 'pipe',
+      });
+      // The first failure of any part (dump, write, counts, a server that stops answering) stops
+      // the others and is the one reported; every part's failure is handled, none can crash the process.
+      const failures: unknown[] = [];
+      const stop = (error: unknown) => {
+        failures.push(error);
+        void child.stop();
+      };
+      const stopWatching = watchServer(
+        () => postgres.ping(),
+        { intervalMs: SERVER_PROBE_MS, misses: 2 },
+        (error) => {
+          stop(error);
+          cutConnection(client);
+        },
+      );
+      const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
+      const [file, result, counts] = await Promise.all([
+        writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
+        child.done,
+        countTables((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
+      ]).finally(stopWatching);
+      if (failures.length > 0) throw failures[0];
+      if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
+      if (!file || file.plainBytes === 0)
+        throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
+      done(`${Object.keys(counts!).length} tables`);
+      return {
+        database: meta.db,
+        payloadFormat: 'pg_dump-custom' as const,
+        files: [file],
+        counts: counts!,
+        serverVersion: meta.version,
+        dumpTool: toolVersion,
+      };
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * Reads a backup's archive back and checks every byte (a corrupt backup or a wrong key touches
+ * nothing), then feeds it to `pg_restore` on its stdin (no plaintext on disk) into the store's
+ * own database, with `args` (e.g. --single-transaction).
+ */
+export async function checkArchive({ manifest, dir, key }: { manifest: BackupManifest; dir: string; key?: Buffer }): Promise<void> {
+  const file = manifest.files[0];
+  await readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, discard());
+}
+
+export async function pgRestoreInto(
+  provider: PostgresProvider,
+  { manifest, dir, key }: { manifest: BackupManifest; dir: string; key?: Buffer },
+  args: string[],
+): Promise<void> {
+  const file = manifest.files[0];
+  const serverMajor = await provider.serverMajor();
+  const { url, password } = await provider.toolConnection();
+  const child = startTool(pgTool('pg_restore', serverMajor), [...args, '--exit-on-error', '--dbname', url], {
+    what: 'pg_restore',
+    env: { PGPASSWORD: password },
+    stdin: 'pipe',
+  });
+  const fed = readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, child.stdin!).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const [feedError, result] = await Promise.all([fed, child.done]);
+  if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+  if (feedError) throw feedError;
 }
 
 export const postgresBackup: BackupCapability<PostgresProvider> = {
   // A pg_dump custom-format archive: pg_restore reads it.
   exportName: (manifest) => `${fileNameSafe(manifest.database)}.dump`,
 
-  async dump({ store, provider, backupId, dir, key, progress }) {
-    const postgres = provider;
-    let done = progress.step('connect and check pg_dump');
-    return postgres.withClient(async (client) => {
-      const meta = (await client.query<{ db: string; version: string }>("select current_database() as db, current_setting('server_version') as version"))
-        .rows[0];
-      const serverMajor = await postgres.serverMajor();
-      const tool = pgTool('pg_dump', serverMajor);
-      const { major, version: toolVersion } = await toolMajor(tool);
-      if (major < serverMajor) {
-        throw new StorageError('FAILED', `${tool} is version ${major}, older than the server (${serverMajor}); it cannot dump this server.`, {
-          hint: `Install pg_dump ${serverMajor} or newer (Debian: postgresql-client-${serverMajor}), or set STORAGE_PG_BIN.`,
-        });
-      }
-      done(toolVersion);
-      // Count rows in the very snapshot pg_dump will use, so a restore test can compare exactly.
-      // A backup may rightly run for hours: no statement timeout for its own work, but lock waits
-      // are bounded (as pg_dump's --lock-wait-timeout) so a table held in an exclusive lock fails
-      // the run with a reason instead of hanging it.
-      const lockWaitMs = store.statementTimeoutMs;
-      await client.query('begin isolation level repeatable read read only');
-      try {
-        await client.query('set local statement_timeout = 0');
-        await client.query(`set local lock_timeout = ${lockWaitMs}`);
-        const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
-        done = progress.step('pg_dump -Fc | encrypt | write');
-        const { url, password } = await postgres.toolConnection();
-        // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
-        const child = startTool(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, '--dbname', url], {
-          what: `pg_dump of "${meta.db}"`,
-          env: { PGPASSWORD: password },
-          stdout: 'pipe',
-        });
-        // The first failure of any part (dump, write, counts, a server that stops answering) stops
-        // the others and is the one reported; every part's failure is handled, none can crash the process.
-        const failures: unknown[] = [];
-        const stop = (error: unknown) => {
-          failures.push(error);
-          void child.stop();
-        };
-        const stopWatching = watchServer(
-          () => postgres.ping(),
-          { intervalMs: SERVER_PROBE_MS, misses: 2 },
-          (error) => {
-            stop(error);
-            cutConnection(client);
-          },
-        );
-        const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
-        const [file, result, counts] = await Promise.all([
-          writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
-          child.done,
-          countTables((sql) => queryWithoutTimeout(client, sql)).catch((error) => void stop(error)),
-        ]).finally(stopWatching);
-        if (failures.length > 0) throw failures[0];
-        if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
-        if (!file || file.plainBytes === 0)
-          throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
-        done(`${Object.keys(counts!).length} tables`);
-        return {
-          database: meta.db,
-          payloadFormat: 'pg_dump-custom' as const,
-          files: [file],
-          counts: counts!,
-          serverVersion: meta.version,
-          dumpTool: toolVersion,
-        };
-      } finally {
-        await client.query('rollback').catch(() => undefined);
-      }
-    });
+  dump(context) {
+    return dumpPostgres(context);
   },
 
   async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, scratch, progress, parallel }) {

@@ -4,11 +4,14 @@
 // (all or nothing; `lock_timeout` bounds how long a locked table can hold it up).
 import type { PoolClient } from 'pg';
 import type { PostgresProvider } from './provider.js';
+import { StorageError } from '../../errors.js';
 import { quoteIdent } from './provider.js';
 import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
 
 const CATALOG = 'storage_tenancy';
 const RESERVED = new Set(['public', 'information_schema', CATALOG]);
+/** In the name of a schema a tenant restore moved aside (`<schema>__pre_restore_<time>`). */
+const REPLACED_MARK = '__pre_restore_';
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
@@ -129,7 +132,8 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
         ])
       ).rows
         .map((row) => row.nspname as string)
-        .filter((name) => !RESERVED.has(name)),
+        // A schema a tenant restore moved aside is kept data, not a tenant.
+        .filter((name) => !RESERVED.has(name) && !name.includes(REPLACED_MARK)),
     );
   },
 
@@ -195,5 +199,104 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
         );
       return { bytes: tables.reduce((sum, table) => sum + Number(table.bytes), 0), rows };
     });
+  },
+
+  async dumpTenant(context, tenant) {
+    const { dumpPostgres } = await import('./backup.js');
+    return dumpPostgres(context, tenant.container);
+  },
+
+  // The schema it has now is renamed aside (kept, its role's USAGE revoked), the archive's schema
+  // is restored in one transaction (pg_restore --single-transaction: all or nothing) with its
+  // grants (the tenant's role is created first when missing), and the catalog and ledger are set
+  // to the backup's in one transaction. Any failure drops what was restored and renames the
+  // previous schema back, with its grant.
+  async restoreTenant({ manifest, dir, key, provider, tenant, current, previous, settings, progress }) {
+    const { checkArchive, pgRestoreInto } = await import('./backup.js');
+    const schema = quoteIdent(tenant.container);
+    let done = progress.step('read back and check the archive');
+    await checkArchive({ manifest, dir, key });
+    done();
+    await ensureCatalog(provider);
+    const before = await provider.withClient(async (client) => {
+      const existing = current?.container ?? tenant.container;
+      const has = await client.query(
+        `select (select 1 from pg_namespace where nspname = $1) is not null as schema, (select 1 from pg_namespace where nspname = $2) is not null as taken,
+                (select 1 from pg_roles where rolname = $2) is not null as role`,
+        [existing, tenant.container],
+      );
+      const row = has.rows[0] as { schema: boolean; taken: boolean; role: boolean };
+      const granted =
+        row.schema &&
+        Boolean(
+          (
+            await client.query(
+              `select 1 from pg_roles r where r.rolname = $2 and has_schema_privilege(r.oid, (select oid from pg_namespace where nspname = $1), 'USAGE')`,
+              [existing, existing],
+            )
+          ).rowCount,
+        );
+      return { existing: row.schema ? existing : undefined, taken: row.taken && existing !== tenant.container, role: row.role, granted };
+    });
+    if (before.taken)
+      throw new StorageError('ALREADY_EXISTS', `Schema "${tenant.container}" exists but is not tenant "${tenant.name}"'s container; nothing was restored.`, {
+        hint: 'Move it away (or drop it), then restore again.',
+      });
+    const createRole = settings.roles && !before.role;
+    done = progress.step(before.existing ? `move schema "${before.existing}" aside as "${previous}"` : 'prepare');
+    await provider.withClient((client) =>
+      inOneTransaction(client, [
+        ...(before.existing ? [`alter schema ${quoteIdent(before.existing)} rename to ${quoteIdent(previous)}`] : []),
+        ...(before.existing && before.granted ? [`revoke usage on schema ${quoteIdent(previous)} from ${quoteIdent(before.existing)}`] : []),
+        ...(createRole ? [`create role ${schema} nologin`] : []),
+      ]),
+    );
+    done();
+    const undo = async () => {
+      await provider.withClient((client) =>
+        inOneTransaction(client, [
+          `drop schema if exists ${schema} cascade`,
+          ...(before.existing ? [`alter schema ${quoteIdent(previous)} rename to ${quoteIdent(before.existing)}`] : []),
+          ...(before.existing && before.granted ? [`grant usage on schema ${quoteIdent(before.existing)} to ${quoteIdent(before.existing)}`] : []),
+          ...(createRole ? [`drop owned by ${schema}`, `drop role ${schema}`] : []),
+        ]),
+      );
+    };
+    try {
+      done = progress.step(`pg_restore schema "${tenant.container}" (one transaction)`);
+      // The grants come back with the schema (its role exists now); without a role per tenant they would name a missing one.
+      const roleExists = before.role || createRole;
+      await pgRestoreInto(provider, { manifest, dir, key }, ['--single-transaction', '--no-owner', ...(roleExists ? [] : ['--no-privileges'])]);
+      done();
+      done = progress.step('put the tenant back in the catalog');
+      await provider.withClient((client) =>
+        inOneTransaction(client, [
+          `delete from ${CATALOG}.tenants where name = ${literal(tenant.name)}`,
+          `insert into ${CATALOG}.tenants (name, container, status, version, created_at, migrated_at, role) values (${[
+            literal(tenant.name),
+            literal(tenant.container),
+            literal(tenant.status),
+            tenant.version === null ? 'null' : literal(tenant.version),
+            literal(tenant.createdAt),
+            tenant.migratedAt === null ? 'null' : literal(tenant.migratedAt),
+            String(roleExists),
+          ].join(', ')})`,
+          ...(tenant.ledger.length
+            ? [
+                `insert into ${CATALOG}.migrations (tenant, name, checksum, applied_at) values ${tenant.ledger
+                  .map((m) => `(${literal(tenant.name)}, ${literal(m.name)}, ${literal(m.checksum)}, ${literal(m.appliedAt)})`)
+                  .join(', ')}`,
+              ]
+            : []),
+        ]),
+      );
+      done(before.existing ? `the replaced schema is kept as "${previous}"` : undefined);
+    } catch (error) {
+      await undo().catch((undoError: unknown) =>
+        progress.warn(`Could not put schema "${before.existing ?? tenant.container}" back as it was: ${(undoError as Error).message}`),
+      );
+      throw error;
+    }
+    return { previous: before.existing ? previous : undefined };
   },
 };

@@ -5,11 +5,12 @@
 import { fileNameSafe } from '../../system/files.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import Sqlite from 'better-sqlite3';
+import Sqlite, { type Database } from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
 import { createFileWithMode, moveWithSideFiles, removeSideFiles, removeWithSideFiles, type SqliteProvider } from './provider.js';
 import { settleStaged } from '../../restore-journal.js';
-import type { BackupCapability } from '../spec.js';
+import type { BackupCapability, DumpContext, DumpResult } from '../spec.js';
+import type { BackupManifest } from '../../repository/manifest.js';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
 import { payloadName, readFileStream, readPayload, writePayload } from '../../repository/payload.js';
 
@@ -26,30 +27,56 @@ export function countRows(file: string): Record<string, number> {
   }
 }
 
+/** A consistent copy of an open SQLite database as the backup's payload (the online backup API), with its row counts. */
+export async function dumpSqlite(db: Database, { backupId, dir, scratch, key, compress, progress }: DumpContext): Promise<Omit<DumpResult, 'database'>> {
+  const snapshot = path.join(scratch, 'snapshot.db');
+  let done = progress.step('snapshot the database (online backup API)');
+  // One step copies every page under one read lock: a consistent snapshot even while others write.
+  await db.backup(snapshot, { progress: () => 1_000_000_000 }).catch((error: unknown) => {
+    // The snapshot is written into the repository's scratch: a full disk there comes back as
+    // SQLITE_FULL, which is not the store's doing (a backup only reads the store).
+    if ((error as { code?: unknown })?.code !== 'SQLITE_FULL') throw error;
+    throw Object.assign(new Error('database or disk is full'), { code: 'ENOSPC', syscall: 'write', path: path.dirname(scratch) });
+  });
+  const counts = countRows(snapshot);
+  done(`${Object.keys(counts).length} tables`);
+  done = progress.step(`${compress ? 'compress, ' : ''}${key ? 'encrypt and ' : ''}write`);
+  const name = payloadName('sqlite', { compress, encrypted: key !== undefined });
+  const file = await writePayload(readFileStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
+  fs.rmSync(snapshot, { force: true });
+  done();
+  const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+  return { payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
+}
+
+/** Writes a backup's SQLite file to `file` (created with `mode`), fsynced and checked with integrity_check; nothing is left on failure. */
+export async function restoreSqliteFile(
+  { manifest, dir, key }: { manifest: BackupManifest; dir: string; key?: Buffer },
+  file: string,
+  mode: number,
+): Promise<void> {
+  try {
+    const fd = createFileWithMode(file, mode);
+    await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(file, { fd }));
+    fsyncFile(file);
+    const check = new Sqlite(file, { readonly: true, fileMustExist: true });
+    const result = check.pragma('integrity_check', { simple: true });
+    check.close();
+    removeSideFiles(file);
+    if (result !== 'ok')
+      throw new StorageError('BAD_DATA', `The restored SQLite file fails integrity_check: ${String(result)}.`, { hint: 'Do not use this backup.' });
+  } catch (error) {
+    removeWithSideFiles(file);
+    throw error;
+  }
+}
+
 export const sqliteBackup: BackupCapability<SqliteProvider> = {
   // The database file itself: sqlite3 opens it.
   exportName: (manifest) => `${fileNameSafe(manifest.database)}.db`,
 
-  async dump({ provider, backupId, dir, scratch, key, compress, progress }) {
-    const db = await provider.handle();
-    const snapshot = path.join(scratch, 'snapshot.db');
-    let done = progress.step('snapshot the database (online backup API)');
-    // One step copies every page under one read lock: a consistent snapshot even while others write.
-    await db.backup(snapshot, { progress: () => 1_000_000_000 }).catch((error: unknown) => {
-      // The snapshot is written into the repository's scratch: a full disk there comes back as
-      // SQLITE_FULL, which is not the store's doing (a backup only reads the store).
-      if ((error as { code?: unknown })?.code !== 'SQLITE_FULL') throw error;
-      throw Object.assign(new Error('database or disk is full'), { code: 'ENOSPC', syscall: 'write', path: path.dirname(scratch) });
-    });
-    const counts = countRows(snapshot);
-    done(`${Object.keys(counts).length} tables`);
-    done = progress.step(`${compress ? 'compress, ' : ''}${key ? 'encrypt and ' : ''}write`);
-    const name = payloadName('sqlite', { compress, encrypted: key !== undefined });
-    const file = await writePayload(readFileStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
-    fs.rmSync(snapshot, { force: true });
-    done();
-    const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
-    return { database: provider.databaseName, payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
+  async dump(context) {
+    return { ...(await dumpSqlite(await context.provider.handle(), context)), database: context.provider.databaseName };
   },
 
   async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, progress }) {
@@ -60,22 +87,9 @@ export const sqliteBackup: BackupCapability<SqliteProvider> = {
     if (previous !== undefined) await store.refuseIfInUse(database, { force, action: 'replacing it', consequence });
     journal('staging');
     let done = progress.step('read, check and decrypt the payload into a staging file');
-    try {
-      // The restored file takes the mode of the file it replaces (a new one: 0600, like every file of a backup).
-      const fd = createFileWithMode(stagedFile, previous !== undefined ? store.fileMode(database) : 0o600);
-      await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(stagedFile, { fd }));
-      fsyncFile(stagedFile);
-      const check = new Sqlite(stagedFile, { readonly: true, fileMustExist: true });
-      const result = check.pragma('integrity_check', { simple: true });
-      check.close();
-      removeSideFiles(stagedFile);
-      if (result !== 'ok')
-        throw new StorageError('BAD_DATA', `The restored SQLite file fails integrity_check: ${String(result)}.`, { hint: 'Do not use this backup.' });
-      done();
-    } catch (error) {
-      removeWithSideFiles(stagedFile);
-      throw error;
-    }
+    // The restored file takes the mode of the file it replaces (a new one: 0600, like every file of a backup).
+    await restoreSqliteFile({ manifest, dir, key }, stagedFile, previous !== undefined ? store.fileMode(database) : 0o600);
+    done();
     if (staged === database) return { database };
     journal('swapping');
     done = progress.step(`put ${path.basename(target)} in place`);

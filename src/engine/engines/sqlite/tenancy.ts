@@ -109,6 +109,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
 
   async containers(provider, settings) {
     const found: string[] = [];
+    // replaced/ (files a tenant restore moved aside) is kept data, not tenants.
     for (const dir of [directoryOf(provider, settings), path.join(directoryOf(provider, settings), 'suspended')])
       if (fs.existsSync(dir))
         for (const file of fs.readdirSync(dir)) if (file.endsWith('.db') && file.startsWith(settings.prefix)) found.push(file.slice(0, -3));
@@ -196,5 +197,73 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
     } finally {
       db.close();
     }
+  },
+
+  async dumpTenant(context, tenant, settings) {
+    const { dumpSqlite } = await import('./backup.js');
+    const { default: Sqlite } = await import('better-sqlite3');
+    const file = fileOf(context.provider, settings, tenant.container, tenant.status);
+    if (!fs.existsSync(file))
+      throw new StorageError('NOT_FOUND', `Tenant "${tenant.name}"'s file ${file} is missing.`, {
+        hint: '`storage validate --suite tenants` compares the catalog with the files.',
+      });
+    // Read-only: a suspended tenant's file is 0400, and a backup never writes to what it copies.
+    const db = new Sqlite(file, { readonly: true, fileMustExist: true, timeout: settings.lockTimeoutMs });
+    try {
+      return { ...(await dumpSqlite(db, context)), database: tenant.container };
+    } finally {
+      db.close();
+    }
+  },
+
+  // The file is written beside its place under a name no tenant has (…restoring), checked with
+  // integrity_check and fsynced; the tenant's current file (active or suspended) moves to
+  // replaced/ (kept), the restored one is renamed into place (suspended/, read-only, when the
+  // backup was of a suspended tenant) and the catalog and its ledger copy are set to the backup's.
+  async restoreTenant({ manifest, dir, key, provider, tenant, current, previous, settings, progress }) {
+    const { restoreSqliteFile } = await import('./backup.js');
+    const catalog = await catalogDb(provider);
+    const target = fileOf(provider, settings, tenant.container, tenant.status);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    const staged = `${fileOf(provider, settings, tenant.container)}.restoring`;
+    let done = progress.step('read, check and decrypt the tenant file into a staging file');
+    await restoreSqliteFile({ manifest, dir, key }, staged, 0o600);
+    done();
+    const container = current?.container ?? tenant.container;
+    const replacedDir = path.join(directoryOf(provider, settings), 'replaced');
+    const existing = (['active', 'suspended'] as const).map((status) => fileOf(provider, settings, container, status)).filter((file) => fs.existsSync(file));
+    const moved: Array<{ from: string; to: string }> = [];
+    let placed = false;
+    done = progress.step(`put ${path.basename(target)} in place`);
+    try {
+      for (const [i, from] of existing.entries()) {
+        fs.mkdirSync(replacedDir, { recursive: true, mode: 0o700 });
+        const to = path.join(replacedDir, `${previous}${i === 0 ? '' : `_${i}`}.db`);
+        moveWithSideFiles(from, to);
+        moved.push({ from, to });
+      }
+      fs.renameSync(staged, target);
+      placed = true;
+      if (tenant.status === 'suspended') fs.chmodSync(target, 0o400);
+      fsyncDir(path.dirname(target));
+      const insertLedger = catalog.prepare(`insert into ${LEDGER} (tenant, name, checksum, applied_at) values (?, ?, ?, ?)`);
+      catalog.transaction(() => {
+        catalog.prepare(`delete from ${LEDGER} where tenant = ?`).run(tenant.name);
+        catalog.prepare(`delete from ${TENANTS} where name = ?`).run(tenant.name);
+        catalog
+          .prepare(`insert into ${TENANTS} (name, container, status, version, created_at, migrated_at) values (?, ?, ?, ?, ?, ?)`)
+          .run(tenant.name, tenant.container, tenant.status, tenant.version, tenant.createdAt, tenant.migratedAt);
+        for (const entry of tenant.ledger) insertLedger.run(tenant.name, entry.name, entry.checksum, entry.appliedAt);
+      })();
+    } catch (error) {
+      // As it was: the restored file goes, the tenant's own file(s) come back.
+      if (placed) removeWithSideFiles(target);
+      removeWithSideFiles(staged);
+      for (const { from, to } of moved.reverse()) moveWithSideFiles(to, from);
+      throw error;
+    }
+    const kept = moved[0] && path.relative(directoryOf(provider, settings), moved[0].to);
+    done(kept ? `the replaced file is kept as ${kept}` : undefined);
+    return { previous: kept };
   },
 };
