@@ -5,6 +5,9 @@ import { isEmptyPolicy } from '../../engine/repository/retention.js';
 import { strongerLevel, type BackupRepository } from '../../engine/repository/repository.js';
 import { backupsOutcome, createBackups, type StoreOutcome } from '../../engine/backup/create.js';
 import { openRepository } from '../../engine/backup/open.js';
+import { verifyBackup } from '../../engine/backup/verify.js';
+import type { Fleet } from '../../engine/fleet.js';
+import { createTenantBackup } from '../../engine/tenant/backup.js';
 import { policyFromConfig, pruneBackups, pruneFindings, prunedBackups, type PrunePlan } from '../../engine/backup/prune.js';
 import { formatBytes } from '../../ui/format.js';
 import { renderTable } from '../../ui/output.js';
@@ -31,11 +34,17 @@ export default class BackupCreate extends StorageCommand {
     }),
     parallel: Flags.integer({ description: 'Stores backed up at once with --all.', default: 2, min: 1 }),
     quiet: Flags.boolean({ char: 'q', description: 'No progress lines, only the result and warnings.' }),
+    tenant: Flags.string({
+      description:
+        "Back up one tenant's data only (its schema, database or file) from the tenancy store; the manifest records the tenant, and retention counts its backups apart from the store's.",
+      exclusive: ['all'],
+    }),
   };
   static override examples = [
     '<%= config.bin %> backup create',
     '<%= config.bin %> backup create main --verify',
     '<%= config.bin %> backup create --all --prune --json',
+    '<%= config.bin %> backup create --tenant acme',
   ];
 
   private interruptible?: { repo: BackupRepository; stores: string[]; since: number };
@@ -55,6 +64,7 @@ export default class BackupCreate extends StorageCommand {
   async run(): Promise<{ stores: StoreOutcome[]; prune?: PrunePlan }> {
     const { argv, flags } = await this.parse(BackupCreate);
     const fleet = await this.fleet(flags.config);
+    if (flags.tenant !== undefined) return this.tenantRun(fleet, flags.tenant, argv as string[], flags);
     const stores = flags.all
       ? fleet.select([])
       : argv.length > 0
@@ -119,5 +129,64 @@ export default class BackupCreate extends StorageCommand {
     }
     this.failWith(backupsOutcome(outcomes) ?? findings?.failure);
     return { stores: outcomes, ...(prune ? { prune } : {}) };
+  }
+
+  /** `--tenant NAME`: one tenant of the tenancy store (named, or implied). */
+  private async tenantRun(
+    fleet: Fleet,
+    tenant: string,
+    argv: string[],
+    flags: { tag: string[]; verify: boolean; prune: boolean; quiet: boolean },
+  ): Promise<{ stores: StoreOutcome[]; prune?: PrunePlan }> {
+    if (argv.length > 1) throw new StorageError('USAGE', '--tenant backs up one tenant of one store.', { hint: 'Name at most the tenancy store.' });
+    const storeName = fleet.config.file.tenancy?.store;
+    this.auditStores = storeName ? [storeName] : [];
+    this.auditDetails = { tenant };
+    const policy = policyFromConfig(fleet);
+    if (flags.prune && isEmptyPolicy(policy))
+      throw new StorageError('USAGE', '--prune needs a retention policy, and backup.retention in the config is empty.', {
+        hint: 'Set backup.retention (e.g. { keepDaily: 7, keepWeekly: 4 }), or run `storage backup prune` with --keep-* flags.',
+      });
+    const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
+    const title = `${storeName ?? argv[0] ?? '?'} tenant ${tenant}`;
+    const flow = await openFlow([title], (name) => `Back up ${name}`, { json: this.jsonEnabled(), quiet: flags.quiet });
+    let backup;
+    try {
+      backup = await createTenantBackup(fleet, repo, tenant, { store: argv[0], tags: flags.tag, command: this.commandLine }, flow.progressFor(title));
+      const level = strongerLevel(flags.verify ? 'read-data' : undefined, fleet.config.file.backup?.verify);
+      if (level) {
+        const check = await verifyBackup(fleet, repo, backup.id, { level }, flow.progressFor(title));
+        if (!check.ok)
+          throw new StorageError('BAD_DATA', `Backup ${backup.id} failed verification: ${check.problems.join('; ')}`, {
+            hint: 'Check the disk of the repository; take a new backup.',
+          });
+      }
+      flow.settle(title, true, `${backup.id} (${formatBytes(backup.storedBytes)})`);
+    } finally {
+      await flow.close('not backed up');
+    }
+    const prune = flags.prune ? pruneBackups(repo, policy, { dryRun: false, stores: [backup.store], configured: [...fleet.config.stores.keys()] }) : undefined;
+    if (prune) this.auditDetails = { tenant, pruned: prunedBackups(prune).map((b) => b.id) };
+    this.print(
+      renderTable(
+        ['store', 'tenant', 'backup', 'size (stored / original)', 'took'],
+        [
+          [
+            backup.store,
+            tenant,
+            backup.id,
+            `${formatBytes(backup.storedBytes)} / ${formatBytes(backup.originalBytes)}`,
+            `${(backup.durationMs / 1000).toFixed(1)}s`,
+          ],
+        ],
+      ),
+    );
+    const findings = prune && pruneFindings(prune);
+    if (prune) {
+      this.print(pruneSummary(prune, [backup.store]));
+      for (const warning of findings!.warnings) this.warning(warning);
+    }
+    this.failWith(findings?.failure);
+    return { stores: [{ store: backup.store, ok: true, backup }], ...(prune ? { prune } : {}) };
   }
 }

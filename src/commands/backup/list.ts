@@ -8,10 +8,11 @@ import { formatBytes } from '../../ui/format.js';
 import { renderCsv, renderTable } from '../../ui/output.js';
 import { quietProgress } from '../../ui/progress.js';
 
-const HEADERS = ['id', 'store', 'engine', 'started', 'duration', 'stored', 'original', 'status', 'encrypted', 'verified', 'tags'];
+const HEADERS = ['id', 'store', 'tenant', 'engine', 'started', 'duration', 'stored', 'original', 'status', 'encrypted', 'verified', 'tags'];
 
 export default class BackupList extends StorageCommand {
-  static override summary = 'List backups: complete, running (with bytes so far), incomplete leftovers, damaged and future-dated ones.';
+  static override summary =
+    'List backups: complete, running (with bytes so far), incomplete leftovers, damaged and future-dated ones; a tenant backup names its tenant.';
   static override flags = { store: Flags.string({ description: 'Only this store.' }), csv: csvFlag };
   static override examples = ['<%= config.bin %> backup list', '<%= config.bin %> backup list --store main --csv'];
 
@@ -26,6 +27,7 @@ export default class BackupList extends StorageCommand {
       return [
         entry.id,
         entry.store,
+        m?.tenant?.name ?? (m ? '-' : null),
         m?.engine,
         m?.startedAt ?? entry.createdAt,
         m ? `${(m.durationMs / 1000).toFixed(1)}s` : null,
