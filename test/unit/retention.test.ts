@@ -101,4 +101,18 @@ describe('retention', () => {
     expect(kept.keep.find((k) => k.id === 'a')?.reasons).toEqual(['tagged before-upgrade']);
     expect(applyRetention(candidates, { keepLast: 1, pruneTagged: true }).remove.map((r) => r.id)).toEqual(['b', 'a']);
   });
+
+  it("counts a tenant's backups as a series of their own: they neither stand in for the store's backups nor lose to them", () => {
+    const candidates: RetentionCandidate[] = [
+      { id: 'store-1', store: 's', startedAt: '2026-01-01T01:00:00Z' },
+      { id: 'store-2', store: 's', startedAt: '2026-01-02T01:00:00Z' },
+      { id: 'acme-1', store: 's', startedAt: '2026-01-01T02:00:00Z', series: 's tenant acme' },
+      { id: 'acme-2', store: 's', startedAt: '2026-01-03T02:00:00Z', series: 's tenant acme' },
+      { id: 'bolt-1', store: 's', startedAt: '2026-01-01T03:00:00Z', series: 's tenant bolt' },
+    ];
+    const decision = applyRetention(candidates, { keepLast: 1 });
+    expect(decision.keep.map((k) => k.id).sort()).toEqual(['acme-2', 'bolt-1', 'store-2']);
+    expect(decision.remove.map((r) => r.id).sort()).toEqual(['acme-1', 'store-1']);
+    expect(decision.keep.every((k) => k.store === 's')).toBe(true);
+  });
 });
