@@ -300,3 +300,29 @@ describe.each([postgres, sqlite])('tenant backups and drop ($label)', (engine) =
     expect(otherTenant.stderr).toMatch(/holds tenant "bolt"/);
   });
 });
+
+describe('tenant restore that fails (PostgreSQL)', () => {
+  it('puts the previous schema back, with its rows and its grant, and leaves nothing restored', async () => {
+    const run = (args: string[]) => pgSandbox.run(args, { env });
+    expect((await run(['tenant', 'create', 'frail'])).exitCode).toBe(0);
+    const schema = `${pgPrefix}frail`;
+    // A column of a type outside the tenant's schema: once that type is gone, the archive cannot be restored.
+    await pgq(`create domain public.tb_positive as integer check (value > 0)`);
+    await pgq(`alter table "${schema}".items add column weight public.tb_positive`);
+    await pgq(`insert into "${schema}".items (id, name, weight) values (1, 'backed up', 5)`);
+    const created = await run(['backup', 'create', '--tenant', 'frail', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    await pgq(`drop domain public.tb_positive cascade`);
+    await pgq(`insert into "${schema}".items (id, name) values (2, 'current')`);
+
+    const restored = await run(['backup', 'restore', created.json().stores[0].backup.id, '--confirm', 'frail']);
+    expect(restored.exitCode).not.toBe(0);
+    expect(restored.stderr).toMatch(/pg_restore/);
+    expect(await postgres.rows('frail')).toEqual([
+      { id: 1, name: 'backed up' },
+      { id: 2, name: 'current' },
+    ]);
+    expect(await postgres.reachable('frail')).toBe(true);
+    expect(await pgq(`select nspname from pg_namespace where nspname like $1`, [`${schema}__pre_restore_%`])).toEqual([]);
+  });
+});
