@@ -229,9 +229,12 @@ describe.each([postgres, sqlite])('tenant backups and drop ($label)', (engine) =
     expect(outcome.previous).toMatch(/__pre_restore_/);
     expect(await engine.rows('bolt')).toEqual(rows);
     expect(await engine.previousRows(outcome.previous)).toEqual(changed);
-    // What was moved aside is kept data, not a tenant.
     const show = await run(['tenant', 'show', 'bolt', '--json']);
     expect(show.json().rows.items).toBe(12);
+    // What was moved aside is kept data, not a tenant: validate reports no orphan for it.
+    const validate = await run(['validate', '--suite', 'tenants', '--json']);
+    expect(validate.stdout).not.toMatch(/pre_restore/);
+    expect(validate.exitCode, validate.stdout).toBe(0);
   });
 
   it('tenant drop --no-backup drops without taking a backup', async () => {
