@@ -4,6 +4,7 @@
 // (all or nothing; `lock_timeout` bounds how long a locked table can hold it up).
 import type { PoolClient } from 'pg';
 import type { PostgresProvider } from './provider.js';
+import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { quoteIdent } from './provider.js';
 import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
@@ -262,6 +263,8 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
         ]),
       );
     };
+    // An interrupted restore (SIGINT/SIGTERM) is undone the same way before the tool exits.
+    const unregister = onCleanup(`put schema "${before.existing ?? tenant.container}" back as it was before the tenant restore`, undo);
     try {
       done = progress.step(`pg_restore schema "${tenant.container}" (one transaction)`);
       // The grants come back with the schema (its role exists now); without a role per tenant they would name a missing one.
@@ -296,6 +299,8 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
         progress.warn(`Could not put schema "${before.existing ?? tenant.container}" back as it was: ${(undoError as Error).message}`),
       );
       throw error;
+    } finally {
+      unregister();
     }
     return { previous: before.existing ? previous : undefined };
   },

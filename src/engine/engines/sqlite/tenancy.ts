@@ -10,6 +10,7 @@ import type { Database } from 'better-sqlite3';
 import type { SqliteProvider } from './provider.js';
 import { createFileWithMode, moveWithSideFiles, removeWithSideFiles } from './provider.js';
 import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
+import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
 
@@ -227,6 +228,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
     fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
     const staged = `${fileOf(provider, settings, tenant.container)}.restoring`;
     let done = progress.step('read, check and decrypt the tenant file into a staging file');
+    removeWithSideFiles(staged); // an interrupted earlier restore's (the store's lock is ours)
     await restoreSqliteFile({ manifest, dir, key }, staged, 0o600);
     done();
     const container = current?.container ?? tenant.container;
@@ -234,6 +236,15 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
     const existing = (['active', 'suspended'] as const).map((status) => fileOf(provider, settings, container, status)).filter((file) => fs.existsSync(file));
     const moved: Array<{ from: string; to: string }> = [];
     let placed = false;
+    // As it was: the restored file goes, the tenant's own file(s) come back (also when interrupted).
+    const undo = () => {
+      if (placed) removeWithSideFiles(target);
+      removeWithSideFiles(staged);
+      for (const { from, to } of moved.reverse()) moveWithSideFiles(to, from);
+      moved.length = 0;
+      placed = false;
+    };
+    const unregister = onCleanup(`put tenant "${tenant.name}"'s file back as it was before the restore`, async () => undo());
     done = progress.step(`put ${path.basename(target)} in place`);
     try {
       for (const [i, from] of existing.entries()) {
@@ -256,11 +267,10 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
         for (const entry of tenant.ledger) insertLedger.run(tenant.name, entry.name, entry.checksum, entry.appliedAt);
       })();
     } catch (error) {
-      // As it was: the restored file goes, the tenant's own file(s) come back.
-      if (placed) removeWithSideFiles(target);
-      removeWithSideFiles(staged);
-      for (const { from, to } of moved.reverse()) moveWithSideFiles(to, from);
+      undo();
       throw error;
+    } finally {
+      unregister();
     }
     const kept = moved[0] && path.relative(directoryOf(provider, settings), moved[0].to);
     done(kept ? `the replaced file is kept as ${kept}` : undefined);
