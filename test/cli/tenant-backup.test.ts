@@ -177,6 +177,11 @@ describe.each([postgres, sqlite])('tenant backups and drop ($label)', (engine) =
     expect(await tenantNames(engine.sandbox())).not.toContain('acme');
     const human = await run(['tenant', 'drop', 'acme', '--confirm', 'acme']);
     expect(human.exitCode).not.toBe(0); // gone: nothing to drop twice
+    const audited = (await run(['audit', 'list', '--command', 'tenant drop', '--json'])).json().entries as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(audited.find((entry) => entry.exitCode === 0 && entry.details?.tenant === 'acme')?.details).toMatchObject({
+      backup,
+      container: engine.container('acme'),
+    });
 
     const listed = (await backupsOf(engine.sandbox())).find((b) => b.id === backup);
     expect(listed?.manifest).toMatchObject({
@@ -301,6 +306,37 @@ describe.each([postgres, sqlite])('tenant backups and drop ($label)', (engine) =
     const otherTenant = await run(['backup', 'restore', ids[1], '--tenant', 'acme']);
     expect(otherTenant.exitCode).toBe(64);
     expect(otherTenant.stderr).toMatch(/holds tenant "bolt"/);
+  });
+});
+
+describe('tenant drop whose backup fails (PostgreSQL)', () => {
+  it('drops nothing: the tenant, its rows and its catalog entry stay', async () => {
+    const run = (args: string[]) => pgSandbox.run(args, { env });
+    expect((await run(['tenant', 'create', 'locked'])).exitCode).toBe(0);
+    await postgres.insert('locked', seed('locked', 4));
+    // pg_dump waits at most the store's statement timeout for a lock: another session holds the table.
+    pgSandbox.writeConfig(
+      {
+        stores: { main: { engine: 'postgres', url: pgUrlFor(database), statementTimeout: '1s' } },
+        tenancy: { store: 'main', prefix: pgPrefix, migrations: 'migrations' },
+        backup: { repository: './repo' },
+      },
+      'impatient.yaml',
+    );
+    const dropped = await pgAdmin(async (client) => {
+      await client.query('begin');
+      await client.query(`lock table "${pgPrefix}locked".items in access exclusive mode`);
+      try {
+        return await run(['tenant', 'drop', 'locked', '--confirm', 'locked', '--config', 'impatient.yaml']);
+      } finally {
+        await client.query('rollback');
+      }
+    }, pgUrlFor(database));
+    expect(dropped.exitCode).not.toBe(0);
+    expect(dropped.stderr).toMatch(/lock/i);
+    expect(await postgres.rows('locked')).toEqual(seed('locked', 4));
+    expect(await tenantNames(pgSandbox)).toContain('locked');
+    expect((await backupsOf(pgSandbox)).filter((b) => b.manifest?.tenant?.name === 'locked')).toEqual([]);
   });
 });
 
