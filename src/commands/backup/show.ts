@@ -17,6 +17,11 @@ export default class BackupShow extends StorageCommand {
       [
         `backup   ${manifest.id}`,
         `store    ${manifest.store} (${manifest.engine}) ${manifest.source}, database ${manifest.database}`,
+        ...(manifest.tenant
+          ? [
+              `tenant   ${manifest.tenant.name} (${manifest.tenant.container}), ${manifest.tenant.status}, at migration ${manifest.tenant.version ?? '(none)'}; \`storage backup restore ${manifest.id}\` restores it`,
+            ]
+          : []),
         `taken    ${manifest.startedAt} → ${manifest.finishedAt} (${(manifest.durationMs / 1000).toFixed(1)}s)`,
         `server   ${manifest.server.version}${manifest.server.dumpTool ? `; ${manifest.server.dumpTool}` : ''}`,
         `payload  ${manifest.payloadFormat}, ${manifest.cipher === 'none' ? 'NOT encrypted' : manifest.cipher}, ${formatBytes(manifest.storedBytes)} stored / ${formatBytes(manifest.originalBytes)} original`,
