@@ -106,7 +106,7 @@ const worlds: EngineWorld[] = [
       for (const { name } of (await mongo.db('admin').admin().listDatabases({ nameOnly: true })).databases)
         if (name.startsWith(prefix)) await mongo.db(name).dropDatabase();
     },
-    offers: ['rotatePassword', 'failover', 'sync'],
+    offers: ['rotatePassword', 'failover', 'sync', 'tenancy'],
   },
   {
     engine: 'sqlite',
