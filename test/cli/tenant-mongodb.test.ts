@@ -1,0 +1,252 @@
+// `storage tenant` on MongoDB (the suite's FerretDB), through the built binary: a database per
+// tenant, declarative JSON migrations applied in each (collections, indexes, a renamed field, a
+// default where missing, read back with the driver), a second migrate-all that touches nothing, an
+// interrupted migration resumed at the step it was in (never replaying the steps before it), an
+// edited applied migration and an invalid file refused before anything runs, suspend/resume as a
+// catalog flag (FerretDB v1 has no roles; tenancy.roles: true is refused there with a clear error),
+// and --stats counting documents. Collections stay tiny: FerretDB is slow per write.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { servers, uniqueName } from '../support/servers.js';
+
+const home = uniqueName('tmongo_home');
+// tenancy.prefix: lower-case letters, digits and _, at most 20.
+const prefix = `tm${process.pid % 100000}${Math.random().toString(36).slice(2, 6)}_`;
+const TENANTS = ['acme', 'globex', 'initech'];
+let sandbox: Sandbox;
+let mongo: MongoClient;
+let migrations: string;
+
+interface Item {
+  _id: number;
+  [field: string]: unknown;
+}
+interface Entry {
+  _id: string;
+  [field: string]: unknown;
+}
+
+const tenantDb = (name: string) => mongo.db(`${prefix}${name}`);
+const items = (name: string) =>
+  tenantDb(name)
+    .collection<Item>('items')
+    .find({}, { sort: { _id: 1 } })
+    .toArray();
+const indexNames = async (name: string) => (await tenantDb(name).collection('items').indexes()).map((index) => index.name).sort();
+const collections = async (name: string) => (await tenantDb(name).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+const databases = async () => (await mongo.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((db) => db.name);
+const catalog = () => mongo.db(home).collection<Entry>('storage_tenants');
+const ledger = () => mongo.db(home).collection<Entry>('storage_tenant_migrations');
+const writeMigration = (file: string, steps: unknown) => fs.writeFileSync(path.join(migrations, file), `${JSON.stringify(steps, null, 2)}\n`);
+
+const FIELDS = [
+  { renameField: { collection: 'items', from: 'label', to: 'title' } },
+  { setDefault: { collection: 'items', field: 'price', value: 0 } },
+  { createIndex: { collection: 'items', keys: { price: -1 }, name: 'items_price', unique: false } },
+  { dropIndex: { collection: 'items', name: 'items_name' } },
+];
+
+beforeAll(async () => {
+  mongo = new MongoClient(servers().mongoUrl);
+  await mongo.connect();
+  sandbox = makeSandbox();
+  migrations = path.join(sandbox.dir, 'migrations');
+  fs.mkdirSync(migrations);
+  writeMigration('0001_items.json', [
+    { createCollection: 'items' },
+    { createIndex: { collection: 'items', keys: { name: 1 }, name: 'items_name', unique: true } },
+  ]);
+  const tenancy = { store: 'docs', migrations: 'migrations', prefix, roles: false };
+  const stores = { docs: { engine: 'mongodb', url: `${servers().mongoUrl}/${home}` } };
+  sandbox.writeConfig({ stores, tenancy });
+  // The default, tenancy.roles: true, on a server without role management.
+  sandbox.writeConfig({ stores, tenancy: { ...tenancy, roles: undefined } }, 'with-roles.yaml');
+}, 120_000);
+
+afterAll(async () => {
+  for (const name of await databases().catch(() => [])) if (name.startsWith(prefix) || name === home) await mongo.db(name).dropDatabase();
+  await mongo?.close();
+});
+
+describe('storage tenant on MongoDB', () => {
+  it('creates each tenant as a database with every migration applied, and refuses names a MongoDB database cannot portably hold before creating any', async () => {
+    const created = await sandbox.run(['tenant', 'create', ...TENANTS, '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(created.json().tenants.map((t: { outcome: string }) => t.outcome)).toEqual(['created', 'created', 'created']);
+    for (const name of TENANTS) {
+      expect(await collections(name)).toEqual(['_storage_created', 'items']);
+      expect(await indexNames(name)).toEqual(['_id_', 'items_name']);
+    }
+    const entry = await catalog().findOne({ _id: 'acme' });
+    expect(entry).toMatchObject({ container: `${prefix}acme`, status: 'active', version: '0001_items', role: false });
+    expect(await ledger().countDocuments({ appliedAt: { $exists: true } })).toBe(3);
+
+    // Non-ASCII (FerretDB refuses it, and MongoDB tools turn it into file names) and over 63 bytes: refused, and so is the whole command.
+    for (const bad of ['über', `a${'b'.repeat(63 - prefix.length)}`]) {
+      const refused = await sandbox.run(['tenant', 'create', 'zeta', bad]);
+      expect(refused.exitCode).toBe(64);
+      expect(refused.stderr).toContain(`Tenant "${bad}" cannot be kept in MongoDB as "${prefix}${bad}"`);
+    }
+    expect(await databases()).not.toContain(`${prefix}zeta`);
+    const fits = `a${'b'.repeat(62 - prefix.length)}`; // exactly 63 bytes with the prefix
+    const made = await sandbox.run(['tenant', 'create', fits]);
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect(await databases()).toContain(`${prefix}${fits}`);
+    const listed = await sandbox.run(['tenant', 'list', '--json']);
+    expect(listed.json().tenants.map((t: { name: string }) => t.name)).toEqual([fits, ...TENANTS]);
+    // Tidy: the long one is not part of the rest of this file.
+    await mongo.db(`${prefix}${fits}`).dropDatabase();
+    await catalog().deleteOne({ _id: fits });
+    await ledger().deleteMany({ tenant: fits });
+
+    const again = await sandbox.run(['tenant', 'create', 'acme']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain('1 already there');
+  });
+
+  it('refuses to make tenant roles on a server without role management (FerretDB), leaving nothing behind', async () => {
+    const refused = await sandbox.run(['tenant', 'create', 'roled', '--config', 'with-roles.yaml']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('no role management');
+    expect(refused.stderr).toContain('tenancy.roles: false');
+    expect(await catalog().findOne({ _id: 'roled' })).toBeNull();
+    expect(await databases()).not.toContain(`${prefix}roled`);
+  });
+
+  it('migrate --all applies the JSON steps in every tenant database: a field renamed where present, a default set where missing, an index made and one dropped', async () => {
+    await tenantDb('acme')
+      .collection<Item>('items')
+      .insertMany([
+        { _id: 1, name: 'a', label: 'first' },
+        { _id: 2, name: 'b', label: 'second', price: 5 },
+        { _id: 3, name: 'c' },
+      ]);
+    writeMigration('0002_fields.json', FIELDS);
+    const run = await sandbox.run(['tenant', 'migrate', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json()).toMatchObject({ migrated: 3, current: 0, failed: 0, latest: '0002_fields' });
+    expect(await items('acme')).toEqual([
+      { _id: 1, name: 'a', title: 'first', price: 0 },
+      { _id: 2, name: 'b', title: 'second', price: 5 },
+      { _id: 3, name: 'c', price: 0 },
+    ]);
+    for (const name of TENANTS) expect(await indexNames(name)).toEqual(['_id_', 'items_price']);
+    expect(await catalog().countDocuments({ version: '0002_fields' })).toBe(3);
+  });
+
+  it('a second migrate --all touches nothing: every tenant is current, the catalog and the ledger unchanged', async () => {
+    const snapshot = async () => ({
+      catalog: await catalog()
+        .find({}, { sort: { _id: 1 } })
+        .toArray(),
+      ledger: await ledger()
+        .find({}, { sort: { _id: 1 } })
+        .toArray(),
+    });
+    const before = await snapshot();
+    const run = await sandbox.run(['tenant', 'migrate', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json()).toMatchObject({ migrated: 0, current: 3, failed: 0 });
+    expect(run.json().tenants.map((t: { outcome: string }) => t.outcome)).toEqual(['current', 'current', 'current']);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('resumes a migration cut short at the step it was in, never replaying the steps before it', async () => {
+    // Replayed, the rename would move the new default over the renamed value.
+    const steps = [{ renameField: { collection: 'items', from: 'note', to: 'memo' } }, { setDefault: { collection: 'items', field: 'note', value: 'none' } }];
+    writeMigration('0003_notes.json', steps);
+    const body = fs.readFileSync(path.join(migrations, '0003_notes.json'), 'utf8');
+    await tenantDb('acme').collection<Item>('items').insertOne({ _id: 4, name: 'd', note: 'kept' });
+    // As a run killed after acme's last step leaves it: both steps done, the ledger entry not yet marked applied.
+    await tenantDb('acme')
+      .collection('items')
+      .updateMany({ note: { $exists: true } }, { $rename: { note: 'memo' } });
+    await tenantDb('acme')
+      .collection('items')
+      .updateMany({ note: { $exists: false } }, { $set: { note: 'none' } });
+    await ledger().insertOne({
+      _id: 'acme/0003_notes',
+      tenant: 'acme',
+      name: '0003_notes',
+      checksum: createHash('sha256').update(body).digest('hex'),
+      steps: 2,
+    });
+    const listed = await sandbox.run(['tenant', 'list', '--json']);
+    expect(listed.json().tenants.find((t: { name: string }) => t.name === 'acme')).toMatchObject({ version: '0002_fields', pending: ['0003_notes'] });
+
+    const run = await sandbox.run(['tenant', 'migrate', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json()).toMatchObject({ migrated: 3, failed: 0 });
+    expect((await items('acme')).find((doc) => doc._id === 4)).toEqual({ _id: 4, name: 'd', memo: 'kept', note: 'none' });
+    expect(await ledger().findOne({ _id: 'acme/0003_notes' })).toMatchObject({ steps: 2, appliedAt: expect.any(Date) });
+    expect(await catalog().countDocuments({ version: '0003_notes' })).toBe(3);
+  });
+
+  it('refuses an edited, already applied migration before anything runs (exit 1), applying nothing else', async () => {
+    const file = path.join(migrations, '0001_items.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const ledgerBefore = await ledger()
+      .find({}, { sort: { _id: 1 } })
+      .toArray();
+    try {
+      writeMigration('0001_items.json', [{ createCollection: 'items' }, { createCollection: 'edited' }]);
+      writeMigration('0004_more.json', [{ createCollection: 'more' }]);
+      const run = await sandbox.run(['tenant', 'migrate', '--all']);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain('0001_items edited after it was applied');
+      expect(run.stderr).toContain('Nothing was migrated');
+      for (const name of TENANTS) expect(await collections(name)).toEqual(['_storage_created', 'items']);
+      expect(
+        await ledger()
+          .find({}, { sort: { _id: 1 } })
+          .toArray(),
+      ).toEqual(ledgerBefore);
+    } finally {
+      fs.writeFileSync(file, original);
+      fs.rmSync(path.join(migrations, '0004_more.json'));
+    }
+  });
+
+  it('refuses an invalid migration file naming the file and the step, before anything is applied', async () => {
+    writeMigration('0004_bad.json', [{ createCollection: 'more' }, { createIndex: { collection: 'items', keys: { a: 1 }, name: 'a', sparse: true } }]);
+    try {
+      const run = await sandbox.run(['tenant', 'migrate', '--all']);
+      expect(run.exitCode).toBe(78);
+      expect(run.stderr).toContain('Migration 0004_bad.json, step 2 of 2: createIndex has no field "sparse"');
+      expect(run.stderr).toContain('{"setDefault": {"collection": "items", "field": "price", "value": 0}}');
+      for (const name of TENANTS) expect(await collections(name)).toEqual(['_storage_created', 'items']);
+    } finally {
+      fs.rmSync(path.join(migrations, '0004_bad.json'));
+    }
+  });
+
+  it('suspend and resume flip the status the application reads in the catalog (tenancy.roles: false)', async () => {
+    const suspended = await sandbox.run(['tenant', 'suspend', 'acme']);
+    expect(suspended.exitCode, suspended.stderr).toBe(0);
+    expect(suspended.stdout).toContain('with tenancy.roles: false only its catalog entry (storage_tenants) says suspended');
+    expect(await catalog().findOne({ _id: 'acme' })).toMatchObject({ status: 'suspended' });
+    const shown = await sandbox.run(['tenant', 'show', 'acme', '--json']);
+    expect(shown.json()).toMatchObject({ status: 'suspended', version: '0003_notes', pending: [] });
+    // The data stays.
+    expect(await items('acme')).toHaveLength(4);
+    const twice = await sandbox.run(['tenant', 'suspend', 'acme']);
+    expect(twice.stdout).toContain('already suspended');
+
+    const resumed = await sandbox.run(['tenant', 'resume', 'acme']);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(await catalog().findOne({ _id: 'acme' })).toMatchObject({ status: 'active' });
+  });
+
+  it('list --stats counts each tenant’s documents per collection, leaving out the marker', async () => {
+    const run = await sandbox.run(['tenant', 'list', '--stats', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const byName = Object.fromEntries(run.json().tenants.map((t: { name: string }) => [t.name, t]));
+    expect(byName.acme).toMatchObject({ rows: { items: 4 }, status: 'active', pending: [], problems: [] });
+    expect(byName.globex).toMatchObject({ rows: { items: 0 } });
+    expect(byName.acme.bytes).toBeGreaterThan(0);
+  });
+});
