@@ -160,7 +160,7 @@ export const ConfigSchema = z
         migrations: z.string().min(1).optional(),
         /** SQLite: where tenant files live (default: a "tenants" directory beside the store's file). */
         directory: z.string().min(1).optional(),
-        /** PostgreSQL: a role per tenant (default true), granted its schema; suspend revokes it. */
+        /** PostgreSQL and MongoDB: a role per tenant (default true), granted its schema or database; suspend revokes it (false on servers without roles, e.g. FerretDB). */
         roles: z.boolean().optional(),
         /** How long a tenant's migration waits for a lock before it fails (default 5s). */
         lockTimeout: duration.optional(),
