@@ -8,9 +8,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { BIN } from '../support/paths.js';
 import { servers, uniqueName } from '../support/servers.js';
 
 const home = uniqueName('tmongo_home');
@@ -248,5 +250,55 @@ describe('storage tenant on MongoDB', () => {
     expect(byName.acme).toMatchObject({ rows: { items: 4 }, status: 'active', pending: [], problems: [] });
     expect(byName.globex).toMatchObject({ rows: { items: 0 } });
     expect(byName.acme.bytes).toBeGreaterThan(0);
+  });
+
+  it('kill -9 mid migrate-all, then a rerun: every tenant at the latest migration, no step before the interrupted one replayed', async () => {
+    const more = Array.from({ length: 8 }, (_, i) => `k${i + 1}`);
+    expect((await sandbox.run(['tenant', 'create', ...more])).exitCode).toBe(0);
+    for (const name of more)
+      await tenantDb(name)
+        .collection<Item>('items')
+        .insertMany([1, 2].map((id) => ({ _id: id, name: `n${id}`, f0: `v${id}` })));
+    // f0 → f1 → … → f10, each old name then given a default: any replayed rename would move a default over a value.
+    const CHAIN = 10;
+    writeMigration(
+      '0004_chain.json',
+      Array.from({ length: CHAIN }, (_, i) => [
+        { renameField: { collection: 'items', from: `f${i}`, to: `f${i + 1}` } },
+        { setDefault: { collection: 'items', field: `f${i}`, value: `d${i}` } },
+      ]).flat(),
+    );
+    const run = execa(process.execPath, [BIN, 'tenant', 'migrate', '--all', '--concurrency', '2'], {
+      cwd: sandbox.dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    // Killed once one of the chained tenants is part-way through the migration (past a default, so a replay from the start would show).
+    const partWay = { tenant: { $in: more }, name: '0004_chain', steps: { $gte: 3 }, appliedAt: { $exists: false } };
+    const deadline = Date.now() + 30_000;
+    while (!(await ledger().findOne(partWay))) {
+      if (Date.now() > deadline || (run.exitCode !== undefined && run.exitCode !== null)) throw new Error('the run ended before it could be killed mid-way');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    run.kill('SIGKILL');
+    expect((await run).signal).toBe('SIGKILL');
+    expect(await ledger().findOne({ ...partWay, steps: { $gte: 2 } })).not.toBeNull();
+    const applied = await ledger().countDocuments({ name: '0004_chain', appliedAt: { $exists: true } });
+    expect(applied).toBeLessThan(TENANTS.length + more.length);
+
+    const rerun = await sandbox.run(['tenant', 'migrate', '--all', '--json']);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.json()).toMatchObject({ migrated: TENANTS.length + more.length - applied, current: applied, failed: 0 });
+    expect(await catalog().countDocuments({ version: '0004_chain' })).toBe(TENANTS.length + more.length);
+    expect(await ledger().countDocuments({ name: '0004_chain', steps: 2 * CHAIN, appliedAt: { $exists: true } })).toBe(TENANTS.length + more.length);
+    const expected = (id: number) => ({
+      _id: id,
+      name: `n${id}`,
+      ...Object.fromEntries(Array.from({ length: CHAIN }, (_, i) => [`f${i}`, `d${i}`])),
+      [`f${CHAIN}`]: `v${id}`,
+    });
+    for (const name of more) expect(await items(name), name).toEqual([expected(1), expected(2)]);
   });
 });
