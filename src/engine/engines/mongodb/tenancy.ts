@@ -77,7 +77,12 @@ async function withStore<T>(provider: MongoProvider, work: (client: MongoClient,
 const readWrite = (container: string) => [{ role: 'readWrite', db: container }];
 
 /** Applies pending migrations to a tenant database, recording progress after each step (see the top of this file). */
-async function apply(client: MongoClient, home: Db, tenant: { name: string; container: string; fresh: boolean }, pending: TenantMigration[]): Promise<void> {
+async function apply(
+  client: MongoClient,
+  home: Db,
+  tenant: { name: string; container: string; fresh: boolean; provisioning?: boolean },
+  pending: TenantMigration[],
+): Promise<void> {
   const db = client.db(tenant.container);
   const catalog = home.collection<TenantDocument>(TENANTS);
   const ledger = home.collection<LedgerDocument>(LEDGER);
@@ -87,7 +92,7 @@ async function apply(client: MongoClient, home: Db, tenant: { name: string; cont
       if (codeOf(error) !== 48) throw error;
     });
   if (pending.length === 0) return;
-  const started = await ledger.findOne({ tenant: tenant.name, appliedAt: { $exists: false } });
+  const started = tenant.provisioning ? null : await ledger.findOne({ tenant: tenant.name, appliedAt: { $exists: false } });
   if (started && !pending.some((m) => m.name === started.name))
     throw new StorageError(
       'REFUSED',
@@ -207,7 +212,9 @@ export const mongoTenancy: TenancyCapability<MongoProvider> = {
       await home
         .collection<TenantDocument>(TENANTS)
         .insertOne({ _id: tenant.name, container: tenant.container, status: 'active', version: null, createdAt, migratedAt: null, role: settings.roles });
-      await apply(client, home, { ...tenant, fresh: true }, migrations);
+      // Once the name is ours: entries left by a tenant of that name removed by hand would pass for applied migrations.
+      await home.collection<LedgerDocument>(LEDGER).deleteMany({ tenant: tenant.name });
+      await apply(client, home, { ...tenant, fresh: true, provisioning: true }, migrations);
       return record({
         _id: tenant.name,
         container: tenant.container,
