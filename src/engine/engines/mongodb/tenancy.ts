@@ -1,12 +1,15 @@
 // Tenants on MongoDB (and FerretDB): a database per tenant on the store's server, a catalog
 // (`storage_tenants`, one document per tenant, its name as _id) and a migration ledger
-// (`storage_tenant_migrations`, _id tenant/migration) in the store's own database. Migrations are
-// declarative JSON steps (tenancy-steps.ts), each idempotent. There are no transactions to hold a
-// migration together, so the ledger entry records progress step by step: a run cut short resumes
-// at the step it was in (run again whole, which is harmless), never replaying the steps before it
-// (a rename followed by a default, replayed, would not be). The catalog's version is written when
-// a migration's last step is done, then its ledger entry is marked applied: a crash between the two
-// leaves the migration pending with nothing left to run, and the next migrate just records it.
+// (`storage_tenant_migrations`, _id tenant/migration, written once a migration is done) in the
+// store's own database. Migrations are declarative JSON steps (tenancy-steps.ts), each idempotent.
+// There are no transactions to hold a migration together, so the tenant's catalog document
+// records its progress step by step (`progress`: migration, checksum, steps done of how many): a
+// run cut short resumes at the step it was in (run again whole, which is harmless), never
+// replaying the steps before it (a rename after a default of the old name, replayed, would
+// overwrite the renamed values). The last step's progress and the catalog's version are one write;
+// then the ledger entry: a crash between the two leaves the migration pending with no step left to
+// run, and the next migrate only records it. Progress lives in the catalog document because it is
+// found by _id (FerretDB scans a collection for any other filter).
 // With `roles` (the default) each tenant has a role of its database's name (readWrite on it) that
 // suspend revokes; servers without role management (FerretDB v1) are refused at provision time
 // unless `tenancy.roles: false`, where suspend only marks the catalog.
@@ -37,6 +40,8 @@ interface TenantDocument {
   migratedAt: Date | null;
   /** Whether the tenant has a role (tenancy.roles when it was created). */
   role: boolean;
+  /** The migration being (or last) applied: steps done of how many, and the checksum of the file they came from. */
+  progress?: { migration: string; checksum: string; steps: number; of: number };
 }
 
 interface LedgerDocument {
@@ -44,10 +49,7 @@ interface LedgerDocument {
   tenant: string;
   name: string;
   checksum: string;
-  /** Steps done so far (all of them once applied). */
-  steps: number;
-  /** Set once every step is done and the catalog's version says so. */
-  appliedAt?: Date;
+  appliedAt: Date;
 }
 
 const codeOf = (error: unknown) => (error as { code?: unknown })?.code;
@@ -92,43 +94,39 @@ async function apply(
       if (codeOf(error) !== 48) throw error;
     });
   if (pending.length === 0) return;
-  const started = tenant.provisioning ? null : await ledger.findOne({ tenant: tenant.name, appliedAt: { $exists: false } });
-  if (started && !pending.some((m) => m.name === started.name))
+  const progress = tenant.provisioning ? undefined : (await catalog.findOne({ _id: tenant.name }, { projection: { progress: 1 } }))?.progress;
+  if (progress && progress.steps < progress.of && !pending.some((m) => m.name === progress.migration))
     throw new StorageError(
       'REFUSED',
-      `Migration ${started.name} was interrupted at step ${started.steps} for ${tenant.name}, and its file is gone or renamed.`,
-      {
-        hint: `Put ${started.name}.json back as it was and run migrate again; it resumes at step ${started.steps + 1}.`,
-      },
+      `Migration ${progress.migration} was cut short for ${tenant.name} after step ${progress.steps} of ${progress.of}, and its file is gone or renamed.`,
+      { hint: `Put ${progress.migration}.json back as it was and run migrate again: it resumes at step ${progress.steps + 1}.` },
     );
   for (const migration of pending) {
     const steps = parseSteps(migration);
-    const id = ledgerId(tenant.name, migration.name);
     let from = 0;
-    if (started?.name === migration.name) {
-      if (started.checksum !== migration.checksum)
+    if (progress?.migration === migration.name) {
+      if (progress.checksum !== migration.checksum)
         throw new StorageError(
           'REFUSED',
-          `Migration ${migration.name} was interrupted at step ${started.steps} for ${tenant.name}, and its file changed since.`,
+          `Migration ${migration.name} was cut short for ${tenant.name} after step ${progress.steps} of ${progress.of}, and its file changed since.`,
           {
-            hint: `Put ${migration.name}.json back as it was and run migrate again (it resumes at step ${started.steps + 1}); put further changes in a new file.`,
+            hint: `Put ${migration.name}.json back as it was and run migrate again (it resumes at step ${progress.steps + 1}); put further changes in a new file.`,
           },
         );
-      from = Math.min(started.steps, steps.length);
+      from = Math.min(progress.steps, steps.length);
     }
+    const mark = (done: number) => ({ migration: migration.name, checksum: migration.checksum, steps: done, of: steps.length });
+    const now = new Date();
+    // The last step's progress carries the version: one write, so a migration with every step done always says so.
+    const finish = { version: migration.name, migratedAt: now };
+    if (from === steps.length) await catalog.updateOne({ _id: tenant.name }, { $set: { progress: mark(steps.length), ...finish } });
     for (let at = from; at < steps.length; at++) {
       await runStep(db, steps[at]);
-      await ledger.updateOne(
-        { _id: id },
-        { $set: { tenant: tenant.name, name: migration.name, checksum: migration.checksum, steps: at + 1 } },
-        { upsert: true },
-      );
+      await catalog.updateOne({ _id: tenant.name }, { $set: { progress: mark(at + 1), ...(at + 1 === steps.length ? finish : {}) } });
     }
-    const now = new Date();
-    await catalog.updateOne({ _id: tenant.name }, { $set: { version: migration.name, migratedAt: now } });
     await ledger.updateOne(
-      { _id: id },
-      { $set: { tenant: tenant.name, name: migration.name, checksum: migration.checksum, steps: steps.length, appliedAt: now } },
+      { _id: ledgerId(tenant.name, migration.name) },
+      { $set: { tenant: tenant.name, name: migration.name, checksum: migration.checksum, appliedAt: now } },
       { upsert: true },
     );
   }
@@ -173,9 +171,9 @@ export const mongoTenancy: TenancyCapability<MongoProvider> = {
       (
         await home
           .collection<LedgerDocument>(LEDGER)
-          .find({ appliedAt: { $exists: true } }, { sort: { tenant: 1, name: 1 }, projection: { tenant: 1, name: 1, checksum: 1, appliedAt: 1 } })
+          .find({}, { sort: { _id: 1 }, projection: { tenant: 1, name: 1, checksum: 1, appliedAt: 1 } })
           .toArray()
-      ).map((doc): AppliedMigration => ({ tenant: doc.tenant, name: doc.name, checksum: doc.checksum, appliedAt: new Date(doc.appliedAt!).toISOString() })),
+      ).map((doc): AppliedMigration => ({ tenant: doc.tenant, name: doc.name, checksum: doc.checksum, appliedAt: new Date(doc.appliedAt).toISOString() })),
     );
   },
 
@@ -212,8 +210,6 @@ export const mongoTenancy: TenancyCapability<MongoProvider> = {
       await home
         .collection<TenantDocument>(TENANTS)
         .insertOne({ _id: tenant.name, container: tenant.container, status: 'active', version: null, createdAt, migratedAt: null, role: settings.roles });
-      // Once the name is ours: entries left by a tenant of that name removed by hand would pass for applied migrations.
-      await home.collection<LedgerDocument>(LEDGER).deleteMany({ tenant: tenant.name });
       await apply(client, home, { ...tenant, fresh: true, provisioning: true }, migrations);
       return record({
         _id: tenant.name,
