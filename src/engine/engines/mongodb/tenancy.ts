@@ -147,7 +147,7 @@ export const mongoTenancy: TenancyCapability<MongoProvider> = {
     if (Buffer.byteLength(container) > 63) return `${Buffer.byteLength(container)} bytes, and MongoDB database names are at most 63`;
     if (SYSTEM_DATABASES.has(container)) return 'admin, local and config are the server’s own databases';
     if (!PORTABLE.test(container))
-      return 'MongoDB tools and FerretDB take only ASCII letters, digits, _ and - in a database name (so tenant names here are ASCII)';
+      return 'database names are kept to ASCII letters, digits, _ and - here (FerretDB refuses other characters, and MongoDB tools write database names as file names)';
     return undefined;
   },
 
