@@ -64,7 +64,7 @@ beforeAll(async () => {
   ]);
   const tenancy = { store: 'docs', migrations: 'migrations', prefix, roles: false };
   const stores = { docs: { engine: 'mongodb', url: `${servers().mongoUrl}/${home}` } };
-  sandbox.writeConfig({ stores, tenancy });
+  sandbox.writeConfig({ stores, tenancy, backup: { repository: './repo' } });
   // The default, tenancy.roles: true, on a server without role management.
   sandbox.writeConfig({ stores, tenancy: { ...tenancy, roles: undefined } }, 'with-roles.yaml');
 }, 120_000);
@@ -297,5 +297,25 @@ describe('storage tenant on MongoDB', () => {
       [`f${CHAIN}`]: `v${id}`,
     });
     for (const name of more) expect(await items(name), name).toEqual([expected(1), expected(2)]);
+  });
+
+  it('tenant drop backs the tenant database up first; backup restore --tenant brings its documents and catalog entry back; a restore over a live tenant is refused', async () => {
+    const before = await items('acme');
+    expect(before.length).toBeGreaterThan(0);
+    const dropped = await sandbox.run(['tenant', 'drop', 'acme', '--confirm', 'acme', '--json']);
+    expect(dropped.exitCode, dropped.stderr).toBe(0);
+    const { backup } = dropped.json();
+    expect(backup).toBeTruthy();
+    expect(await databases()).not.toContain(`${prefix}acme`);
+    expect(await catalog().findOne({ _id: 'acme' })).toBeNull();
+    const restored = await sandbox.run(['backup', 'restore', backup, '--tenant', 'acme']);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(await items('acme')).toEqual(before);
+    expect(await catalog().findOne({ _id: 'acme' })).toMatchObject({ container: `${prefix}acme`, status: 'active' });
+    expect((await sandbox.run(['tenant', 'migrate', 'acme', '--json'])).json()).toMatchObject({ current: 1, failed: 0 });
+    const over = await sandbox.run(['backup', 'restore', backup, '--tenant', 'acme', '--confirm', 'acme']);
+    expect(over.exitCode).toBe(64);
+    expect(over.stderr).toMatch(/cannot be set aside and replaced safely/);
+    expect(await items('acme')).toEqual(before);
   });
 });

@@ -7,7 +7,7 @@ import { openFlow } from '../../ui/task-list.js';
 export default class TenantMigrate extends StorageCommand {
   static override audited = true;
   static override summary =
-    'Apply pending migrations to the named tenants (or --all): canaries first, then the rest on at most --concurrency connections, each tenant in one transaction with a lock timeout.';
+    'Apply pending migrations to the named tenants (or --all): canaries first, then the rest on at most --concurrency connections, each tenant in one transaction with a lock timeout (MongoDB: step by step, resumed at the step that failed).';
   static override description =
     'The catalog and the ledger are read once; tenants already current are not touched. A migration edited after it was applied (or a new one ordered before an applied one) stops the run before anything is done. The first failure stops the run unless --keep-going (a failed canary always stops it); an interrupted run resumes where it stopped when run again.';
   static override strict = false;
@@ -70,7 +70,7 @@ export default class TenantMigrate extends StorageCommand {
     if (summary.failed)
       this.failWith(
         new StorageError(summary.migrated > 0 ? 'PARTIAL' : 'FAILED', `${summary.failed} tenant(s) failed to migrate.`, {
-          hint: 'Each failed tenant was rolled back to where it was. Fix the cause and run the same command again: migrated tenants are not touched twice.',
+          hint: 'A failed tenant kept nothing of the failed migration (PostgreSQL, SQLite: one transaction; MongoDB: it resumes at the step that failed). Fix the cause and run the same command again: migrated tenants are not touched twice.',
         }),
       );
     return summary;

@@ -64,6 +64,13 @@ export class MongoProvider implements Provider {
     return name;
   }
 
+  /** The same store and connection with `database` as the one a backup or restore works on (a tenant's database); get the client first. */
+  onDatabase(database: string): MongoProvider {
+    const view = Object.create(this) as MongoProvider;
+    Object.defineProperty(view, 'defaultDatabase', { get: () => database });
+    return view;
+  }
+
   getClient(): Promise<MongoClient> {
     this.connecting ??= this.connect().catch((error) => {
       this.connecting = undefined;

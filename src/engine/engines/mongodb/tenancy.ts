@@ -259,6 +259,68 @@ export const mongoTenancy: TenancyCapability<MongoProvider> = {
     });
   },
 
+  // A tenant backup is a mongodump of its database (the store's backup with that database).
+  async dumpTenant(context, tenant) {
+    const { mongoBackup } = await import('./backup.js');
+    await context.provider.getClient();
+    return mongoBackup.dump({ ...context, provider: context.provider.onDatabase(tenant.container) });
+  },
+
+  // MongoDB cannot rename a database, so a tenant is restored only where its database is gone (a
+  // dropped tenant): written in place, marked unfinished until done (a failure drops it again), then
+  // registered in the catalog and ledger as the backup recorded it.
+  async restoreTenant({ manifest, dir, key, provider, tenant, scratch, progress }) {
+    const { mongoBackup } = await import('./backup.js');
+    await withStore(provider, async (client) => {
+      if ((await client.db(tenant.container).listCollections({}, { nameOnly: true }).toArray()).length)
+        throw new StorageError(
+          'UNSUPPORTED',
+          `Tenant "${tenant.name}"'s database ${tenant.container} exists: MongoDB cannot rename a database, so it cannot be set aside and replaced safely.`,
+          {
+            hint: `Drop the tenant first (\`storage tenant drop ${tenant.name}\` backs it up), then restore this backup.`,
+          },
+        );
+    });
+    await mongoBackup.restore({
+      manifest,
+      dir,
+      key,
+      store: provider.store,
+      provider,
+      database: tenant.container,
+      staged: tenant.container,
+      force: false,
+      journal: () => undefined,
+      scratch,
+      progress,
+    });
+    await withStore(provider, async (_client, home) => {
+      const doc: TenantDocument = {
+        _id: tenant.name,
+        container: tenant.container,
+        status: tenant.status,
+        version: tenant.version,
+        createdAt: new Date(tenant.createdAt),
+        migratedAt: tenant.migratedAt ? new Date(tenant.migratedAt) : null,
+        role: false,
+      };
+      await home.collection<TenantDocument>(TENANTS).replaceOne({ _id: tenant.name }, doc, { upsert: true });
+      const ledger = home.collection<LedgerDocument>(LEDGER);
+      await ledger.deleteMany({ tenant: tenant.name });
+      if (tenant.ledger.length)
+        await ledger.insertMany(
+          tenant.ledger.map((entry) => ({
+            _id: ledgerId(tenant.name, entry.name),
+            tenant: tenant.name,
+            name: entry.name,
+            checksum: entry.checksum,
+            appliedAt: new Date(entry.appliedAt),
+          })),
+        );
+    });
+    return {};
+  },
+
   async stats(provider, tenant) {
     return withStore(provider, async (client) => {
       const db = client.db(tenant.container);
