@@ -199,6 +199,8 @@ export const ConfigSchema = z
               key: z.array(z.string().min(1)).min(1).optional(),
               /** A column that only grows (an updated_at, a serial): incremental runs read rows at or past the last value seen. */
               watermark: z.string().min(1).optional(),
+              /** A timestamp watermark is read from this far before the last value seen (clock skew between writers; default 5s). */
+              watermarkOverlap: duration.optional(),
               mode: z.enum(['upsert', 'mirror', 'append']).optional(),
               /** Rows changed on both sides since the last run: source-wins (default), target-wins, manual, or { newest-wins: column }. */
               conflict: z.union([z.enum(['source-wins', 'target-wins', 'manual']), z.object({ 'newest-wins': z.string().min(1) }).strict()]).optional(),

@@ -1,6 +1,7 @@
 // A sync job: from a table/collection of one store to one of another, with its key, mode and
 // optional watermark; named in the config or given on the command line.
 import type { Fleet } from '../fleet.js';
+import { parseDuration } from '../config/duration.js';
 import { StorageError } from '../errors.js';
 import type { ConflictPolicy } from './conflicts.js';
 
@@ -12,6 +13,8 @@ export interface SyncJob {
   to: { store: string; table: string };
   key?: string[];
   watermark?: string;
+  /** How far before the last watermark seen an incremental run reads again (timestamp watermarks), in ms. */
+  watermarkOverlapMs: number;
   mode: SyncMode;
   /** Rows changed on both sides since the last run (upsert and mirror; append never overwrites). */
   conflict: ConflictPolicy;
@@ -20,6 +23,8 @@ export interface SyncJob {
 }
 
 export const DEFAULT_BATCH = 5000;
+/** Writers whose clocks disagree by up to this much still have their rows picked up by the next incremental run. */
+export const DEFAULT_OVERLAP_MS = 5000;
 
 export function configuredJobs(fleet: Fleet): string[] {
   return Object.keys(fleet.config.file.sync?.jobs ?? {});
@@ -37,8 +42,15 @@ export function jobNamed(fleet: Fleet, name: string): SyncJob {
   }
   fleet.store(found.from.store);
   fleet.store(found.to.store);
-  const { conflict, ...rest } = found;
-  return { name, ...rest, mode: found.mode ?? 'upsert', conflict: policyOf(conflict), batchSize: found.batchSize ?? DEFAULT_BATCH };
+  const { conflict, watermarkOverlap, ...rest } = found;
+  return {
+    name,
+    ...rest,
+    watermarkOverlapMs: watermarkOverlap ? parseDuration(watermarkOverlap)! : DEFAULT_OVERLAP_MS,
+    mode: found.mode ?? 'upsert',
+    conflict: policyOf(conflict),
+    batchSize: found.batchSize ?? DEFAULT_BATCH,
+  };
 }
 
 function policyOf(given: 'source-wins' | 'target-wins' | 'manual' | { 'newest-wins': string } | undefined): ConflictPolicy {
@@ -80,6 +92,7 @@ export function adHocJob(
     name,
     from: source,
     to: target,
+    watermarkOverlapMs: DEFAULT_OVERLAP_MS,
     key: options.key,
     watermark: options.watermark,
     mode: options.mode ?? 'upsert',

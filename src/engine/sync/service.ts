@@ -18,7 +18,7 @@ import { ensurePrivateDir } from '../system/private-dir.js';
 import { policyText, reconcile, type Reconciled } from './conflicts.js';
 import type { SyncJob } from './jobs.js';
 import { dropFeedOf, feedStatusOf, type FeedStatus } from './feed.js';
-import { compareKeys, keyOf, keyText, rowText, shownValue } from './values.js';
+import { compareKeys, earlierBy, keyOf, keyText, rowText, shownValue } from './values.js';
 
 export interface Side {
   store: string;
@@ -350,7 +350,9 @@ export async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: 
       key,
       after: checkpoint.lastKey,
       batchSize,
-      ...(watermarkColumn && since !== undefined ? { watermark: { column: watermarkColumn.name, since } } : {}),
+      ...(watermarkColumn && since !== undefined
+        ? { watermark: { column: watermarkColumn.name, since: earlierBy(since, watermarkColumn.type, job.watermarkOverlapMs) } }
+        : {}),
     })) {
       checkpoint.lastKey = keyOf(batch[batch.length - 1], key);
       if (watermarkColumn)

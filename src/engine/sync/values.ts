@@ -145,3 +145,12 @@ export function canonicalUuid(text: string): string | undefined {
 export function raise(error: Error): never {
   throw error;
 }
+
+/** A timestamp watermark moved `ms` earlier (microseconds kept); other kinds of value as they are. */
+export function earlierBy(value: SyncValue, type: SyncType, ms: number): SyncValue {
+  if (ms <= 0 || typeof value !== 'string' || (type !== 'timestamptz' && type !== 'timestamp')) return value;
+  const zone = type === 'timestamptz' ? 'Z' : '';
+  const at = Date.parse(`${value.slice(0, 23)}Z`);
+  if (Number.isNaN(at)) return value;
+  return `${new Date(at - ms).toISOString().slice(0, 23)}${value.slice(23, 26)}${zone}`;
+}
