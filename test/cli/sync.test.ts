@@ -194,6 +194,150 @@ describe('storage sync', () => {
     expect((await sandbox.run(['sync', 'verify', 'orders'])).exitCode).toBe(0);
   }, 120_000);
 
+  it('verify hashes key ranges on both sides in the engines and compares only the differing ones row by row; plan says how many ranges differ', async () => {
+    await pg(`update orders set customer = 'changed' where id = 12345`);
+    await pg(`delete from orders where id = 40000`);
+    await pg(`insert into orders values (70001, 'only here', 1, '2026-01-01T00:00:00Z')`);
+    const verify = await sandbox.run(['sync', 'verify', 'orders', '--json']);
+    expect(verify.exitCode).toBe(3);
+    const { difference } = verify.json();
+    expect(difference).toMatchObject({
+      update: 1,
+      insert: 1,
+      extra: 1,
+      same: 59_998,
+      ranges: { differing: 3, hashedBy: { source: 'engine', target: 'engine' } },
+    });
+    expect(difference.ranges.total).toBeGreaterThanOrEqual(30);
+    expect(difference.samples).toEqual(
+      expect.arrayContaining([
+        { key: '12345', kind: 'differs' },
+        { key: '40000', kind: 'missing at the target' },
+        { key: '70001', kind: 'only at the target' },
+      ]),
+    );
+    expect((await sandbox.run(['sync', 'verify', 'orders'])).stdout).toMatch(/3 of \d+ key ranges differ/);
+    const plan = await sandbox.run(['sync', 'plan', 'orders', '--json']);
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    // plan reads every source row itself (proving each maps); the target hashes in PostgreSQL.
+    expect(plan.json()).toMatchObject({
+      wouldInsert: 1,
+      wouldUpdate: 1,
+      difference: { ranges: { differing: 3, hashedBy: { source: 'client', target: 'engine' } } },
+    });
+    expect((await sandbox.run(['sync', 'plan', 'orders'])).stdout).toMatch(/3 of \d+ key ranges differ/);
+    expect((await sandbox.run(['sync', 'run', 'orders'])).exitCode).toBe(0);
+    await pg(`delete from orders where id = 70001`);
+    const again = await sandbox.run(['sync', 'verify', 'orders', '--json']);
+    expect(again.exitCode).toBe(0);
+    expect(again.json().difference).toMatchObject({ same: 60_000, ranges: { differing: 0 } });
+  }, 120_000);
+
+  it("PostgreSQL's server-side range hash equals the hash of the same canonical rows read from SQLite, for every mapped type", async () => {
+    // Every kind but JSON (which PostgreSQL cannot put in canonical form, so it is hashed here): floats from both
+    // engines, -0, 2^53 + 1, decimals with trailing zeros, instants written with offsets, microseconds, NULLs.
+    lite.exec(`create table flat (
+      id integer primary key, big integer, ratio real, price decimal(12,2), name text, active boolean,
+      seen timestamptz, local timestamp, day date, raw blob, ref uuid)`);
+    const insert = lite.prepare('insert into flat values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const rows: unknown[][] = [
+      [
+        1,
+        9007199254740993n,
+        0.1,
+        '12.50',
+        'zürich ✓',
+        1,
+        '2023-11-14 22:13:23+00',
+        '2023-11-14 22:13:23.123456',
+        '2023-11-14',
+        Buffer.from([0, 255, 1]),
+        'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+      ],
+      [
+        2,
+        -5,
+        -2.5e-10,
+        '0.00',
+        'tab\there\nnew line\r \\ back\\slash \\N',
+        0,
+        '2023-11-14T23:13:23.5+01:00',
+        '1999-12-31 23:59:59',
+        '1970-01-01',
+        Buffer.alloc(0),
+        null,
+      ],
+      [3, null, null, null, null, null, null, null, null, null, null],
+      [
+        4,
+        -9223372036854775808n,
+        -0,
+        '-1.50',
+        '',
+        'true',
+        '2023-11-14T22:13:23.000001Z',
+        '2023-11-14T22:13:23',
+        '2000-02-29',
+        Buffer.from('ab\u0001c'),
+        'a0eebc999c0b4ef8bb6d6bb9bd380a12',
+      ],
+      [5, 9223372036854775807n, 1e300, '100', 'ascii', 'f', '2023-11-14 22:13:23.999999-05:30', '2023-11-14 00:00:00.5', '9999-12-31', Buffer.from([1]), null],
+      [6, 0, 123456.789e-20, '0.5', '"quoted"', 0, '2023-11-14T22:13:23Z', '2023-11-14 22:13:23.1', '2023-01-01', Buffer.from('text'), null],
+    ];
+    for (const row of rows) insert.run(...row);
+    // And a table of the kinds SQLite hashes in SQL itself (integers, text, bytes, booleans, dates, uuids).
+    lite.exec(`create table plain (id integer primary key, n integer, name text, raw blob, active boolean, day date, ref uuid)`);
+    const plain = lite.prepare('insert into plain values (?, ?, ?, ?, ?, ?, ?)');
+    for (let i = 1; i <= 3000; i++)
+      plain.run(
+        i,
+        i % 7 === 0 ? null : BigInt(i) * 3000000000000n,
+        `name ${i} ✓`,
+        Buffer.from([i % 256, 0]),
+        i % 2,
+        `2023-01-${String((i % 28) + 1).padStart(2, '0')}`,
+        i % 5 ? null : `a0eebc99-9c0b-4ef8-bb6d-${String(i).padStart(12, '0')}`,
+      );
+    for (const table of ['flat', 'plain']) {
+      const run = await sandbox.run(['sync', 'run', '--from', `lite:${table}`, '--to', `main:${table}`]);
+      expect(run.exitCode, run.stderr).toBe(0);
+    }
+    const ranges = async (from: string, to: string) => {
+      const verify = await sandbox.run(['sync', 'verify', '--from', from, '--to', to, '--json']);
+      expect(verify.exitCode, verify.stdout).toBe(0);
+      return verify.json().difference.ranges;
+    };
+    // PostgreSQL hashes each range itself; SQLite's floats, decimals and instants are hashed here from canonical rows.
+    expect(await ranges('lite:flat', 'main:flat')).toEqual({ total: 1, differing: 0, hashedBy: { source: 'client', target: 'engine' } });
+    expect(await ranges('main:flat', 'lite:flat')).toEqual({ total: 1, differing: 0, hashedBy: { source: 'engine', target: 'client' } });
+    // Both engines hash in SQL, and the ranges agree.
+    expect(await ranges('lite:plain', 'main:plain')).toMatchObject({ total: 3, differing: 0, hashedBy: { source: 'engine', target: 'engine' } });
+    expect(await ranges('main:plain', 'lite:plain')).toMatchObject({ total: 3, differing: 0, hashedBy: { source: 'engine', target: 'engine' } });
+    // JSON: PostgreSQL's rows are hashed here (the kinds table was copied by the first test).
+    expect(await ranges('lite:kinds', 'main:kinds')).toEqual({ total: 1, differing: 0, hashedBy: { source: 'client', target: 'client' } });
+    // One changed value of each kind is seen, in PostgreSQL's hash.
+    for (const [column, value] of [
+      ['big', '9007199254740992'],
+      ['ratio', '0.1000000001'],
+      ['price', '12.51'],
+      ['name', 'zurich ✓'],
+      ['active', 'false'],
+      ['seen', '2023-11-14 22:13:23.000001+00'],
+      ['local', '2023-11-14 22:13:23.123457'],
+      ['day', '2023-11-15'],
+      ['raw', '\\x00ff02'],
+      ['ref', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12'],
+    ]) {
+      const [before] = await pg<{ v: string | null }>(`select ${column}::text as v from flat where id = 1`);
+      await pg(`update flat set ${column} = $1 where id = 1`, [value]);
+      const verify = await sandbox.run(['sync', 'verify', '--from', 'lite:flat', '--to', 'main:flat', '--json']);
+      expect(verify.exitCode, column).toBe(3);
+      expect(verify.json().difference, column).toMatchObject({ update: 1, ranges: { differing: 1 }, samples: [{ key: '1', kind: 'differs' }] });
+      await pg(`update flat set ${column} = $1 where id = 1`, [column === 'raw' ? '\\x00ff01' : before.v]);
+    }
+    expect((await sandbox.run(['sync', 'verify', '--from', 'lite:flat', '--to', 'main:flat'])).exitCode).toBe(0);
+  }, 180_000);
+
   it('mirror mode deletes exactly the rows the source lacks and keeps the rest', async () => {
     // Mirror deletes target rows: it needs the job's name as confirmation (77 without, at no terminal).
     expect((await sandbox.run(['sync', 'run', 'mirror'])).exitCode).toBe(77);

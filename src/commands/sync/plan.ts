@@ -7,7 +7,7 @@ export default class SyncPlanCommand extends StorageCommand {
   static override summary =
     'Show what a sync would do, writing nothing: both schemas and their drift, row counts, and how many rows a run would insert, update and delete.';
   static override description =
-    'Reads both sides in key order and compares every row in canonical form (a value that cannot be mapped stops the plan, naming its column and key). Exit 0 when a run could go ahead, 1 when the target table does not match the source (drift).';
+    'Reads every source row in canonical form (a value that cannot be mapped stops the plan, naming its column and key) and hashes it in key ranges against the target (hashed server-side where the engine can), comparing only differing ranges row by row; says how many ranges differ. Exit 0 when a run could go ahead, 1 when the target table does not match the source (drift).';
   static override args = jobArg;
   static override flags = adHocFlags;
   static override examples = ['<%= config.bin %> sync plan orders', '<%= config.bin %> sync plan --from lite:orders --to main:public.orders'];

@@ -5,7 +5,8 @@ import { verifySync, type SyncVerdict } from '../../engine/sync/service.js';
 import { differenceText } from '../../ui/views/sync.js';
 
 export default class SyncVerify extends StorageCommand {
-  static override summary = 'Prove source and target agree: every row compared in canonical form, the differing keys listed; exit 3 when they differ.';
+  static override summary =
+    'Prove source and target agree: key ranges hashed on both sides (server-side where the engine can), differing ranges compared row by row, the differing keys listed; exit 3 when they differ.';
   static override args = jobArg;
   static override flags = adHocFlags;
   static override examples = ['<%= config.bin %> sync verify orders'];

@@ -339,6 +339,26 @@ export interface SyncReader {
   batches(options: SyncReadOptions): AsyncIterable<SyncRow[]>;
   count(): Promise<number>;
   close(): Promise<void>;
+  /** The key of every `every`-th row in key order (chunk boundaries), read by the engine; absent: the caller reads the keys. */
+  boundaries?(options: { columns: SyncColumn[]; key: string[]; every: number }): Promise<SyncValue[][]>;
+  /**
+   * Each key range's row count and hash, computed by the engine over the rows' hash form (values.ts
+   * `rowHashText`, rows joined by "\n", MD5 in hex; "" for no rows). Range i holds the keys after
+   * boundary i-1 up to and including boundary i (the first from the start, the last to the end).
+   * Undefined when the engine cannot produce that form for these columns: the caller hashes canonical rows.
+   */
+  hashRanges?(options: SyncHashOptions): Promise<SyncRangeHash[] | undefined>;
+}
+
+export interface SyncHashOptions {
+  columns: SyncColumn[];
+  key: string[];
+  boundaries: SyncValue[][];
+}
+
+export interface SyncRangeHash {
+  rows: number;
+  hash: string;
 }
 
 export interface SyncApply {

@@ -1,6 +1,7 @@
 // The sync topic: plan (no writes), run (key-ordered batches from one snapshot, each committed
 // with its checkpoint at the target, so a killed run resumes without loss or duplicates), verify
-// (every row compared in canonical form) and status. The engines' parts are their `sync`
+// (key ranges hashed on both sides, server-side where the engine can; differing ranges compared row by
+// row in canonical form) and status. The engines' parts are their `sync`
 // capability; nothing here knows which engine answers.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { userPaths } from '../config/paths.js';
 import { repositoryPath } from '../backup/open.js';
 import { locksDirOf } from '../repository/repository.js';
 import { StoreLock } from '../store-lock.js';
-import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
+import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncRangeHash, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
 import type { Provider } from '../engines/provider.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
@@ -18,7 +19,7 @@ import { ensurePrivateDir } from '../system/private-dir.js';
 import { policyText, reconcile, type Reconciled } from './conflicts.js';
 import type { SyncJob } from './jobs.js';
 import { dropFeedOf, feedStatusOf, type FeedStatus } from './feed.js';
-import { compareKeys, earlierBy, keyOf, keyText, rowText, shownValue } from './values.js';
+import { compareKeys, earlierBy, keyOf, keyText, rangeHash, rowHashText, rowText, shownValue } from './values.js';
 
 export interface Side {
   store: string;
@@ -97,8 +98,16 @@ class Cursor {
   private done = false;
   private readonly batches: AsyncIterator<SyncRow[]> | undefined;
 
-  constructor(reader: SyncReader | undefined, columns: SyncColumn[], key: string[], batchSize = 20_000) {
-    this.batches = reader?.batches({ columns, key, after: null, batchSize })[Symbol.asyncIterator]();
+  /** Rows after `after` up to and including `until` (null: from the start, to the end). */
+  constructor(
+    reader: SyncReader | undefined,
+    columns: SyncColumn[],
+    private readonly key: string[],
+    batchSize = 20_000,
+    after: SyncValue[] | null = null,
+    private readonly until: SyncValue[] | null = null,
+  ) {
+    this.batches = reader?.batches({ columns, key, after, batchSize })[Symbol.asyncIterator]();
     if (!this.batches) this.done = true;
   }
 
@@ -114,8 +123,17 @@ class Cursor {
       else {
         this.batch = next.value;
         this.at = 0;
+        if (this.until) {
+          // Past the range's end: keep the rows up to it and stop reading.
+          const last = this.batch.findIndex((row) => compareKeys(keyOf(row, this.key), this.until!) > 0);
+          if (last >= 0) {
+            this.batch = this.batch.slice(0, last);
+            this.done = true;
+          }
+        }
       }
     }
+    if (this.done && this.batches) await this.batches.return?.();
   }
 
   advance(): void {
@@ -131,21 +149,36 @@ export interface Difference {
   same: number;
   /** The first differing keys, with what differs. */
   samples: Array<{ key: string; kind: 'missing at the target' | 'differs' | 'only at the target' }>;
+  /**
+   * The key ranges both sides hashed (absent when there was no target to compare with): how many,
+   * how many differed (compared row by row), and who hashed each side: the engine (server-side) or this process.
+   */
+  ranges?: { total: number; differing: number; hashedBy: { source: 'engine' | 'client'; target: 'engine' | 'client' } };
 }
 
-/** Both sides in key order, compared row by row in canonical form. */
-async function compare(prepared: Prepared, sourceReader: SyncReader, targetReader: SyncReader | undefined): Promise<Difference> {
-  const columns = columnsOf(prepared);
-  const targetColumns = prepared.targetShape ? columns.filter((c) => prepared.targetShape!.columns.some((t) => t.name === c.name)) : columns;
-  const diff: Difference = { insert: 0, update: 0, extra: 0, same: 0, samples: [] };
+function emptyDifference(): Difference {
+  return { insert: 0, update: 0, extra: 0, same: 0, samples: [] };
+}
+
+/** Rows of both sides in key order (within a range, when given), compared row by row in canonical form, added to `diff`. */
+async function compareRows(
+  prepared: Prepared,
+  sourceReader: SyncReader,
+  targetReader: SyncReader | undefined,
+  columns: SyncColumn[],
+  diff: Difference,
+  range: { after: SyncValue[] | null; until: SyncValue[] | null; batchSize: number } = { after: null, until: null, batchSize: 20_000 },
+): Promise<void> {
   const note = (kind: Difference['samples'][number]['kind'], key: SyncValue[]) => {
     if (diff.samples.length < 20) diff.samples.push({ key: key.map(shownValue).join(', '), kind });
   };
-  const a = new Cursor(sourceReader, columns, prepared.key);
-  const b = new Cursor(targetReader, targetColumns, prepared.key);
+  // Rows are read with every source column (a value that cannot be mapped is an error naming its column and key).
+  const a = new Cursor(sourceReader, columnsOf(prepared), prepared.key, range.batchSize, range.after, range.until);
+  const b = new Cursor(targetReader, columns, prepared.key, range.batchSize, range.after, range.until);
   for (;;) {
-    if (a.row === undefined) await a.fill();
-    if (b.row === undefined) await b.fill();
+    if (a.row === undefined && b.row === undefined) await Promise.all([a.fill(), b.fill()]);
+    else if (a.row === undefined) await a.fill();
+    else if (b.row === undefined) await b.fill();
     const left = a.row;
     const right = b.row;
     if (!left && !right) break;
@@ -159,7 +192,7 @@ async function compare(prepared: Prepared, sourceReader: SyncReader, targetReade
       note('only at the target', keyOf(right!, prepared.key));
       b.advance();
     } else {
-      if (rowText(left!, targetColumns) === rowText(right!, targetColumns)) diff.same++;
+      if (rowText(left!, columns) === rowText(right!, columns)) diff.same++;
       else {
         diff.update++;
         note('differs', keyOf(left!, prepared.key));
@@ -168,6 +201,91 @@ async function compare(prepared: Prepared, sourceReader: SyncReader, targetReade
       b.advance();
     }
   }
+}
+
+/** About this many key ranges: few enough that hashing them costs little more than one scan, small enough that a differing one is quick to compare row by row. */
+const RANGES = 256;
+const MIN_RANGE_ROWS = 1_000;
+
+/** The keys that split the source into ranges: the engine reads them where it can, else this process from the key columns. */
+async function boundariesOf(reader: SyncReader, columns: SyncColumn[], key: string[], every: number): Promise<SyncValue[][]> {
+  if (reader.boundaries) return reader.boundaries({ columns, key, every });
+  const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
+  const boundaries: SyncValue[][] = [];
+  let seen = 0;
+  for await (const batch of reader.batches({ columns: keyColumns, key, after: null, batchSize: 20_000 }))
+    for (const row of batch) if (++seen % every === 0) boundaries.push(keyOf(row, key));
+  return boundaries;
+}
+
+/** One side's range hashes: by the engine (server-side) when it can produce the hash form, else from canonical rows read here. */
+async function hashSide(
+  reader: SyncReader,
+  columns: SyncColumn[],
+  key: string[],
+  boundaries: SyncValue[][],
+  readRows: boolean,
+): Promise<{ hashes: SyncRangeHash[]; by: 'engine' | 'client' }> {
+  if (!readRows && reader.hashRanges) {
+    const hashes = await reader.hashRanges({ columns, key, boundaries });
+    if (hashes) return { hashes, by: 'engine' };
+  }
+  const hashes: SyncRangeHash[] = [];
+  let texts: string[] = [];
+  const close = () => {
+    hashes.push({ rows: texts.length, hash: rangeHash(texts) });
+    texts = [];
+  };
+  for await (const batch of reader.batches({ columns, key, after: null, batchSize: 20_000 })) {
+    for (const row of batch) {
+      const rowKey = keyOf(row, key);
+      while (hashes.length < boundaries.length && compareKeys(rowKey, boundaries[hashes.length]) > 0) close();
+      texts.push(rowHashText(row, columns));
+    }
+    // Let the other side's queries go on (an embedded engine reads on the event loop).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  while (hashes.length <= boundaries.length) close();
+  return { hashes, by: 'client' };
+}
+
+/**
+ * Both sides split into the same key ranges (boundaries from the source), each range hashed on
+ * both sides at once (server-side where the engine can), then only the ranges whose hashes or
+ * counts differ compared row by row. `proveSource` hashes the source from canonical rows read
+ * here, so every source value is shown to map (plan does this).
+ */
+async function compare(prepared: Prepared, sourceReader: SyncReader, targetReader: SyncReader | undefined, proveSource = false): Promise<Difference> {
+  const columns = columnsOf(prepared);
+  const diff = emptyDifference();
+  if (!targetReader) {
+    await compareRows(prepared, sourceReader, undefined, columns, diff);
+    return diff;
+  }
+  const targetColumns = prepared.targetShape ? columns.filter((c) => prepared.targetShape!.columns.some((t) => t.name === c.name)) : columns;
+  const rows = await sourceReader.count();
+  const every = Math.max(MIN_RANGE_ROWS, Math.ceil(rows / RANGES));
+  const boundaries = await boundariesOf(sourceReader, columns, prepared.key, every);
+  const [source, target] = await Promise.all([
+    hashSide(sourceReader, targetColumns, prepared.key, boundaries, proveSource),
+    hashSide(targetReader, targetColumns, prepared.key, boundaries, false),
+  ]);
+  let differing = 0;
+  for (let i = 0; i <= boundaries.length; i++) {
+    const a = source.hashes[i];
+    const b = target.hashes[i];
+    if (a.rows === b.rows && a.hash === b.hash) {
+      diff.same += a.rows;
+      continue;
+    }
+    differing++;
+    await compareRows(prepared, sourceReader, targetReader, targetColumns, diff, {
+      after: i > 0 ? boundaries[i - 1] : null,
+      until: i < boundaries.length ? boundaries[i] : null,
+      batchSize: Math.min(every + 1, 20_000),
+    });
+  }
+  diff.ranges = { total: boundaries.length + 1, differing, hashedBy: { source: source.by, target: target.by } };
   return diff;
 }
 
@@ -192,8 +310,8 @@ export async function planSync(fleet: Fleet, job: SyncJob): Promise<SyncPlan> {
   try {
     const sourceRows = await sourceReader.count();
     const targetRows = targetReader ? await targetReader.count() : prepared.targetShape ? null : 0;
-    // Reading every row proves each value maps (a value that cannot is an error naming its column and key).
-    const difference = await compare(prepared, sourceReader, targetReader);
+    // Reading every source row proves each value maps (a value that cannot is an error naming its column and key).
+    const difference = await compare(prepared, sourceReader, targetReader, true);
     return {
       job: job.name,
       mode: job.mode,

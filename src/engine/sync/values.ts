@@ -1,6 +1,7 @@
 // Canonical values: one text form per value, the same whichever engine it came from, so rows can
 // be compared and hashed across engines (a timestamp from PostgreSQL and the same instant from
 // SQLite are equal), and keys can be stored in checkpoints.
+import { createHash } from 'node:crypto';
 import type { SyncColumn, SyncRow, SyncType, SyncValue } from '../engines/spec.js';
 import { StorageError } from '../errors.js';
 
@@ -35,6 +36,53 @@ export function canonicalText(value: SyncValue): string {
   if (typeof value === 'string') return `s${value}`;
   if (Buffer.isBuffer(value)) return `b${value.toString('base64')}`;
   return `j${stable(value.json)}`;
+}
+
+const double = Buffer.alloc(8);
+
+/**
+ * The form a value is hashed in to compare key ranges: canonicalText, except that a float is its
+ * IEEE 754 bytes in hex (`f` + 16 hex digits; -0 as 0) and bytes are hex (`b` + hex), forms a
+ * database can produce server-side. Every engine's server-side hash must produce exactly this.
+ */
+export function hashText(value: SyncValue): string {
+  if (typeof value === 'number') {
+    double.writeDoubleBE(value + 0);
+    return `f${double.toString('hex')}`;
+  }
+  if (Buffer.isBuffer(value)) return `b${value.toString('hex')}`;
+  return canonicalText(value);
+}
+
+export function rowHashText(row: SyncRow, columns: SyncColumn[]): string {
+  let text = '';
+  for (let i = 0; i < columns.length; i++) text += (i ? '\u0001' : '') + hashText(row[columns[i].name] ?? null);
+  return text;
+}
+
+/** A key range's hash: SHA-256 (hex) of its rows' hash texts joined by "\n" (UTF-8); "" for no rows. */
+export function rangeHash(rowTexts: string[]): string {
+  return rowTexts.length ? textHash(rowTexts.join('\n')) : '';
+}
+
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Range boundaries of a single integer key spread evenly between its lowest and highest value
+ * (no scan of the keys), when the keys are dense enough for the ranges to hold about `every` rows
+ * each; undefined otherwise (the engine then takes every `every`-th key).
+ */
+export function evenBoundaries(min: bigint | null, max: bigint | null, rows: number, every: number): SyncValue[][] | undefined {
+  if (min === null || max === null || rows === 0) return min === null ? [] : undefined;
+  const span = max - min + 1n;
+  if (span > BigInt(rows) * 16n) return undefined;
+  const ranges = Math.max(1, Math.round(rows / every));
+  const step = (span + BigInt(ranges) - 1n) / BigInt(ranges);
+  const boundaries: SyncValue[][] = [];
+  for (let at = min + step - 1n; at < max; at += step) boundaries.push([at]);
+  return boundaries;
 }
 
 export function rowText(row: SyncRow, columns: SyncColumn[]): string {

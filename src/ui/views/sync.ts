@@ -6,6 +6,7 @@ import { renderTable } from '../output.js';
 
 export function differenceText(job: string, d: Difference): string {
   const lines = [`${job}: ${d.insert} missing at the target, ${d.update} differing, ${d.extra} only at the target, ${d.same} equal.`];
+  if (d.ranges) lines.push(rangesText(d.ranges));
   if (d.samples.length)
     lines.push(
       renderTable(
@@ -14,6 +15,12 @@ export function differenceText(job: string, d: Difference): string {
       ),
     );
   return lines.join('\n');
+}
+
+/** "2 of 256 key ranges differ (hashed by PostgreSQL on the source, here on the target)". */
+export function rangesText(ranges: NonNullable<Difference['ranges']>): string {
+  const by = (who: 'engine' | 'client') => (who === 'engine' ? 'the engine' : 'this process');
+  return `${ranges.differing} of ${ranges.total} key ranges differ (source hashed by ${by(ranges.hashedBy.source)}, target by ${by(ranges.hashedBy.target)}).`;
 }
 
 export function syncPlanText(plan: SyncPlan): string {
@@ -34,6 +41,7 @@ export function syncPlanText(plan: SyncPlan): string {
   else
     lines.push(
       `A run would insert ${plan.wouldInsert}, update ${plan.wouldUpdate}, delete ${plan.wouldDelete} (${plan.difference.same} rows already equal). Read from ${plan.source.consistency}.`,
+      ...(plan.difference.ranges ? [rangesText(plan.difference.ranges)] : []),
     );
   return lines.join('\n');
 }

@@ -15,10 +15,12 @@ import {
   canonicalUuid,
   decodeValue,
   encodeValue,
+  evenBoundaries,
   keyOf,
   keyText,
   normalizeDecimal,
   raise,
+  textHash,
   unmappable,
 } from '../../sync/values.js';
 
@@ -155,11 +157,58 @@ export function cast(column: SyncColumn): string {
   return NATIVE[column.type];
 }
 
-function keyCondition(columns: SyncColumn[], key: string[], firstParam: number): string {
+function keyCondition(columns: SyncColumn[], key: string[], firstParam: number, operator = '>'): string {
   const keyColumns = key.map((name) => columns.find((column) => column.name === name)!);
   const left = keyColumns.map((column) => `${quoteIdent(column.name)}${column.type === 'text' ? ' collate "C"' : ''}`);
   const right = keyColumns.map((column, i) => `$${firstParam + i}::${cast(column)}${column.type === 'text' ? ' collate "C"' : ''}`);
-  return `(${left.join(', ')}) > (${right.join(', ')})`;
+  return `(${left.join(', ')}) ${operator} (${right.join(', ')})`;
+}
+
+/**
+ * A column's hash form (values.ts `hashText`) computed by PostgreSQL, NULL as "n"; undefined for
+ * JSON and arrays (their canonical form sorts object keys and reads numbers as JavaScript does,
+ * which SQL cannot produce). Needs the session's timezone UTC and shortest-exact float output (open()).
+ */
+function hashExpression(column: SyncColumn): string | undefined {
+  const name = quoteIdent(column.name);
+  const tagged = (expression: string) => `coalesce(${expression}, 'n')`;
+  switch (column.type) {
+    case 'integer':
+      return tagged(`'i' || ${name}::text`);
+    case 'float':
+      // Through text: a real reads as the double its shortest text names, as canonicalize() reads it; + 0 turns -0 into 0.
+      return tagged(`'f' || encode(float8send(${name}::text::float8 + 0::float8), 'hex')`);
+    case 'decimal':
+      return tagged(`'s' || trim_scale(${name})::text`);
+    case 'boolean':
+      return tagged(`case when ${name} then 't' when not ${name} then 'f' end`);
+    case 'timestamptz':
+      return tagged(`'s' || to_char(${name}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+    case 'timestamp':
+      return tagged(`'s' || to_char(${name}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`);
+    case 'bytes':
+      return tagged(`'b' || encode(${name}, 'hex')`);
+    case 'json':
+      return undefined;
+    default:
+      return tagged(`'s' || ${name}::text`);
+  }
+}
+
+/** Conditions and parameters for key range i of the boundaries (after boundary i-1, up to and including boundary i). */
+function rangeCondition(columns: SyncColumn[], key: string[], boundaries: SyncValue[][], i: number): { where: string; params: unknown[] } {
+  const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (i > 0) {
+    where.push(keyCondition(columns, key, params.length + 1, '>'));
+    params.push(...boundaries[i - 1].map((value, k) => parameter(value, keyColumns[k])));
+  }
+  if (i < boundaries.length) {
+    where.push(keyCondition(columns, key, params.length + 1, '<='));
+    params.push(...boundaries[i].map((value, k) => parameter(value, keyColumns[k])));
+  }
+  return { where: where.length ? ` where ${where.join(' and ')}` : '', params };
 }
 
 export function orderBy(columns: SyncColumn[], key: string[]): string {
@@ -279,6 +328,45 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
           after = keyOf(rows[rows.length - 1], options.key);
           if (result.rows.length < options.batchSize) return;
         }
+      },
+      async boundaries(options) {
+        const keyColumns = options.key.map((name) => options.columns.find((c) => c.name === name)!);
+        if (keyColumns.length === 1 && keyColumns[0].type === 'integer') {
+          const name = quoteIdent(keyColumns[0].name);
+          const span = (await client.query(`select min(${name})::text as lo, max(${name})::text as hi, count(*)::int8 as n from ${qualified(table)}`)).rows[0];
+          const even = evenBoundaries(span.lo === null ? null : BigInt(span.lo), span.hi === null ? null : BigInt(span.hi), Number(span.n), options.every);
+          if (even) return even;
+        }
+        const select = keyColumns.map((column, i) => `${selectExpression(column)} as c${i}`).join(', ');
+        const result = await client.query({
+          text: `select ${select} from (select ${keyColumns.map((c) => quoteIdent(c.name)).join(', ')}, row_number() over (order by ${orderBy(options.columns, options.key)}) as storage_rn from ${qualified(table)}) s where storage_rn % $1 = 0 order by storage_rn`,
+          values: [options.every],
+          rowMode: 'array',
+        });
+        return result.rows.map((raw: (string | null)[]) => keyColumns.map((column, i) => canonicalize(table, column, raw[i], () => [])));
+      },
+      async hashRanges(options) {
+        const expressions = options.columns.map(hashExpression);
+        if (expressions.some((expression) => expression === undefined)) return undefined;
+        const rowExpression = expressions.length === 1 ? expressions[0] : `concat_ws(E'\\x01', ${expressions.join(', ')})`;
+        const hashes = [];
+        // A range is read in key order from the primary key's index (a bitmap scan would sort each range again).
+        await client.query('set local enable_bitmapscan = off');
+        try {
+          // One query per range, in this reader's snapshot; PostgreSQL hashes while the other side is read.
+          for (let i = 0; i <= options.boundaries.length; i++) {
+            const { where, params } = rangeCondition(options.columns, options.key, options.boundaries, i);
+            // The rows come in key order from the sorted subquery (an aggregate's own ORDER BY would sort them again); should
+            // they not, the range only looks different and is compared row by row.
+            const text = `select count(*)::int8 as n, coalesce(encode(sha256(convert_to(string_agg(r, E'\\n'), 'UTF8')), 'hex'), '') as h from (select ${rowExpression} as r from ${qualified(table)}${where} order by ${orderBy(options.columns, options.key)}) s`;
+            // Named, so each of the (at most three) shapes of query is planned once.
+            const row = (await client.query({ name: `storage_sync_hash_${textHash(text).slice(0, 16)}`, text, values: params })).rows[0];
+            hashes.push({ rows: Number(row.n), hash: row.h as string });
+          }
+        } finally {
+          await client.query('set local enable_bitmapscan = on');
+        }
+        return hashes;
       },
       async close() {
         await client.query('rollback').catch(() => undefined);
