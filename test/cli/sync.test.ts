@@ -355,6 +355,48 @@ describe('storage sync', () => {
     expect((await sandbox.run(['sync', 'verify', 'mirror'])).exitCode).toBe(0);
   }, 120_000);
 
+  it('mirror mode merges the two key-ordered sides: target-only keys before, between and after the source keys are deleted, into SQLite and PostgreSQL', async () => {
+    lite.exec(`create table sparse (id integer primary key, name text)`);
+    const insert = lite.prepare('insert into sparse values (?, ?)');
+    lite.transaction(() => {
+      for (let i = 2; i <= 30_000; i += 2) insert.run(i, `even ${i}`);
+    })();
+    const mirror = (to: string) => [
+      'sync',
+      'run',
+      '--from',
+      'lite:sparse',
+      '--to',
+      to,
+      '--mode',
+      'mirror',
+      '--confirm',
+      'lite.sparse->' + to.replace(':', '.'),
+      '--json',
+    ];
+    const first = await sandbox.run(mirror('main:sparse'));
+    expect(first.exitCode, first.stderr).toBe(0);
+    await pg(
+      `insert into sparse values (-7, 'before'), (0, 'before'), (15001, 'between'), (15003, 'between'), (29999, 'between'), (30001, 'after'), (99999, 'after')`,
+    );
+    const again = await sandbox.run(mirror('main:sparse'));
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.json().deleted).toBe(7);
+    expect(await pg(`select count(*)::int as n, min(id)::int as lo, max(id)::int as hi, count(*) filter (where id % 2 = 1)::int as odd from sparse`)).toEqual([
+      { n: 15_000, lo: 2, hi: 30_000, odd: 0 },
+    ]);
+
+    const back = await sandbox.run(mirror('back:sparse'));
+    expect(back.exitCode, back.stderr).toBe(0);
+    const copy = new Sqlite(path.join(sandbox.dir, 'back.db'));
+    copy.exec(`insert into sparse values (1, 'between'), (20001, 'between'), (40000, 'after')`);
+    copy.close();
+    const backAgain = await sandbox.run(mirror('back:sparse'));
+    expect(backAgain.exitCode, backAgain.stderr).toBe(0);
+    expect(backAgain.json().deleted).toBe(3);
+    expect((await sandbox.run(['sync', 'verify', '--from', 'lite:sparse', '--to', 'back:sparse', '--mode', 'mirror'])).exitCode).toBe(0);
+  }, 120_000);
+
   it('refuses a value that cannot be mapped, naming its column and key, and a target whose columns drifted; nothing is written', async () => {
     lite.exec(`create table bad (id integer primary key, n integer)`);
     lite.prepare(`insert into bad values (1, 5), (2, 'abc')`).run();

@@ -350,6 +350,11 @@ export interface SyncReader {
   hashRanges?(options: SyncHashOptions): Promise<SyncRangeHash[] | undefined>;
 }
 
+/** The source's keys, streamed: ask about keys in ascending key order (a key lower than the last asked is an error). */
+export interface SyncKeySet {
+  has(key: SyncValue[]): Promise<boolean>;
+}
+
 export interface SyncHashOptions {
   columns: SyncColumn[];
   key: string[];
@@ -462,8 +467,8 @@ export interface SyncCapability<P extends Provider = Provider> {
   rowsByKey(provider: P, table: string, columns: SyncColumn[], key: string[], keys: SyncValue[][], database?: string): Promise<SyncRow[]>;
   /** A job's records of one kind, by key text: only these keys, or all of them. */
   readRecords(provider: P, job: string, kind: SyncRecord['kind'], keys?: string[], database?: string): Promise<Map<string, string>>;
-  /** Mirror mode: deletes the rows whose keys are not in `keep` (sorted canonical key strings), in batches. Returns how many. */
-  deleteMissing(provider: P, table: string, key: string[], keep: Set<string>, database?: string): Promise<number>;
+  /** Mirror mode: walks the table's keys in key order and deletes, in batches, the rows whose keys `keep` lacks. Returns how many. */
+  deleteMissing(provider: P, table: string, key: string[], keep: SyncKeySet, database?: string): Promise<number>;
   /** What a "transaction" means here, for the README and plan output. */
   atomicBatches: boolean;
   /** `apply` also deletes `deletes` (in the batch's transaction): the engine can be a follow target. */

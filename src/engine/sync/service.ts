@@ -9,7 +9,7 @@ import { userPaths } from '../config/paths.js';
 import { repositoryPath } from '../backup/open.js';
 import { locksDirOf } from '../repository/repository.js';
 import { StoreLock } from '../store-lock.js';
-import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncRangeHash, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
+import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncKeySet, SyncRangeHash, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
 import type { Provider } from '../engines/provider.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
@@ -344,6 +344,60 @@ export async function planSync(fleet: Fleet, job: SyncJob): Promise<SyncPlan> {
   }
 }
 
+/**
+ * The source's keys as a merge: `has` is asked in ascending key order and reads the source's keys
+ * only as far as the key asked about. Keys out of order on either side stop the delete (a wrong
+ * answer would delete a row the source has).
+ */
+class SourceKeys implements SyncKeySet {
+  private readonly batches: AsyncIterator<SyncRow[]>;
+  private batch: SyncRow[] = [];
+  private at = 0;
+  private done = false;
+  private current: SyncValue[] | undefined;
+  private asked: SyncValue[] | undefined;
+
+  constructor(
+    reader: SyncReader,
+    keyColumns: SyncColumn[],
+    private readonly key: string[],
+  ) {
+    this.batches = reader.batches({ columns: keyColumns, key, after: null, batchSize: 10_000 })[Symbol.asyncIterator]();
+  }
+
+  private async next(): Promise<SyncValue[] | undefined> {
+    while (this.at >= this.batch.length) {
+      if (this.done) return undefined;
+      const next = await this.batches.next();
+      if (next.done) {
+        this.done = true;
+        return undefined;
+      }
+      this.batch = next.value;
+      this.at = 0;
+    }
+    const key = keyOf(this.batch[this.at++], this.key);
+    if (this.current && compareKeys(key, this.current) <= 0)
+      throw new StorageError(
+        'FAILED',
+        `The source's keys came out of order (${key.map(shownValue).join(', ')} after ${this.current.map(shownValue).join(', ')}); nothing more was deleted.`,
+      );
+    return key;
+  }
+
+  async has(key: SyncValue[]): Promise<boolean> {
+    if (this.asked && compareKeys(key, this.asked) <= 0)
+      throw new StorageError(
+        'FAILED',
+        `The target's keys came out of order (${key.map(shownValue).join(', ')} after ${this.asked.map(shownValue).join(', ')}); nothing more was deleted.`,
+      );
+    this.asked = key;
+    if (this.current === undefined && !this.done) this.current = await this.next();
+    while (this.current && compareKeys(this.current, key) < 0) this.current = await this.next();
+    return this.current !== undefined && compareKeys(this.current, key) === 0;
+  }
+}
+
 export interface SyncRunResult {
   job: string;
   rows: number;
@@ -505,11 +559,9 @@ export async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: 
       );
     if (job.mode === 'mirror') {
       const done = progress.step(`delete what ${source.store}:${source.table} lacks`);
-      const keep = new Set<string>();
+      // The source's keys stream in key order beside the target's: memory stays flat however many rows.
       const keyColumns = key.map((name) => columns.find((c) => c.name === name)!);
-      for await (const batch of reader.batches({ columns: keyColumns, key, after: null, batchSize: 10_000 }))
-        for (const row of batch) keep.add(keyText(keyOf(row, key)));
-      deleted = await target.impl.deleteMissing(target.provider, target.table, key, keep);
+      deleted = await target.impl.deleteMissing(target.provider, target.table, key, new SourceKeys(reader, keyColumns, key));
       done(`${deleted} deleted`);
     }
     checkpoint.state = 'done';

@@ -21,7 +21,6 @@ import {
   canonicalUuid,
   decodeValue,
   encodeValue,
-  keyText,
   normalizeDecimal,
   raise,
   shownValue,
@@ -685,12 +684,13 @@ export const mongoSync: SyncCapability<MongoProvider> = {
           .find(after ? afterFilter(fields, after) : {}, { sort, projection, limit: 5000, promoteValues: false })
           .toArray();
         if (documents.length === 0) break;
-        const gone = documents.filter((document) => {
+        const gone: Document[] = [];
+        for (const document of documents) {
           const values = keyColumns.map((column, i) =>
             canonicalize(table, column, document[fields[i]], fields[i] in document, () => [shownBson(document._id)]),
           );
-          return !keep.has(keyText(values));
-        });
+          if (!(await keep.has(values))) gone.push(document);
+        }
         if (gone.length > 0) {
           if (fields.length === 1 && fields[0] === '_id') await collection.deleteMany({ _id: { $in: gone.map((document) => document._id) } });
           else for (const document of gone) await collection.deleteOne({ _id: document._id });

@@ -17,7 +17,6 @@ import {
   encodeValue,
   evenBoundaries,
   keyOf,
-  keyText,
   normalizeDecimal,
   raise,
   textHash,
@@ -480,7 +479,8 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
         if (result.rows.length === 0) break;
         const keys = result.rows.map((raw: (string | null)[]) => keyColumns.map((column, i) => canonicalize(table, column, raw[i], () => [])));
         after = keys[keys.length - 1];
-        const gone = keys.filter((values: SyncValue[]) => !keep.has(keyText(values)));
+        const gone: SyncValue[][] = [];
+        for (const values of keys as SyncValue[][]) if (!(await keep.has(values))) gone.push(values);
         for (const values of gone) {
           const condition = keyColumns.map((column, i) => `${quoteIdent(column.name)} = $${i + 1}::${cast(column)}`).join(' and ');
           await client.query(

@@ -15,7 +15,6 @@ import {
   encodeValue,
   evenBoundaries,
   keyOf,
-  keyText,
   normalizeDecimal,
   raise,
   textHash,
@@ -454,7 +453,8 @@ export const sqliteSync: SyncCapability<SqliteProvider> = {
       const rows = readRows(db, table, keyColumns, key, after, 5000, keyColumns);
       if (rows.length === 0) break;
       after = keyOf(rows[rows.length - 1], key);
-      const gone = rows.map((row) => keyOf(row, key)).filter((values) => !keep.has(keyText(values)));
+      const gone: SyncValue[][] = [];
+      for (const row of rows) if (!(await keep.has(keyOf(row, key)))) gone.push(keyOf(row, key));
       db.transaction(() => {
         for (const values of gone) remove.run(...values.map((value, i) => stored(value, keyColumns[i])));
       })();
