@@ -397,6 +397,50 @@ describe('storage sync', () => {
     expect((await sandbox.run(['sync', 'verify', '--from', 'lite:sparse', '--to', 'back:sparse', '--mode', 'mirror'])).exitCode).toBe(0);
   }, 120_000);
 
+  it('a bulk load into an empty PostgreSQL table from SQLite text lines: values that need escaping or converting take the usual way, exactly', async () => {
+    lite.exec(`create table lines (id integer primary key, name text, n integer, active boolean, day date, ref uuid)`);
+    const insert = lite.prepare('insert into lines values (?, ?, ?, ?, ?, ?)');
+    const awkward = ['tab\there', 'new\nline', 'carriage\rreturn', 'back\\slash', '\\N', '\\Nx', 'x\\N', '', 'plain'];
+    lite.transaction(() => {
+      for (let i = 1; i <= 9000; i++) {
+        const odd = i % 1000 === 0 ? awkward[i / 1000 - 1] : `name ${i}`;
+        insert.run(
+          i,
+          i === 4500 ? 4500n : odd,
+          i % 11 === 0 ? null : i * 7,
+          [1, 0, 'true', 'f', null][i % 5],
+          i === 7777 ? ' 2023-01-02' : '2023-01-01',
+          i === 8888 ? 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11' : null,
+        );
+      }
+    })();
+    const run = await sandbox.run(['sync', 'run', '--from', 'lite:lines', '--to', 'main:lines', '--batch-size', '2000', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json()).toMatchObject({ rows: 9000, batches: 5 });
+    const got = await pg<{ id: number; name: string }>(`select id::int, name from lines where id % 1000 = 0 or id = 4500 order by id`);
+    expect(got.map((row) => row.name)).toEqual([...awkward.slice(0, 4), '4500', ...awkward.slice(4)]);
+    expect(await pg(`select count(*)::int as n from lines where n is null`)).toEqual([{ n: 818 }]);
+    expect(await pg(`select day::text, ref::text from lines where id in (7777, 8888) order by id`)).toEqual([
+      { day: '2023-01-02', ref: null },
+      { day: '2023-01-01', ref: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' },
+    ]);
+    expect(await pg(`select active, count(*)::int as n from lines group by active order by active`)).toEqual([
+      { active: false, n: 3600 },
+      { active: true, n: 3600 },
+      { active: null, n: 1800 },
+    ]);
+    expect((await sandbox.run(['sync', 'verify', '--from', 'lite:lines', '--to', 'main:lines'])).exitCode).toBe(0);
+
+    // A value that is not what its column holds stops the load, naming it; the batches before it are kept whole.
+    lite.exec(`create table lines_bad (id integer primary key, n integer)`);
+    const bad = lite.prepare('insert into lines_bad values (?, ?)');
+    for (let i = 1; i <= 5000; i++) bad.run(i, i === 4321 ? 1.5 : i);
+    const refused = await sandbox.run(['sync', 'run', '--from', 'lite:lines_bad', '--to', 'main:lines_bad', '--batch-size', '1000']);
+    expect(refused.exitCode).toBe(65);
+    expect(refused.stderr).toMatch(/lines_bad\.n of the row with key 4321 holds 1\.5, which is not a integer/);
+    expect(await pg(`select count(*)::int as n, max(id)::int as hi from lines_bad`)).toEqual([{ n: 4000, hi: 4000 }]);
+  }, 120_000);
+
   it('refuses a value that cannot be mapped, naming its column and key, and a target whose columns drifted; nothing is written', async () => {
     lite.exec(`create table bad (id integer primary key, n integer)`);
     lite.prepare(`insert into bad values (1, 5), (2, 'abc')`).run();

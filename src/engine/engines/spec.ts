@@ -348,6 +348,35 @@ export interface SyncReader {
    * Undefined when the engine cannot produce that form for these columns: the caller hashes canonical rows.
    */
   hashRanges?(options: SyncHashOptions): Promise<SyncRangeHash[] | undefined>;
+  /**
+   * Rows as text lines (values.ts `textLine`: tab-separated canonical values, NULL as \N, in
+   * PostgreSQL's COPY text format), encoded by the engine without canonical row objects, for a bulk
+   * load into an empty target. Undefined when the engine cannot encode these columns' types exactly.
+   */
+  textBatches?(options: SyncReadOptions): AsyncIterable<SyncTextBatch> | undefined;
+}
+
+export interface SyncTextBatch {
+  rows: number;
+  lastKey: SyncValue[];
+  text: string;
+}
+
+/**
+ * A batch of text lines for an empty target (a run's `fresh` bulk load), written with its
+ * checkpoint. Two batches may be loading at once (on two connections): a batch commits only once
+ * `previous` (the batch before's write) has succeeded, so what is committed is always a prefix.
+ */
+export interface SyncTextApply {
+  table: string;
+  columns: SyncColumn[];
+  text: string;
+  rows: number;
+  checkpoint: SyncCheckpoint;
+  /** The batch before's write; undefined for the first. */
+  previous: Promise<void> | undefined;
+  /** Which of the two loading connections (the batch's number modulo 2). */
+  lane: 0 | 1;
 }
 
 /** The source's keys, streamed: ask about keys in ascending key order (a key lower than the last asked is an error). */
@@ -467,6 +496,8 @@ export interface SyncCapability<P extends Provider = Provider> {
   rowsByKey(provider: P, table: string, columns: SyncColumn[], key: string[], keys: SyncValue[][], database?: string): Promise<SyncRow[]>;
   /** A job's records of one kind, by key text: only these keys, or all of them. */
   readRecords(provider: P, job: string, kind: SyncRecord['kind'], keys?: string[], database?: string): Promise<Map<string, string>>;
+  /** Bulk-loads text lines (SyncReader.textBatches) into an empty table, with the checkpoint as `apply` writes it; absent where the engine has no such load. */
+  applyText?(provider: P, batch: SyncTextApply, database?: string): Promise<void>;
   /** Mirror mode: walks the table's keys in key order and deletes, in batches, the rows whose keys `keep` lacks. Returns how many. */
   deleteMissing(provider: P, table: string, key: string[], keep: SyncKeySet, database?: string): Promise<number>;
   /** What a "transaction" means here, for the README and plan output. */

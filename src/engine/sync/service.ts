@@ -517,40 +517,75 @@ export async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: 
     const step = progress.step(`copy ${source.store}:${source.table} → ${target.store}:${target.table}`);
     const batchSize = options.batchSize ?? job.batchSize;
     const watermarkColumn = job.watermark ? columns.find((c) => c.name === job.watermark) : undefined;
-    for await (const batch of reader.batches({
-      columns,
-      key,
-      after: checkpoint.lastKey,
-      batchSize,
-      ...(watermarkColumn && since !== undefined
-        ? { watermark: { column: watermarkColumn.name, since: earlierBy(since, watermarkColumn.type, job.watermarkOverlapMs) } }
-        : {}),
-    })) {
-      checkpoint.lastKey = keyOf(batch[batch.length - 1], key);
-      if (watermarkColumn)
-        for (const row of batch) {
-          const value = row[watermarkColumn.name];
-          if (value !== null && (checkpoint.watermark === null || compareKeys([value], [checkpoint.watermark]) > 0)) checkpoint.watermark = value;
+    // Into an empty table, rows the source encodes as text lines go straight to the target's bulk load (no row objects).
+    const lines =
+      fresh && !tally && job.mode !== 'append' && !watermarkColumn && target.impl.applyText
+        ? reader.textBatches?.({ columns, key, after: checkpoint.lastKey, batchSize })
+        : undefined;
+    if (lines) {
+      // Two batches load at once, each committing after the one before (see SyncTextApply).
+      let older: Promise<void> | undefined;
+      try {
+        for await (const batch of lines) {
+          checkpoint.lastKey = batch.lastKey;
+          checkpoint.rows += batch.rows;
+          checkpoint.updatedAt = new Date().toISOString();
+          if (older) await older;
+          const write = target.impl.applyText!(target.provider, {
+            table: target.table,
+            columns,
+            text: batch.text,
+            rows: batch.rows,
+            checkpoint: { ...checkpoint },
+            previous: writing,
+            lane: (batches % 2) as 0 | 1,
+          });
+          write.catch(() => undefined); // awaited two batches on or after the last
+          older = writing;
+          writing = write;
+          copied += batch.rows;
+          batches++;
         }
-      checkpoint.rows += batch.length;
-      checkpoint.updatedAt = new Date().toISOString();
-      const settled = tally ? await reconcileBatch(prepared, job, batch, fresh, tally) : undefined;
-      // One batch is written while the next is read; writes stay in order, each with its own checkpoint.
-      if (writing) await writing;
-      writing = target.impl.apply(target.provider, {
-        table: target.table,
+      } finally {
+        // Nothing is left loading when the run ends, however it ends.
+        await Promise.allSettled([older, writing]);
+      }
+      if (older) await older;
+    } else
+      for await (const batch of reader.batches({
         columns,
         key,
-        mode: job.mode === 'append' ? 'append' : 'upsert',
-        rows: settled ? settled.write : batch,
-        ...(settled ? { records: settled.records } : {}),
-        checkpoint: { ...checkpoint },
-        fresh,
-      });
-      writing.catch(() => undefined); // awaited on the next batch or after the last
-      copied += batch.length;
-      batches++;
-    }
+        after: checkpoint.lastKey,
+        batchSize,
+        ...(watermarkColumn && since !== undefined
+          ? { watermark: { column: watermarkColumn.name, since: earlierBy(since, watermarkColumn.type, job.watermarkOverlapMs) } }
+          : {}),
+      })) {
+        checkpoint.lastKey = keyOf(batch[batch.length - 1], key);
+        if (watermarkColumn)
+          for (const row of batch) {
+            const value = row[watermarkColumn.name];
+            if (value !== null && (checkpoint.watermark === null || compareKeys([value], [checkpoint.watermark]) > 0)) checkpoint.watermark = value;
+          }
+        checkpoint.rows += batch.length;
+        checkpoint.updatedAt = new Date().toISOString();
+        const settled = tally ? await reconcileBatch(prepared, job, batch, fresh, tally) : undefined;
+        // One batch is written while the next is read; writes stay in order, each with its own checkpoint.
+        if (writing) await writing;
+        writing = target.impl.apply(target.provider, {
+          table: target.table,
+          columns,
+          key,
+          mode: job.mode === 'append' ? 'append' : 'upsert',
+          rows: settled ? settled.write : batch,
+          ...(settled ? { records: settled.records } : {}),
+          checkpoint: { ...checkpoint },
+          fresh,
+        });
+        writing.catch(() => undefined); // awaited on the next batch or after the last
+        copied += batch.length;
+        batches++;
+      }
     if (writing) await writing;
     step(`${copied} rows`);
     if (tally?.pending)

@@ -85,6 +85,33 @@ export function evenBoundaries(min: bigint | null, max: bigint | null, rows: num
   return boundaries;
 }
 
+const TEXT_SPECIAL = /[\\\t\n\r]/;
+
+function escapedText(text: string): string {
+  return TEXT_SPECIAL.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
+}
+
+/**
+ * A canonical value in the text lines of bulk loads (PostgreSQL's COPY text format): \N for NULL,
+ * t/f, numbers and strings as they are, bytes as \x and hex, JSON as its text; backslash, tab,
+ * newline and carriage return escaped.
+ */
+export function textValue(value: SyncValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'bigint' || typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'string') return escapedText(value);
+  if (Buffer.isBuffer(value)) return `\\\\x${value.toString('hex')}`;
+  return escapedText(JSON.stringify(value.json));
+}
+
+/** A row as one text line (tab-separated textValue, ending in a newline). */
+export function textLine(row: SyncRow, columns: SyncColumn[]): string {
+  let line = '';
+  for (let i = 0; i < columns.length; i++) line += (i ? '\t' : '') + textValue(row[columns[i].name] ?? null);
+  return `${line}\n`;
+}
+
 export function rowText(row: SyncRow, columns: SyncColumn[]): string {
   return columns.map((column) => canonicalText(row[column.name] ?? null)).join('\u0001');
 }

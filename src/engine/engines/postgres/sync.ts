@@ -456,6 +456,29 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
     }
   },
 
+  async applyText(provider, batch, database) {
+    const client = await applier(provider, database, batch.lane);
+    const names = batch.columns.map((c) => quoteIdent(c.name)).join(', ');
+    // As apply: the batch commits with its checkpoint, without waiting for the WAL flush.
+    await client.query('begin; set local synchronous_commit = off');
+    try {
+      const { from } = await import('pg-copy-streams');
+      const stream = client.query(from(`copy ${qualified(batch.table)} (${names}) from stdin`));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('error', reject);
+        stream.on('finish', resolve);
+        stream.end(batch.text);
+      });
+      // Loaded beside the batch before (on the other connection), committed after it: the committed batches stay a prefix.
+      await batch.previous;
+      await saveCheckpoint(client, batch.checkpoint);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+  },
+
   async deleteMissing(provider, table, key, keep, database) {
     const client = await open(provider, database);
     try {
@@ -557,23 +580,33 @@ async function copyRows(client: Client, into: string, names: string, batch: { co
 /** One connection for a run's writes, kept per provider and database, closed with the provider's pool. */
 const appliers = new WeakMap<PostgresProvider, Map<string, Promise<Client>>>();
 
-async function applier(provider: PostgresProvider, database?: string): Promise<Client> {
+async function applier(provider: PostgresProvider, database?: string, lane: 0 | 1 = 0): Promise<Client> {
   let byDatabase = appliers.get(provider);
   if (!byDatabase) {
     byDatabase = new Map();
     appliers.set(provider, byDatabase);
     provider.onClose(async () => {
-      for (const client of byDatabase!.values()) await (await client).end().catch(() => undefined);
+      for (const client of byDatabase!.values())
+        await client
+          .then(
+            (opened) => opened.end(),
+            () => undefined,
+          )
+          .catch(() => undefined);
     });
   }
-  let client = byDatabase.get(database ?? '');
+  const slot = `${database ?? ''}${lane ? '#1' : ''}`;
+  let client = byDatabase.get(slot);
   if (!client) {
+    const first = lane ? applier(provider, database, 0) : undefined;
     client = (async () => {
+      // The second connection opens once the first has made the checkpoints table (two at once would race to create it).
+      await first;
       const opened = await open(provider, database);
       await ensureCheckpoints(opened);
       return opened;
     })();
-    byDatabase.set(database ?? '', client);
+    byDatabase.set(slot, client);
   }
   return client;
 }

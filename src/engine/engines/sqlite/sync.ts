@@ -18,6 +18,7 @@ import {
   normalizeDecimal,
   raise,
   textHash,
+  textLine,
   unmappable,
 } from '../../sync/values.js';
 import { CHUNK, readRecords, writeRecords } from './sync-records.js';
@@ -182,6 +183,47 @@ function hashExpression(column: SyncColumn): string | undefined {
   }
 }
 
+/**
+ * A column as its text-line form (values.ts `textValue`) computed by SQLite, for the types whose
+ * canonical form SQL produces exactly; undefined for the others. Text is not escaped here (that
+ * would cost more than the read): `plainLines` checks a slice has nothing to escape. A value stored
+ * otherwise than canonicalize() expects gives NULL, and its slice is read the usual way (which converts or refuses it).
+ */
+function textExpression(column: SyncColumn): string | undefined {
+  const name = quote(column.name);
+  const kind = `typeof(${name})`;
+  switch (column.type) {
+    case 'integer':
+      return `case ${kind} when 'integer' then cast(${name} as text) when 'null' then '\\N' end`;
+    case 'text':
+      // The text \N itself would read as NULL: such a slice is read the usual way.
+      return `case ${kind} when 'text' then case when ${name} = '\\N' then null else ${name} end when 'integer' then cast(${name} as text) when 'null' then '\\N' end`;
+    // Bytes are left to the usual read: their \\x would need telling apart from text holding a backslash.
+    case 'boolean':
+      return `case when ${name} is null then '\\N' when ${kind} in ('integer', 'real') and ${name} = 1 then 't' when ${kind} in ('integer', 'real') and ${name} = 0 then 'f' when ${kind} = 'text' and ${name} in ('true', 't') then 't' when ${kind} = 'text' and ${name} in ('false', 'f') then 'f' end`;
+    case 'date':
+      return `case when ${name} is null then '\\N' when ${kind} = 'text' and ${name} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' then ${name} end`;
+    case 'uuid':
+      return `case when ${name} is null then '\\N' when ${kind} = 'text' and ${name} glob ${UUID_GLOB} then ${name} end`;
+    default:
+      return undefined;
+  }
+}
+
+/** A carriage return, or a backslash that is not a whole \N field (NULL): text that needed escaping. */
+const NEEDS_ESCAPE = /\r|\\(?!N[\t\n])|(?<!^|[\t\n])\\/;
+
+/** Whether `text` (rows × columns values from textExpression) holds no value that needed escaping: no stray backslash or CR, and exactly the tabs and newlines of its separators. */
+function plainLines(text: string, rows: number, columns: number): boolean {
+  if (NEEDS_ESCAPE.test(text)) return false;
+  let tabs = 0;
+  for (let at = text.indexOf('\t'); at >= 0; at = text.indexOf('\t', at + 1)) tabs++;
+  if (tabs !== rows * (columns - 1)) return false;
+  let newlines = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) newlines++;
+  return newlines === rows;
+}
+
 /** Range i of the boundaries: after boundary i-1, up to and including boundary i. */
 function rangeWhere(key: string[], keyColumns: SyncColumn[], boundaries: SyncValue[][], i: number): { where: string; params: unknown[] } {
   const left = key.length === 1 ? quote(key[0]) : `(${key.map(quote).join(', ')})`;
@@ -344,6 +386,54 @@ export const sqliteSync: SyncCapability<SqliteProvider> = {
           yield rows;
           if (rows.length < options.batchSize) return;
         }
+      },
+      textBatches(options) {
+        const expressions = options.columns.map(textExpression);
+        if (options.watermark || expressions.some((expression) => expression === undefined)) return undefined;
+        const keyColumns = options.key.map((name) => options.columns.find((c) => c.name === name)!);
+        const keyNames = options.key.map(quote).join(', ');
+        const line = `${expressions.join(` || char(9) || `)} || char(10)`;
+        const slice = Math.min(options.batchSize, READ_SLICE);
+        return (async function* () {
+          let after = options.after;
+          for (;;) {
+            let text = '';
+            let rows = 0;
+            let last = slice;
+            while (rows < options.batchSize && last === slice) {
+              const limit = Math.min(slice, options.batchSize - rows);
+              const params = after ? after.map((value, i) => stored(value, keyColumns[i])) : [];
+              const sql = `select ${keyNames}, ${line} from ${quote(table)}${after ? ` where ${keyWhere(options.key)}` : ''} order by ${keyNames} limit ?`;
+              const read = prepared(db, sql).all(...params, limit) as unknown[][];
+              if (read.length === 0) break;
+              let lines = '';
+              let plain = true;
+              for (const raw of read) {
+                const value = raw[keyColumns.length] as string | null;
+                if (value === null) {
+                  plain = false;
+                  break;
+                }
+                lines += value;
+              }
+              plain &&= plainLines(lines, read.length, options.columns.length);
+              // A value stored otherwise than canonicalize() expects: this slice the usual way.
+              if (!plain)
+                lines = readRows(db, table, options.columns, options.key, after, limit, keyColumns)
+                  .map((row) => textLine(row, options.columns))
+                  .join('');
+              const tail = read[read.length - 1];
+              after = keyColumns.map((column, i) => canonicalize(table, column, tail[i], () => tail.slice(0, keyColumns.length) as SyncValue[]));
+              text += lines;
+              rows += read.length;
+              last = read.length;
+              if (last === slice && rows < options.batchSize) await new Promise((resolve) => setImmediate(resolve));
+            }
+            if (rows === 0) return;
+            yield { rows, lastKey: after!, text };
+            if (rows < options.batchSize) return;
+          }
+        })();
       },
       async boundaries(options) {
         const keyColumns = options.key.map((name) => options.columns.find((c) => c.name === name)!);
