@@ -9,7 +9,18 @@ import { userPaths } from '../config/paths.js';
 import { repositoryPath } from '../backup/open.js';
 import { locksDirOf } from '../repository/repository.js';
 import { StoreLock } from '../store-lock.js';
-import type { SyncCapability, SyncCheckpoint, SyncColumn, SyncKeySet, SyncRangeHash, SyncReader, SyncRow, SyncTableShape, SyncValue } from '../engines/spec.js';
+import type {
+  SyncCapability,
+  SyncCheckpoint,
+  SyncColumn,
+  SyncKeySet,
+  SyncRangeHash,
+  SyncReader,
+  SyncRow,
+  SyncTableShape,
+  SyncTextBatch,
+  SyncValue,
+} from '../engines/spec.js';
 import type { Provider } from '../engines/provider.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
@@ -344,6 +355,47 @@ export async function planSync(fleet: Fleet, job: SyncJob): Promise<SyncPlan> {
   }
 }
 
+/** The text-line bulk load into an empty table: two batches load at once, each committing after the one before (see SyncTextApply). */
+async function loadLines(
+  lines: AsyncIterable<SyncTextBatch>,
+  target: Side,
+  columns: SyncColumn[],
+  checkpoint: SyncCheckpoint,
+): Promise<{ rows: number; batches: number }> {
+  let writing: Promise<void> | undefined;
+  let older: Promise<void> | undefined;
+  let rows = 0;
+  let batches = 0;
+  try {
+    for await (const batch of lines) {
+      checkpoint.lastKey = batch.lastKey;
+      checkpoint.rows += batch.rows;
+      checkpoint.updatedAt = new Date().toISOString();
+      if (older) await older;
+      const write = target.impl.applyText!(target.provider, {
+        table: target.table,
+        columns,
+        text: batch.text,
+        rows: batch.rows,
+        checkpoint: { ...checkpoint },
+        previous: writing,
+        lane: (batches % 2) as 0 | 1,
+      });
+      write.catch(() => undefined); // awaited two batches on, or below
+      older = writing;
+      writing = write;
+      rows += batch.rows;
+      batches++;
+    }
+  } finally {
+    // Nothing is left loading when the load ends, however it ends.
+    await Promise.allSettled([older, writing]);
+  }
+  await older;
+  await writing;
+  return { rows, batches };
+}
+
 /**
  * The source's keys as a merge: `has` is asked in ascending key order and reads the source's keys
  * only as far as the key asked about. Keys out of order on either side stop the delete (a wrong
@@ -522,70 +574,43 @@ export async function runLocked(fleet: Fleet, job: SyncJob, options: { resume?: 
       fresh && !tally && job.mode !== 'append' && !watermarkColumn && target.impl.applyText
         ? reader.textBatches?.({ columns, key, after: checkpoint.lastKey, batchSize })
         : undefined;
-    if (lines) {
-      // Two batches load at once, each committing after the one before (see SyncTextApply).
-      let older: Promise<void> | undefined;
-      try {
-        for await (const batch of lines) {
-          checkpoint.lastKey = batch.lastKey;
-          checkpoint.rows += batch.rows;
-          checkpoint.updatedAt = new Date().toISOString();
-          if (older) await older;
-          const write = target.impl.applyText!(target.provider, {
-            table: target.table,
-            columns,
-            text: batch.text,
-            rows: batch.rows,
-            checkpoint: { ...checkpoint },
-            previous: writing,
-            lane: (batches % 2) as 0 | 1,
-          });
-          write.catch(() => undefined); // awaited two batches on or after the last
-          older = writing;
-          writing = write;
-          copied += batch.rows;
-          batches++;
-        }
-      } finally {
-        // Nothing is left loading when the run ends, however it ends.
-        await Promise.allSettled([older, writing]);
-      }
-      if (older) await older;
-    } else
-      for await (const batch of reader.batches({
-        columns,
-        key,
-        after: checkpoint.lastKey,
-        batchSize,
-        ...(watermarkColumn && since !== undefined
-          ? { watermark: { column: watermarkColumn.name, since: earlierBy(since, watermarkColumn.type, job.watermarkOverlapMs) } }
-          : {}),
-      })) {
-        checkpoint.lastKey = keyOf(batch[batch.length - 1], key);
-        if (watermarkColumn)
-          for (const row of batch) {
-            const value = row[watermarkColumn.name];
-            if (value !== null && (checkpoint.watermark === null || compareKeys([value], [checkpoint.watermark]) > 0)) checkpoint.watermark = value;
-          }
-        checkpoint.rows += batch.length;
-        checkpoint.updatedAt = new Date().toISOString();
-        const settled = tally ? await reconcileBatch(prepared, job, batch, fresh, tally) : undefined;
-        // One batch is written while the next is read; writes stay in order, each with its own checkpoint.
-        if (writing) await writing;
-        writing = target.impl.apply(target.provider, {
-          table: target.table,
+    if (lines) ({ rows: copied, batches } = await loadLines(lines, target, columns, checkpoint));
+    for await (const batch of lines
+      ? []
+      : reader.batches({
           columns,
           key,
-          mode: job.mode === 'append' ? 'append' : 'upsert',
-          rows: settled ? settled.write : batch,
-          ...(settled ? { records: settled.records } : {}),
-          checkpoint: { ...checkpoint },
-          fresh,
-        });
-        writing.catch(() => undefined); // awaited on the next batch or after the last
-        copied += batch.length;
-        batches++;
-      }
+          after: checkpoint.lastKey,
+          batchSize,
+          ...(watermarkColumn && since !== undefined
+            ? { watermark: { column: watermarkColumn.name, since: earlierBy(since, watermarkColumn.type, job.watermarkOverlapMs) } }
+            : {}),
+        })) {
+      checkpoint.lastKey = keyOf(batch[batch.length - 1], key);
+      if (watermarkColumn)
+        for (const row of batch) {
+          const value = row[watermarkColumn.name];
+          if (value !== null && (checkpoint.watermark === null || compareKeys([value], [checkpoint.watermark]) > 0)) checkpoint.watermark = value;
+        }
+      checkpoint.rows += batch.length;
+      checkpoint.updatedAt = new Date().toISOString();
+      const settled = tally ? await reconcileBatch(prepared, job, batch, fresh, tally) : undefined;
+      // One batch is written while the next is read; writes stay in order, each with its own checkpoint.
+      if (writing) await writing;
+      writing = target.impl.apply(target.provider, {
+        table: target.table,
+        columns,
+        key,
+        mode: job.mode === 'append' ? 'append' : 'upsert',
+        rows: settled ? settled.write : batch,
+        ...(settled ? { records: settled.records } : {}),
+        checkpoint: { ...checkpoint },
+        fresh,
+      });
+      writing.catch(() => undefined); // awaited on the next batch or after the last
+      copied += batch.length;
+      batches++;
+    }
     if (writing) await writing;
     step(`${copied} rows`);
     if (tally?.pending)
