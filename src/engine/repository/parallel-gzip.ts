@@ -2,61 +2,24 @@
 // own gzip member, and the members are written in order. Concatenated members are one valid gzip
 // stream (RFC 1952 §2.2): gunzip, zlib and older versions of this tool read it unchanged. Cutting
 // costs a few bytes per block, since deflate only looks 32 KiB back anyway.
-import os from 'node:os';
-import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { ByteQueue } from './byte-queue.js';
+import { ParallelBlocks } from './parallel-blocks.js';
 
 const gzipAsync = promisify(gzip);
 
 export const GZIP_BLOCK_SIZE = 1024 * 1024;
 
-export class ParallelGzip extends Transform {
-  private blocks = 0;
-  private readonly pending = new ByteQueue();
-  /** Blocks being compressed, oldest first; their results are pushed in this order. */
-  private readonly inFlight: Promise<Buffer>[] = [];
-
+export class ParallelGzip extends ParallelBlocks {
   constructor(
     private readonly level = 1,
-    private readonly blockSize = GZIP_BLOCK_SIZE,
-    /**
-     * Blocks compressed at once: one per core and one queued so no core waits, but at most three:
-     * they run on libuv's pool of four threads, which the file writes need too.
-     */
-    private readonly parallel = Math.min(os.availableParallelism() + 1, 3),
+    blockSize = GZIP_BLOCK_SIZE,
+    parallel?: number,
   ) {
-    super();
+    super(blockSize, parallel);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.pending.add(chunk);
-    this.compressFullBlocks().then(() => callback(), callback);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    // Empty input still makes one (empty) member: a gzip stream of nothing is not zero bytes.
-    if (this.pending.length > 0 || this.blocks === 0) this.start(this.pending.take(this.pending.length));
-    this.pushUntil(0).then(() => callback(), callback);
-  }
-
-  private async compressFullBlocks(): Promise<void> {
-    while (this.pending.length >= this.blockSize) {
-      this.start(this.pending.take(this.blockSize));
-      await this.pushUntil(this.parallel - 1);
-    }
-  }
-
-  private start(block: Buffer): void {
-    this.blocks++;
-    const compressed = gzipAsync(block, { level: this.level });
-    compressed.catch(() => undefined); // awaited in order by pushUntil; this only keeps a later failure from counting as unhandled
-    this.inFlight.push(compressed);
-  }
-
-  /** Pushes finished blocks, oldest first, until at most `max` are in flight. */
-  private async pushUntil(max: number): Promise<void> {
-    while (this.inFlight.length > max) this.push(await this.inFlight.shift()!);
+  protected override compressBlock(block: Buffer): Promise<Buffer> {
+    return gzipAsync(block, { level: this.level });
   }
 }
