@@ -99,7 +99,7 @@ describe('SQLite backups', () => {
       expect(fs.readdirSync(path.join(sandbox.dir, 'data')).filter((name) => name.startsWith('r_'))).toEqual([]);
     }
     const named = await sandbox.run(['backup', 'verify', flipped, '--read-data'], { env });
-    expect(named.stdout + named.stderr).toContain('payload.sqlite.gz.enc');
+    expect(named.stdout + named.stderr).toContain('payload.sqlite.zst.enc');
   });
 
   it('a wrong passphrase is a clean error (65) and writes nothing', async () => {

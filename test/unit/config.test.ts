@@ -87,7 +87,7 @@ describe('configuration', () => {
     expect(message('stores.legacy.engine')).toBe('unknown engine "oracle"; expected one of postgres, mongodb, sqlite');
     expect(message('stores.nameless.engine')).toBe('is missing; say which engine this is: one of postgres, mongodb, sqlite');
     expect(message('stores.main')).toBe('unknown key "pool" (check the spelling)');
-    expect(message('backup.compression')).toBe('"lz4" is not accepted; expected one of gzip, none');
+    expect(message('backup.compression')).toBe('"lz4" is not accepted; expected one of zstd, gzip, none');
     expect(issues.map((issue) => issue.message).join(' ')).not.toMatch(/discriminator|Invalid input|Unrecognized/);
   });
 

@@ -68,8 +68,9 @@ export async function createBackup(
     const started = new Date();
     const dataKey = repo.newDataKey(id);
     const { provider, impl: engine } = await fleet.capability(store.name, 'backup');
-    const compress = (fleet.config.file.backup?.compression ?? 'gzip') === 'gzip';
-    const context: DumpContext = { store, provider, backupId: id, dir, scratch, key: dataKey?.key, compress, progress };
+    const compression = fleet.config.file.backup?.compression ?? 'zstd';
+    const compressionLevel = fleet.config.file.backup?.compressionLevel;
+    const context: DumpContext = { store, provider, backupId: id, dir, scratch, key: dataKey?.key, compression, compressionLevel, progress };
     const result = await (options.scope ? options.scope.dump(context) : engine.dump(context));
     const finished = new Date();
     const manifest: BackupManifest = {

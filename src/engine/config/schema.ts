@@ -131,7 +131,10 @@ export const BackupSchema = z
         z.object({ enabled: z.literal(false) }).strict(),
       ])
       .optional(),
-    compression: z.enum(['gzip', 'none']).optional(),
+    /** How new backups are compressed before encryption (default zstd); backups record theirs, so older gzip ones stay readable. */
+    compression: z.enum(['zstd', 'gzip', 'none']).optional(),
+    /** zstd level for new backups (default 3; higher is smaller and slower). */
+    compressionLevel: z.number().int().min(1).max(19).optional(),
     retention: retention.optional(),
     rpo: duration.optional(),
     /** The verification each new backup gets, and that `validate` requires of each store's newest one. */

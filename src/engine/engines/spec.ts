@@ -10,7 +10,7 @@ import type { Engine } from '../config/schema.js';
 import type { SecretResolver } from '../config/secrets.js';
 import type { StorageError } from '../errors.js';
 import type { Progress } from '../progress.js';
-import type { BackupManifest, PayloadFile } from '../repository/manifest.js';
+import type { BackupManifest, Compression, PayloadFile } from '../repository/manifest.js';
 import type { RestoreJournalEntry, RestorePhase } from '../restore-journal.js';
 import type { SnapshotRecord, SnapshotRestoring } from '../snapshot/catalog.js';
 import type { Provider } from './provider.js';
@@ -26,8 +26,13 @@ export interface DumpContext<P extends Provider = Provider> {
   /** A private scratch directory, removed afterwards. */
   scratch: string;
   key?: Buffer;
-  /** gzip the payload (backup.compression; PostgreSQL archives are compressed by pg_dump itself). */
-  compress: boolean;
+  /**
+   * backup.compression (default zstd). With zstd, PostgreSQL dumps an uncompressed archive (`-Z0`)
+   * that this tool compresses; with gzip or none, pg_dump compresses its archive itself, as before.
+   */
+  compression: Compression;
+  /** backup.compressionLevel: the zstd level, when set. */
+  compressionLevel?: number;
   progress: Progress;
 }
 

@@ -12,6 +12,10 @@ export const MANIFEST_FORMAT = 1;
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 const PAYLOAD_FORMATS = ['pg_dump-custom', 'sqlite-file', 'mongodump'];
 
+/** How a payload file was compressed before it was encrypted (`backup.compression`; zstd since it became the default). */
+export type Compression = 'zstd' | 'gzip' | 'none';
+export const COMPRESSIONS: readonly Compression[] = ['zstd', 'gzip', 'none'];
+
 export interface PayloadFile {
   /** Path inside the backup directory, e.g. `payload.dump.enc`. */
   name: string;
@@ -21,7 +25,7 @@ export interface PayloadFile {
   sha256: string;
   /** Bytes of the vendor-format data before compression and encryption. */
   plainBytes: number;
-  compression: 'gzip' | 'none';
+  compression: Compression;
 }
 
 export interface BackupManifest {
@@ -100,6 +104,7 @@ export function manifestProblem(manifest: BackupManifest): string | undefined {
     if (typeof file.name !== 'string' || !/^payload\.[^/\\\0]+$/.test(file.name))
       return `names a payload file "${String(file.name)}" outside the backup's directory`;
     if (!isCount(file.bytes) || !isCount(file.plainBytes) || typeof file.sha256 !== 'string') return `gives impossible sizes for ${file.name}`;
+    if (!COMPRESSIONS.includes(file.compression)) return `gives an unknown compression "${String(file.compression)}" for ${file.name}`;
   }
   if (manifest.chunkSize !== undefined && !(Number.isInteger(manifest.chunkSize) && manifest.chunkSize! > 0 && manifest.chunkSize! <= MAX_CHUNK_SIZE))
     return `gives an impossible encryption chunk size (${String(manifest.chunkSize)})`;

@@ -11,7 +11,8 @@ import { fileSystemFailure, isFileSystemError } from '../system/fs-errors.js';
 import { DEFAULT_CHUNK_SIZE, DecryptStream, EncryptStream } from './crypto.js';
 import { fsyncFile } from '../system/files.js';
 import { ParallelGzip } from './parallel-gzip.js';
-import type { PayloadFile } from './manifest.js';
+import type { Compression, PayloadFile } from './manifest.js';
+import { ParallelZstd, ZSTD_DEFAULT_LEVEL, ZstdDecode } from './zstd.js';
 
 /** Counts bytes passing through, and hashes them when asked to. */
 class Meter extends Transform {
@@ -37,7 +38,9 @@ export function readFileStream(file: string): fs.ReadStream {
 }
 
 export interface WriteOptions {
-  compress: boolean;
+  compression: Compression;
+  /** zstd level (1–19; default 3). gzip always runs at level 1. */
+  level?: number;
   /** The backup's data key; undefined for an unencrypted repository. */
   key?: Buffer;
   /** Bound into the encryption so a file cannot be moved to another backup or name. */
@@ -45,9 +48,11 @@ export interface WriteOptions {
   onProgress?: (storedBytes: number) => void;
 }
 
-/** A payload file's name says what it holds: `payload.sqlite.gz.enc`, `payload.pgdump.enc`... */
-export function payloadName(base: string, options: { compress: boolean; encrypted: boolean }): string {
-  return `payload.${base}${options.compress ? '.gz' : ''}${options.encrypted ? '.enc' : ''}`;
+const SUFFIX: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
+
+/** A payload file's name says what it holds: `payload.sqlite.zst.enc`, `payload.pgdump.enc`... */
+export function payloadName(base: string, options: { compression: Compression; encrypted: boolean }): string {
+  return `payload.${base}${SUFFIX[options.compression]}${options.encrypted ? '.enc' : ''}`;
 }
 
 /** Streams `source` into `dir/name`, returning what the manifest records about it. */
@@ -56,9 +61,10 @@ export async function writePayload(source: Readable, dir: string, name: string, 
   const plain = new Meter(false);
   const stored = new Meter(true);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [source, plain];
-  // Level 1: on typical data about 1.5× faster than the default level 6 for a few percent more
-  // bytes; compressed on every core, in blocks.
-  if (options.compress) stages.push(new ParallelGzip(1));
+  // Compressed on every core, in blocks. gzip level 1: on typical data about 1.5× faster than the
+  // default level 6 for a few percent more bytes. zstd level 3: ~2× gzip level 1's speed, smaller.
+  if (options.compression === 'zstd') stages.push(new ParallelZstd(options.level ?? ZSTD_DEFAULT_LEVEL));
+  if (options.compression === 'gzip') stages.push(new ParallelGzip(1));
   if (options.key) stages.push(new EncryptStream(options.key, options.context, DEFAULT_CHUNK_SIZE));
   stages.push(stored);
   if (options.onProgress) {
@@ -79,7 +85,7 @@ export async function writePayload(source: Readable, dir: string, name: string, 
     throw error;
   }
   fsyncFile(file);
-  return { name, bytes: stored.bytes, sha256: stored.digest(), plainBytes: plain.bytes, compression: options.compress ? 'gzip' : 'none' };
+  return { name, bytes: stored.bytes, sha256: stored.digest(), plainBytes: plain.bytes, compression: options.compression };
 }
 
 class HashCheck extends Transform {
@@ -131,7 +137,9 @@ export async function readPayload(
   const count = new Meter(false);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [readFileStream(file), new HashCheck(entry)];
   if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name, options.chunkSize));
+  // The manifest says how each file was compressed: backups made before zstd was the default read as they always did.
   if (entry.compression === 'gzip') stages.push(createGunzip());
+  if (entry.compression === 'zstd') stages.push(new ZstdDecode());
   stages.push(count, sink);
   try {
     await pipeline(stages as unknown as [Readable, Writable]);

@@ -9,7 +9,7 @@ import { StorageError } from '../../errors.js';
 import { createIndexesLike, userCollections, type MongoProvider } from './provider.js';
 import type { BackupCapability } from '../spec.js';
 import { fileNameSafe } from '../../system/files.js';
-import type { PayloadFile } from '../../repository/manifest.js';
+import type { Compression, PayloadFile } from '../../repository/manifest.js';
 import { discard, payloadName, readPayload, writePayload } from '../../repository/payload.js';
 
 const BATCH = 1000;
@@ -52,7 +52,7 @@ async function averageDocumentBytes(db: Db, collection: string): Promise<number 
 /** Names as file-safe text without dots, so the parts of a payload file's name can be told apart. */
 const encodeName = (name: string) => encodeURIComponent(name).replace(/\./g, '%2E');
 
-function fileName(database: string, collection: string, suffix: '.bson' | '.metadata.json', options: { compress: boolean; encrypted: boolean }): string {
+function fileName(database: string, collection: string, suffix: '.bson' | '.metadata.json', options: { compression: Compression; encrypted: boolean }): string {
   return payloadName(`${encodeName(database)}.${encodeName(collection)}${suffix}`, options);
 }
 
@@ -67,7 +67,7 @@ function decodeName(part: string): string {
 
 /** The vendor (mongodump) path of a payload file, for export: `<db>/<collection>.bson`, each part one plain file name. */
 export function mongodumpPath(name: string): string {
-  const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)(\.gz)?(\.enc)?$/.exec(name);
+  const match = /^payload\.([^.]+)\.([^.]+)(\.bson|\.metadata\.json)(\.gz|\.zst)?(\.enc)?$/.exec(name);
   if (!match) return fileNameSafe(name);
   return `${fileNameSafe(decodeName(match[1]))}/${fileNameSafe(decodeName(match[2]))}${match[3]}`;
 }
@@ -106,7 +106,7 @@ export const mongoBackup: BackupCapability<MongoProvider> = {
   // The mongodump layout: mongorestore reads it.
   exportName: (_manifest, fileName) => mongodumpPath(fileName),
 
-  async dump({ provider, backupId, dir, key, compress, progress }) {
+  async dump({ provider, backupId, dir, key, compression, compressionLevel, progress }) {
     const store = provider;
     const client = await store.getClient();
     const database = store.defaultDatabase;
@@ -139,13 +139,15 @@ export const mongoBackup: BackupCapability<MongoProvider> = {
         })(),
         { objectMode: false, highWaterMark: 1024 * 1024 },
       );
-      const bson = fileName(database, name, '.bson', { compress, encrypted: key !== undefined });
-      files.push(await writePayload(source, dir, bson, { compress, key, context: `${backupId}/${bson}` }));
+      const bson = fileName(database, name, '.bson', { compression, encrypted: key !== undefined });
+      files.push(await writePayload(source, dir, bson, { compression, level: compressionLevel, key, context: `${backupId}/${bson}` }));
       counts[name] = documents;
       const indexes = await collection.listIndexes().toArray();
       const metadata = JSON.stringify({ collectionName: name, type: 'collection', options: info.options ?? {}, indexes }, null, 2);
-      const meta = fileName(database, name, '.metadata.json', { compress, encrypted: key !== undefined });
-      files.push(await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, { compress, key, context: `${backupId}/${meta}` }));
+      const meta = fileName(database, name, '.metadata.json', { compression, encrypted: key !== undefined });
+      files.push(
+        await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, { compression, level: compressionLevel, key, context: `${backupId}/${meta}` }),
+      );
       done(`${documents} documents, ${indexes.length} indexes`);
     }
     return { database, payloadFormat: 'mongodump' as const, files, counts, serverVersion: String(build.version ?? 'unknown') };

@@ -1,5 +1,8 @@
-// PostgreSQL backups: `pg_dump -Fc` streamed straight into the repository (its archive is
-// already compressed, so it is only encrypted), with row counts taken in the same snapshot.
+// PostgreSQL backups: `pg_dump -Fc` streamed straight into the repository, with row counts taken
+// in the same snapshot. With zstd (the default) pg_dump writes an uncompressed archive (`-Z0`) and
+// this tool compresses it on the other cores, instead of pg_dump spending its time in zlib on one;
+// the decompressed payload is still a custom-format archive that pg_restore reads. With gzip or
+// none, pg_dump compresses its archive itself (zlib) and it is only encrypted, as before.
 // Restores read back and check the whole archive first (a corrupt backup or wrong key creates
 // nothing), then `pg_restore` it into a staging database that is renamed into place only when
 // complete; the plaintext archive goes to pg_restore's stdin, or with --parallel > 1 to a 0600
@@ -61,7 +64,7 @@ async function countTables(query: Query, schema?: string): Promise<Record<string
  * `pg_dump -Fc` of the store's database (of one schema only, with `schema`: `pg_dump -n`, as a
  * tenant backup takes it), streamed into the repository, with row counts from the same snapshot.
  */
-export async function dumpPostgres({ store, provider, backupId, dir, key, progress }: DumpContext<PostgresProvider>, schema?: string): Promise<DumpResult> {
+export async function dumpPostgres({ store, provider, backupId, dir, key, compression, compressionLevel, progress }: DumpContext<PostgresProvider>, schema?: string): Promise<DumpResult> {
   const postgres = provider;
   let done = progress.step('connect and check pg_dump');
   return postgres.withClient(async (client) => {
@@ -85,12 +88,14 @@ export async function dumpPostgres({ store, provider, backupId, dir, key, progre
       await client.query('set local statement_timeout = 0');
       await client.query(`set local lock_timeout = ${lockWaitMs}`);
       const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
-      done = progress.step(`pg_dump -Fc${schema === undefined ? '' : ' -n'} | encrypt | write`);
+      // With zstd pg_dump writes an uncompressed archive (-Z0) that this tool compresses on another core; with gzip or none pg_dump compresses as before.
+      const zstd = compression === 'zstd';
+      done = progress.step(`pg_dump -Fc${zstd ? ' -Z0' : ''}${schema === undefined ? '' : ' -n'}${zstd ? ' | zstd' : ''}${key ? ' | encrypt' : ''} | write`);
       const { url, password } = await postgres.toolConnection();
       // -n takes a pattern: the schema's name is quoted so that it matches itself only.
       const only = schema === undefined ? [] : ['--schema', `"${schema.replace(/"/g, '""')}"`];
       // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
-      const child = startTool(tool, ['-Fc', `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url], {
+      const child = startTool(tool, [...(zstd ? ['-Fc', '-Z0'] : ['-Fc']), `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url], {
         what: `pg_dump of "${meta.db}"${schema === undefined ? '' : ` (schema "${schema}")`}`,
         env: { PGPASSWORD: password },
         stdout: 'pipe',
@@ -110,9 +115,10 @@ export async function dumpPostgres({ store, provider, backupId, dir, key, progre
           cutConnection(client);
         },
       );
-      const name = payloadName('pgdump', { compress: false, encrypted: key !== undefined });
+      const ours = zstd ? ('zstd' as const) : ('none' as const);
+      const name = payloadName('pgdump', { compression: ours, encrypted: key !== undefined });
       const [file, result, counts] = await Promise.all([
-        writePayload(child.stdout!, dir, name, { compress: false, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
+        writePayload(child.stdout!, dir, name, { compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
         child.done,
         countTables((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
       ]).finally(stopWatching);

@@ -1,5 +1,5 @@
 // SQLite backups: the online backup API copies a consistent snapshot while other connections
-// write (WAL too); the payload is the plain database file, gzip-compressed and encrypted.
+// write (WAL too); the payload is the plain database file, compressed (zstd by default) and encrypted.
 // Restores write a staging file beside the target, check it, fsync, then rename it into place;
 // a file that others have open is not replaced without --force.
 import { fileNameSafe } from '../../system/files.js';
@@ -28,7 +28,7 @@ export function countRows(file: string): Record<string, number> {
 }
 
 /** A consistent copy of an open SQLite database as the backup's payload (the online backup API), with its row counts. */
-export async function dumpSqlite(db: Database, { backupId, dir, scratch, key, compress, progress }: DumpContext): Promise<Omit<DumpResult, 'database'>> {
+export async function dumpSqlite(db: Database, { backupId, dir, scratch, key, compression, compressionLevel, progress }: DumpContext): Promise<Omit<DumpResult, 'database'>> {
   const snapshot = path.join(scratch, 'snapshot.db');
   let done = progress.step('snapshot the database (online backup API)');
   // One step copies every page under one read lock: a consistent snapshot even while others write.
@@ -40,9 +40,9 @@ export async function dumpSqlite(db: Database, { backupId, dir, scratch, key, co
   });
   const counts = countRows(snapshot);
   done(`${Object.keys(counts).length} tables`);
-  done = progress.step(`${compress ? 'compress, ' : ''}${key ? 'encrypt and ' : ''}write`);
-  const name = payloadName('sqlite', { compress, encrypted: key !== undefined });
-  const file = await writePayload(readFileStream(snapshot), dir, name, { compress, key, context: `${backupId}/${name}` });
+  done = progress.step(`${compression !== 'none' ? `${compression}, ` : ''}${key ? 'encrypt and ' : ''}write`);
+  const name = payloadName('sqlite', { compression, encrypted: key !== undefined });
+  const file = await writePayload(readFileStream(snapshot), dir, name, { compression, level: compressionLevel, key, context: `${backupId}/${name}` });
   fs.rmSync(snapshot, { force: true });
   done();
   const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
