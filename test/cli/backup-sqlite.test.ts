@@ -154,6 +154,9 @@ describe('SQLite backups', () => {
 
   it('two backups of one store at once: one wins, the other exits 75 naming the holder; list shows it running', async () => {
     const sandbox = liteSandbox(4000, 16_384);
+    // gzip keeps the winner busy long enough on these random bytes: zstd stores incompressible
+    // blocks at memory speed, so the winner could finish before the loser starts.
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo', compression: 'gzip' } });
     const winner = startCli(sandbox, ['backup', 'create'], env);
     await waitFor(() => fs.existsSync(path.join(repoOf(sandbox), 'locks', 'lite.lock')));
     const [loser, listing] = await Promise.all([sandbox.run(['backup', 'create'], { env }), sandbox.run(['backup', 'list', '--json'], { env })]);
