@@ -95,8 +95,8 @@ async function postgres() {
     const ours = timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', cfg, '--json', '-q']);
     rss.push({ scale, size, rss: ours.rssMb });
     if (scale !== pgScale) continue;
-    const stored = (run) => (JSON.parse(run.stdout).stores[0].backup.storedBytes / 1e6).toFixed(0);
-    const refMb = (fs.statSync(dumpFile).size / 1e6).toFixed(0);
+    const stored = (run) => (JSON.parse(run.stdout).stores[0].backup.storedBytes / 1e6).toFixed(1);
+    const refMb = (fs.statSync(dumpFile).size / 1e6).toFixed(1);
     report(`PostgreSQL backup create, zstd (scale ${scale}, ${size} → ${stored(ours)} MB)`, ours.ms, ref.ms, 1.2);
     const gzipRun = timed(process.execPath, [
       bin,
