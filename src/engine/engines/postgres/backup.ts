@@ -64,7 +64,10 @@ async function countTables(query: Query, schema?: string): Promise<Record<string
  * `pg_dump -Fc` of the store's database (of one schema only, with `schema`: `pg_dump -n`, as a
  * tenant backup takes it), streamed into the repository, with row counts from the same snapshot.
  */
-export async function dumpPostgres({ store, provider, backupId, dir, key, compression, compressionLevel, progress }: DumpContext<PostgresProvider>, schema?: string): Promise<DumpResult> {
+export async function dumpPostgres(
+  { store, provider, backupId, dir, key, compression, compressionLevel, progress }: DumpContext<PostgresProvider>,
+  schema?: string,
+): Promise<DumpResult> {
   const postgres = provider;
   let done = progress.step('connect and check pg_dump');
   return postgres.withClient(async (client) => {
@@ -95,11 +98,15 @@ export async function dumpPostgres({ store, provider, backupId, dir, key, compre
       // -n takes a pattern: the schema's name is quoted so that it matches itself only.
       const only = schema === undefined ? [] : ['--schema', `"${schema.replace(/"/g, '""')}"`];
       // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
-      const child = startTool(tool, [...(zstd ? ['-Fc', '-Z0'] : ['-Fc']), `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url], {
-        what: `pg_dump of "${meta.db}"${schema === undefined ? '' : ` (schema "${schema}")`}`,
-        env: { PGPASSWORD: password },
-        stdout: 'pipe',
-      });
+      const child = startTool(
+        tool,
+        [...(zstd ? ['-Fc', '-Z0'] : ['-Fc']), `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url],
+        {
+          what: `pg_dump of "${meta.db}"${schema === undefined ? '' : ` (schema "${schema}")`}`,
+          env: { PGPASSWORD: password },
+          stdout: 'pipe',
+        },
+      );
       // The first failure of any part (dump, write, counts, a server that stops answering) stops
       // the others and is the one reported; every part's failure is handled, none can crash the process.
       const failures: unknown[] = [];
@@ -118,7 +125,9 @@ export async function dumpPostgres({ store, provider, backupId, dir, key, compre
       const ours = zstd ? ('zstd' as const) : ('none' as const);
       const name = payloadName('pgdump', { compression: ours, encrypted: key !== undefined });
       const [file, result, counts] = await Promise.all([
-        writePayload(child.stdout!, dir, name, { compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` }).catch((error) => void stop(error)),
+        writePayload(child.stdout!, dir, name, { compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` }).catch(
+          (error) => void stop(error),
+        ),
         child.done,
         countTables((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
       ]).finally(stopWatching);

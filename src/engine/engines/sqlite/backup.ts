@@ -28,7 +28,10 @@ export function countRows(file: string): Record<string, number> {
 }
 
 /** A consistent copy of an open SQLite database as the backup's payload (the online backup API), with its row counts. */
-export async function dumpSqlite(db: Database, { backupId, dir, scratch, key, compression, compressionLevel, progress }: DumpContext): Promise<Omit<DumpResult, 'database'>> {
+export async function dumpSqlite(
+  db: Database,
+  { backupId, dir, scratch, key, compression, compressionLevel, progress }: DumpContext,
+): Promise<Omit<DumpResult, 'database'>> {
   const snapshot = path.join(scratch, 'snapshot.db');
   let done = progress.step('snapshot the database (online backup API)');
   // One step copies every page under one read lock: a consistent snapshot even while others write.
