@@ -7,7 +7,8 @@ import type { PostgresProvider } from './provider.js';
 import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { quoteIdent } from './provider.js';
-import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
+import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration } from '../spec.js';
+import { tenantFromRow } from '../../tenant/records.js';
 
 const CATALOG = 'storage_tenancy';
 const RESERVED = new Set(['public', 'information_schema', CATALOG]);
@@ -86,17 +87,6 @@ function provisionStatements(tenant: { name: string; container: string }, migrat
   ];
 }
 
-function record(row: Record<string, unknown>): TenantRecord {
-  return {
-    name: row.name as string,
-    container: row.container as string,
-    status: row.status as TenantRecord['status'],
-    version: (row.version as string | null) ?? null,
-    createdAt: iso(row.created_at as Date)!,
-    migratedAt: iso(row.migrated_at as Date | null),
-  };
-}
-
 export const postgresTenancy: TenancyCapability<PostgresProvider> = {
   strategy: 'schema',
   migrationExtension: '.sql',
@@ -112,7 +102,7 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
   async catalog(provider) {
     return provider.withClient(async (client) => {
       if (!(await catalogExists(client))) return [];
-      return (await client.query(`select * from ${CATALOG}.tenants order by name`)).rows.map(record);
+      return (await client.query(`select * from ${CATALOG}.tenants order by name`)).rows.map(tenantFromRow);
     });
   },
 
@@ -142,7 +132,7 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
     await ensureCatalog(provider);
     return provider.withClient(async (client) => {
       await inOneTransaction(client, provisionStatements(tenant, migrations, settings));
-      return record((await client.query(`select * from ${CATALOG}.tenants where name = $1`, [tenant.name])).rows[0]);
+      return tenantFromRow((await client.query(`select * from ${CATALOG}.tenants where name = $1`, [tenant.name])).rows[0]);
     });
   },
 

@@ -10,6 +10,7 @@ import type { Database } from 'better-sqlite3';
 import type { SqliteProvider } from './provider.js';
 import { createFileWithMode, moveWithSideFiles, removeWithSideFiles } from './provider.js';
 import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
+import { tenantFromRow } from '../../tenant/records.js';
 import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
@@ -75,17 +76,6 @@ function recordLedger(catalog: Database, tenant: string, ledger: Array<{ name: s
   })();
 }
 
-function record(row: Record<string, unknown>): TenantRecord {
-  return {
-    name: row.name as string,
-    container: row.container as string,
-    status: row.status as TenantRecord['status'],
-    version: (row.version as string | null) ?? null,
-    createdAt: row.created_at as string,
-    migratedAt: (row.migrated_at as string | null) ?? null,
-  };
-}
-
 export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
   strategy: 'file',
   migrationExtension: '.sql',
@@ -98,7 +88,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
 
   async catalog(provider) {
     const db = await catalogDb(provider);
-    return (db.prepare(`select * from ${TENANTS} order by name`).all() as Array<Record<string, unknown>>).map(record);
+    return (db.prepare(`select * from ${TENANTS} order by name`).all() as Array<Record<string, unknown>>).map(tenantFromRow);
   },
 
   async ledger(provider) {
@@ -147,7 +137,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
       catalog.prepare(`insert into ${TENANTS} (name, container, created_at) values (?, ?, ?)`).run(tenant.name, tenant.container, now);
       recordLedger(catalog, tenant.name, ledger);
     })();
-    return record(catalog.prepare(`select * from ${TENANTS} where name = ?`).get(tenant.name) as Record<string, unknown>);
+    return tenantFromRow(catalog.prepare(`select * from ${TENANTS} where name = ?`).get(tenant.name) as Record<string, unknown>);
   },
 
   async migrate(provider, tenant, pending, settings) {
