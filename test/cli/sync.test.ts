@@ -159,11 +159,12 @@ describe('storage sync', () => {
   }, 180_000);
 
   it('SIGTERM mid-run ends it with 143, the lock released and whole batches kept; a second run at once is refused (75); --resume finishes', async () => {
-    const args = ['sync', 'run', '--from', 'lite:orders', '--to', 'main:orders_term', '--batch-size', '500'];
+    // Small batches: the bulk load into an empty table is fast, and the run must still be going when the signal comes.
+    const args = ['sync', 'run', '--from', 'lite:orders', '--to', 'main:orders_term', '--batch-size', '50'];
     const job = 'lite.orders->main.orders_term';
     const child = execa(process.execPath, [BIN, ...args], { cwd: sandbox.dir, env: { ...sandbox.env, HOME: sandbox.dir }, reject: false, extendEnv: true });
     let copied = 0;
-    for (let i = 0; i < 400 && copied < 3000; i++) {
+    for (let i = 0; i < 400 && copied < 1000; i++) {
       const rows = await pg<{ n: string }>(`select coalesce((select (checkpoint->>'rows') from storage_sync_checkpoints where job = $1), '0') as n`, [
         job,
       ]).catch(() => [{ n: '0' }]);
