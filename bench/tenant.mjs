@@ -7,9 +7,10 @@
 //   a realistic migration (a column with a default + an index + the ledger row) across all of
 //   them with `tenant migrate --all --concurrency 4` (bar ≤ 30 s at 10,000, ≤ 4 connections);
 //   `tenant migrate --all` with nothing pending (bar ≤ 1 s at 10,000);
-// then the same on BENCH_SQLITE_TENANTS SQLite files (default 2000) as a smaller run.
+// then the same on BENCH_SQLITE_TENANTS SQLite files (default 2000) and BENCH_MONGO_TENANTS FerretDB
+// databases (default 500; the suite's FerretDB build, or BENCH_MONGO_URL) as smaller runs.
 // The busiest moment's connections are counted from pg_stat_activity every 20 ms.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/run.js');
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 10_000);
 const SQLITE_TENANTS = Number(process.env.BENCH_SQLITE_TENANTS ?? 2000);
+const MONGO_TENANTS = Number(process.env.BENCH_MONGO_TENANTS ?? 500);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-bench-tenant-'));
 
 const cluster = await throwawayCluster({ fsync: process.env.BENCH_FSYNC ?? 'on', max_connections: 40 });
@@ -65,7 +67,8 @@ function setUp(name, config, migrations) {
   fs.mkdirSync(path.join(at, 'migrations'), { recursive: true });
   for (const [file, body] of Object.entries(migrations)) fs.writeFileSync(path.join(at, 'migrations', file), body);
   fs.writeFileSync(path.join(at, 'storage.config.yaml'), config);
-  const names = Array.from({ length: name === 'pg' ? TENANTS : SQLITE_TENANTS }, (_, i) => `tenant${String(i).padStart(5, '0')}`);
+  const count = { pg: TENANTS, lite: SQLITE_TENANTS, mongo: MONGO_TENANTS }[name];
+  const names = Array.from({ length: count }, (_, i) => `tenant${String(i).padStart(5, '0')}`);
   fs.writeFileSync(path.join(at, 'names.txt'), `${names.join('\n')}\n`);
   return at;
 }
@@ -112,4 +115,35 @@ const liteNoop = await timed(liteDir, ['tenant', 'migrate', '--all']);
 console.log(
   `SQLite: provision ${SQLITE_TENANTS} files ${(liteCreate.ms / 1000).toFixed(2)} s (${rate(SQLITE_TENANTS, liteCreate.ms)}/s), migrate ${(liteMigrate.ms / 1000).toFixed(2)} s, nothing pending ${(liteNoop.ms / 1000).toFixed(2)} s`,
 );
+
+if (MONGO_TENANTS > 0) {
+  let url = process.env.BENCH_MONGO_URL;
+  let server;
+  if (!url) {
+    const binary = spawnSync(process.execPath, [path.join(root, 'test/support/build-ferretdb.mjs')], { encoding: 'utf8' }).stdout.trim();
+    const ferretDir = fs.mkdtempSync(path.join(dir, 'ferret-'));
+    server = spawn(binary, ['-listen', '127.0.0.1:27124', '-dir', ferretDir], { stdio: 'ignore' });
+    process.on('exit', () => server.kill());
+    url = 'mongodb://127.0.0.1:27124';
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+  const mongoDir = setUp(
+    'mongo',
+    `stores:\n  docs: { engine: mongodb, url: "${url}/tenant_bench" }\ntenancy: { store: docs, migrations: migrations, roles: false }\n`,
+    {
+      '001_items.json': `${JSON.stringify([{ createCollection: 'items' }, { createIndex: { collection: 'items', keys: { name: 1 }, name: 'items_name', unique: false } }])}\n`,
+    },
+  );
+  const mongoCreate = await timed(mongoDir, ['tenant', 'create', '--from-file', 'names.txt']);
+  fs.writeFileSync(
+    path.join(mongoDir, 'migrations', '002_price.json'),
+    `${JSON.stringify([{ setDefault: { collection: 'items', field: 'price', value: 0 } }, { createIndex: { collection: 'items', keys: { price: 1 }, name: 'items_price', unique: false } }])}\n`,
+  );
+  const mongoMigrate = await timed(mongoDir, ['tenant', 'migrate', '--all']);
+  const mongoNoop = await timed(mongoDir, ['tenant', 'migrate', '--all']);
+  console.log(
+    `FerretDB: provision ${MONGO_TENANTS} databases ${(mongoCreate.ms / 1000).toFixed(2)} s (${rate(MONGO_TENANTS, mongoCreate.ms)}/s), migrate ${(mongoMigrate.ms / 1000).toFixed(2)} s, nothing pending ${(mongoNoop.ms / 1000).toFixed(2)} s`,
+  );
+  server?.kill();
+}
 await admin.end();
