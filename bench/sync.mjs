@@ -59,6 +59,18 @@ try {
   const toPg = storage('sync', 'run', '--from', 'lite:orders', '--to', 'main:orders', '--batch-size', '20000');
   const toLite = storage('sync', 'run', '--from', 'main:orders', '--to', 'back:orders', '--batch-size', '20000');
   const verify = storage('sync', 'verify', '--from', 'lite:orders', '--to', 'main:orders');
+  // One changed row among them all: verify must name it (exit 3).
+  const middle = Math.ceil(rows / 2);
+  psqlAt(url, `update orders set total = total + 1 where id = ${middle}`);
+  const started = process.hrtime.bigint();
+  const changed = spawnSync(process.execPath, [bin, 'sync', 'verify', '--from', 'lite:orders', '--to', 'main:orders', '--json'], {
+    cwd: dir,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const changedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const found = changed.status === 3 ? JSON.parse(changed.stdout).difference : undefined;
+  const foundOne = found?.update === 1 && found.insert === 0 && found.samples?.[0]?.key === String(middle);
   const big = storage('sync', 'run', '--from', 'lite4:orders', '--to', 'main:orders4', '--batch-size', '20000');
 
   const rate = (ms, n) => Math.round((n / ms) * 1000);
@@ -70,6 +82,9 @@ try {
     `sync PostgreSQL → SQLite         ${(toLite.ms / 1000).toFixed(2)} s  (${rate(toLite.ms, rows)} rows/s)  (bar ≥ 150k rows/s: ${rate(toLite.ms, rows) >= 150_000 ? 'ok' : 'UNDER'})`,
   );
   console.log(`sync verify, equal tables        ${(verify.ms / 1000).toFixed(2)} s  (bar ≤ 2 s: ${verify.ms <= 2000 ? 'ok' : 'OVER'})`);
+  console.log(
+    `sync verify, one row changed     ${(changedMs / 1000).toFixed(2)} s  exit ${changed.status}, ${foundOne ? `found exactly key ${middle}` : `NOT FOUND as one row: ${JSON.stringify(found ?? changed.stderr.slice(-300))}`}`,
+  );
   console.log(
     `peak RSS, sync run               ${toPg.rssMb.toFixed(0)} MB at ${rows} rows, ${big.rssMb.toFixed(0)} MB at ${rows * 4} rows (flat ±20%: ${Math.abs(big.rssMb / toPg.rssMb - 1) <= 0.2 ? 'ok' : 'NO'})`,
   );
