@@ -6,6 +6,7 @@
 import Sqlite from 'better-sqlite3';
 import { execa } from 'execa';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -304,6 +305,44 @@ describe('storage tenant on SQLite', () => {
     expect((await lite.run(['validate', '--suite', 'tenants'])).exitCode).toBe(0);
     expect((await lite.run(['tenant', 'resume', 'globex'])).exitCode).toBe(0);
     expect(fs.statSync(file('globex')).mode & 0o777).toBe(0o600);
+  }, 120_000);
+
+  it('a suspended tenant (its file read-only) is migrated too and stays read-only, for an operator without root (run as the postgres OS user here)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-tenant-ro-'));
+    migration(path.join(dir, 'migrations'), '001_items.sql', 'create table items (id integer primary key);\n');
+    fs.writeFileSync(path.join(dir, 'app.db'), '');
+    fs.writeFileSync(
+      path.join(dir, 'storage.config.yaml'),
+      'stores:\n  lite: { engine: sqlite, path: app.db }\ntenancy: { store: lite, migrations: migrations }\n',
+    );
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await execa('chown', ['-R', 'postgres', dir]);
+    const env = {
+      HOME: dir,
+      XDG_CONFIG_HOME: path.join(dir, 'config'),
+      XDG_DATA_HOME: path.join(dir, 'data'),
+      XDG_STATE_HOME: path.join(dir, 'state'),
+      CI: 'true',
+    };
+    const run = (...args: string[]) =>
+      asRoot
+        ? execa('runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, ...args], {
+            cwd: dir,
+            reject: false,
+          })
+        : execa(process.execPath, [BIN, ...args], { cwd: dir, env, reject: false });
+    expect((await run('tenant', 'create', 'a', 'b')).exitCode).toBe(0);
+    expect((await run('tenant', 'suspend', 'b')).exitCode).toBe(0);
+    migration(path.join(dir, 'migrations'), '002_x.sql', 'alter table items add column x int;\n');
+    if (asRoot) await execa('chown', ['-R', 'postgres', dir]);
+    const migrated = await run('tenant', 'migrate', '--all');
+    expect(migrated.exitCode, migrated.stderr).toBe(0);
+    const file = path.join(dir, 'tenants', 'suspended', 't_b.db');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o400);
+    const db = new Sqlite(file, { readonly: true });
+    expect(db.prepare(`select name from pragma_table_info('items')`).all()).toContainEqual({ name: 'x' });
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('a tenant file already migrated by a run that died before the catalog heard of it is caught up, not migrated twice', async () => {

@@ -142,11 +142,19 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
 
   async migrate(provider, tenant, pending, settings) {
     const catalog = await catalogDb(provider);
-    const db = await openTenant(fileOf(provider, settings, tenant.container, tenant.status), settings);
+    const file = fileOf(provider, settings, tenant.container, tenant.status);
+    // A suspended tenant's file is read-only (0400): writable while it is migrated, read-only again after.
+    const suspended = tenant.status === 'suspended';
+    if (suspended) fs.chmodSync(file, 0o600);
     try {
-      recordLedger(catalog, tenant.name, applyIn(db, pending));
+      const db = await openTenant(file, settings);
+      try {
+        recordLedger(catalog, tenant.name, applyIn(db, pending));
+      } finally {
+        db.close();
+      }
     } finally {
-      db.close();
+      if (suspended) fs.chmodSync(file, 0o400);
     }
   },
 
