@@ -348,22 +348,33 @@ export const postgresSync: SyncCapability<PostgresProvider> = {
         const expressions = options.columns.map(hashExpression);
         if (expressions.some((expression) => expression === undefined)) return undefined;
         const rowExpression = expressions.length === 1 ? expressions[0] : `concat_ws(E'\\x01', ${expressions.join(', ')})`;
-        const hashes = [];
-        // A range is read in key order from the primary key's index (a bitmap scan would sort each range again).
-        await client.query('set local enable_bitmapscan = off');
+        const hashes: Array<{ rows: number; hash: string }> = new Array(options.boundaries.length + 1);
+        // A second connection in the same snapshot hashes every other range: PostgreSQL's side of a
+        // verify is its longer one, and the server has a core for each.
+        const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
+        const helper = await open(provider, database);
         try {
-          // One query per range, in this reader's snapshot; PostgreSQL hashes while the other side is read.
-          for (let i = 0; i <= options.boundaries.length; i++) {
-            const { where, params } = rangeCondition(options.columns, options.key, options.boundaries, i);
-            // The rows come in key order from the sorted subquery (an aggregate's own ORDER BY would sort them again); should
-            // they not, the range only looks different and is compared row by row.
-            const text = `select count(*)::int8 as n, coalesce(encode(sha256(convert_to(string_agg(r, E'\\n'), 'UTF8')), 'hex'), '') as h from (select ${rowExpression} as r from ${qualified(table)}${where} order by ${orderBy(options.columns, options.key)}) s`;
-            // Named, so each of the (at most three) shapes of query is planned once.
-            const row = (await client.query({ name: `storage_sync_hash_${textHash(text).slice(0, 16)}`, text, values: params })).rows[0];
-            hashes.push({ rows: Number(row.n), hash: row.h as string });
-          }
+          await helper.query(`begin isolation level repeatable read read only; set transaction snapshot '${snapshot.replace(/'/g, "''")}'`);
+          let next = 0;
+          const work = async (on: Client) => {
+            // A range is read in key order from the primary key's index (a bitmap scan would sort each range again).
+            await on.query('set local enable_bitmapscan = off');
+            while (next <= options.boundaries.length) {
+              const i = next++;
+              const { where, params } = rangeCondition(options.columns, options.key, options.boundaries, i);
+              // The rows come in key order from the sorted subquery (an aggregate's own ORDER BY would sort them again); should
+              // they not, the range only looks different and is compared row by row.
+              const text = `select count(*)::int8 as n, coalesce(encode(sha256(convert_to(string_agg(r, E'\\n'), 'UTF8')), 'hex'), '') as h from (select ${rowExpression} as r from ${qualified(table)}${where} order by ${orderBy(options.columns, options.key)}) s`;
+              // Named, so each of the (at most three) shapes of query is planned once per connection.
+              const row = (await on.query({ name: `storage_sync_hash_${textHash(text).slice(0, 16)}`, text, values: params })).rows[0];
+              hashes[i] = { rows: Number(row.n), hash: row.h as string };
+            }
+          };
+          await Promise.all([work(client), work(helper)]);
         } finally {
-          await client.query('set local enable_bitmapscan = on');
+          await client.query('set local enable_bitmapscan = on').catch(() => undefined);
+          await helper.query('rollback').catch(() => undefined);
+          await helper.end().catch(() => undefined);
         }
         return hashes;
       },
