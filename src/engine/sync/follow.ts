@@ -3,15 +3,13 @@
 // through a slot made before the copy, so nothing committed meanwhile is missed) gives inserts,
 // updates and deletes; other sources are polled by the job's watermark column (no deletes). Each
 // batch commits at the target with its checkpoint, and only then is the feed told it may forget it.
-import { repositoryPath } from '../backup/open.js';
+import { withStoreLock } from '../fleet-lock.js';
 import { onCleanup } from '../cleanup.js';
 import type { SyncChange, SyncCheckpoint, SyncFeedReader, SyncFollowPoint, SyncRow, SyncValue } from '../engines/spec.js';
 import { StorageError } from '../errors.js';
 import { policyText } from './conflicts.js';
 import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
-import { locksDirOf } from '../repository/repository.js';
-import { StoreLock } from '../store-lock.js';
 import type { SyncJob } from './jobs.js';
 import { prepare, runLocked, type Prepared, type SyncRunResult } from './service.js';
 import { compareKeys, keyOf, keyText } from './values.js';
@@ -76,15 +74,13 @@ function collapse(changes: SyncChange[]): SyncChange[] {
 }
 
 export async function followSync(fleet: Fleet, job: SyncJob, options: FollowOptions = {}, progress: Progress = silentProgress): Promise<SyncFollowResult> {
-  const target = fleet.store(job.to.store).name;
-  const lock = StoreLock.acquire(locksDirOf(repositoryPath(fleet)), target, options.command ?? 'storage sync run --follow', (message) =>
-    progress.warn(message),
+  return withStoreLock(
+    fleet,
+    job.to.store,
+    options.command ?? 'storage sync run --follow',
+    (message) => progress.warn(message),
+    () => followLocked(fleet, job, options, progress),
   );
-  try {
-    return await followLocked(fleet, job, options, progress);
-  } finally {
-    lock.release();
-  }
 }
 
 async function followLocked(fleet: Fleet, job: SyncJob, options: FollowOptions, progress: Progress): Promise<SyncFollowResult> {

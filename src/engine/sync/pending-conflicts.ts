@@ -2,9 +2,7 @@
 // with both versions, and the operator's choice of one. Taking the source writes its version (and
 // a baseline of it) in one transaction at the target; taking the target writes only a baseline
 // that accepts the target's version, so later runs leave it alone until the source changes again.
-import { repositoryPath } from '../backup/open.js';
-import { locksDirOf } from '../repository/repository.js';
-import { StoreLock } from '../store-lock.js';
+import { withStoreLock } from '../fleet-lock.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { decodeRow, policyText, resolution, shownKey, type ConflictRecord } from './conflicts.js';
@@ -80,40 +78,38 @@ export async function resolveConflicts(
   take: 'source' | 'target',
   options: { command?: string; warn?: (message: string) => void } = {},
 ): Promise<ConflictResolution> {
-  const lock = StoreLock.acquire(
-    locksDirOf(repositoryPath(fleet)),
-    fleet.store(job.to.store).name,
+  return withStoreLock(
+    fleet,
+    job.to.store,
     options.command ?? 'storage sync conflicts resolve',
     (message) => options.warn?.(message),
+    async () => {
+      const { prepared, loaded } = await loadConflicts(fleet, job);
+      const chosen = keys.length ? loaded.filter((entry) => keys.includes(entry.shown.key)) : loaded;
+      const unknown = keys.filter((wanted) => !loaded.some((entry) => entry.shown.key === wanted));
+      if (unknown.length)
+        throw new StorageError('NOT_FOUND', `No pending conflict of "${job.name}" has the key ${unknown.map((k) => `"${k}"`).join(', ')}.`, {
+          hint: `\`storage sync conflicts list ${job.name}\` shows the pending ones and their keys. Nothing was changed.`,
+        });
+      const columns = prepared.shape.columns;
+      const write = [];
+      const records = [];
+      for (const entry of chosen) {
+        const done = resolution(job.name, entry.id, entry.record, columns, take);
+        write.push(...done.write);
+        records.push(...done.records);
+      }
+      if (records.length)
+        await prepared.target.impl.apply(prepared.target.provider, {
+          table: prepared.target.table,
+          columns,
+          key: prepared.key,
+          mode: 'upsert',
+          rows: write,
+          records,
+          fresh: false,
+        });
+      return { job: job.name, took: take, resolved: chosen.map((entry) => entry.shown.key) };
+    },
   );
-  try {
-    const { prepared, loaded } = await loadConflicts(fleet, job);
-    const chosen = keys.length ? loaded.filter((entry) => keys.includes(entry.shown.key)) : loaded;
-    const unknown = keys.filter((wanted) => !loaded.some((entry) => entry.shown.key === wanted));
-    if (unknown.length)
-      throw new StorageError('NOT_FOUND', `No pending conflict of "${job.name}" has the key ${unknown.map((k) => `"${k}"`).join(', ')}.`, {
-        hint: `\`storage sync conflicts list ${job.name}\` shows the pending ones and their keys. Nothing was changed.`,
-      });
-    const columns = prepared.shape.columns;
-    const write = [];
-    const records = [];
-    for (const entry of chosen) {
-      const done = resolution(job.name, entry.id, entry.record, columns, take);
-      write.push(...done.write);
-      records.push(...done.records);
-    }
-    if (records.length)
-      await prepared.target.impl.apply(prepared.target.provider, {
-        table: prepared.target.table,
-        columns,
-        key: prepared.key,
-        mode: 'upsert',
-        rows: write,
-        records,
-        fresh: false,
-      });
-    return { job: job.name, took: take, resolved: chosen.map((entry) => entry.shown.key) };
-  } finally {
-    lock.release();
-  }
 }

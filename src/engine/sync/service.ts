@@ -3,12 +3,10 @@
 // (key ranges hashed on both sides, server-side where the engine can; differing ranges compared row by
 // row in canonical form) and status. The engines' parts are their `sync`
 // capability; nothing here knows which engine answers.
+import { withStoreLock } from '../fleet-lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { userPaths } from '../config/paths.js';
-import { repositoryPath } from '../backup/open.js';
-import { locksDirOf } from '../repository/repository.js';
-import { StoreLock } from '../store-lock.js';
 import type {
   SyncCapability,
   SyncCheckpoint,
@@ -498,13 +496,13 @@ export async function runSync(
   options: { resume?: boolean; batchSize?: number; command?: string } = {},
   progress: Progress = silentProgress,
 ): Promise<SyncRunResult> {
-  const target = fleet.store(job.to.store).name;
-  const lock = StoreLock.acquire(locksDirOf(repositoryPath(fleet)), target, options.command ?? 'storage sync run', (message) => progress.warn(message));
-  try {
-    return await runLocked(fleet, job, options, progress);
-  } finally {
-    lock.release();
-  }
+  return withStoreLock(
+    fleet,
+    job.to.store,
+    options.command ?? 'storage sync run',
+    (message) => progress.warn(message),
+    () => runLocked(fleet, job, options, progress),
+  );
 }
 
 /** A run for a caller that already holds the target's lock (follow mode copies first, then follows under the same lock). */

@@ -1,0 +1,15 @@
+// The one writer per store: the lock backups, restores, failovers, sync runs and tenant changes
+// take in the repository's locks directory, held while `work` runs (a second run is refused, 75).
+import { repositoryPath } from './backup/open.js';
+import type { Fleet } from './fleet.js';
+import { locksDirOf } from './repository/repository.js';
+import { StoreLock } from './store-lock.js';
+
+export async function withStoreLock<T>(fleet: Fleet, store: string, command: string, warn: (message: string) => void, work: () => Promise<T>): Promise<T> {
+  const lock = StoreLock.acquire(locksDirOf(repositoryPath(fleet)), fleet.store(store).name, command, warn);
+  try {
+    return await work();
+  } finally {
+    lock.release();
+  }
+}
