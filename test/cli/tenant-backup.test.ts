@@ -137,7 +137,7 @@ afterAll(async () => {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function backupsOf(sandbox: Sandbox): Promise<Array<Record<string, any>>> {
-  if (!fs.existsSync(path.join(sandbox.dir, 'repo'))) return []; // no backup taken yet
+  if (!fs.existsSync(path.join(sandbox.dir, 'repo', 'repo.json'))) return []; // no backup taken yet (a lock alone makes repo/locks)
   const list = await sandbox.run(['backup', 'list', '--json'], { env });
   expect(list.exitCode, list.stderr).toBe(0);
   return list.json().backups;

@@ -188,6 +188,22 @@ describe('storage tenant on PostgreSQL', () => {
     ).toEqual([{ n: 64 }]);
   }, 180_000);
 
+  it('a second migrate while one runs is refused with 75 (the store is locked) and the first finishes every tenant exactly once', async () => {
+    migration(path.join(sandbox.dir, 'pg'), '007_second.sql', 'select pg_sleep(0.02);\nalter table items add column second int;\n');
+    const child = execa(process.execPath, [BIN, 'tenant', 'migrate', '--all', '--concurrency', '1'], { cwd: sandbox.dir, env: sandbox.env, reject: false });
+    for (let i = 0; i < 400; i++) {
+      const [{ n }] = await pgq<{ n: number }>(`select count(*)::int as n from storage_tenancy.migrations where name = '007_second'`);
+      if (n >= 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const second = await sandbox.run(['tenant', 'migrate', '--all']);
+    expect(second.exitCode, second.stderr).toBe(75);
+    expect((await child).exitCode).toBe(0);
+    expect(await pgq(`select count(*)::int as n, count(distinct tenant)::int as tenants from storage_tenancy.migrations where name = '007_second'`)).toEqual([
+      { n: 64, tenants: 64 },
+    ]);
+  }, 180_000);
+
   it("suspend takes the tenant role's access away, resume gives it back; a tenant's role cannot read another tenant", async () => {
     await pgq(`insert into "${prefix}acme".items (name) values ('acme row')`);
     await pgq(`insert into "${prefix}select".items (name) values ('select row')`);

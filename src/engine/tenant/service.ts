@@ -12,6 +12,7 @@ import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { loadMigrations, pendingFor, type LedgerProblem } from './migrations.js';
 import { checkTenantName } from './names.js';
+import { withStoreLock } from '../fleet-lock.js';
 
 export interface Tenancy {
   store: ResolvedStore;
@@ -80,7 +81,7 @@ export interface TenantOutcome {
   error?: string;
 }
 
-export async function createTenants(
+async function createTenantsLocked(
   fleet: Fleet,
   names: string[],
   options: { concurrency?: number } = {},
@@ -214,7 +215,7 @@ export interface MigrateSummary {
   tenants: TenantOutcome[];
 }
 
-export async function migrateTenants(fleet: Fleet, options: MigrateOptions, progress: Progress = silentProgress): Promise<MigrateSummary> {
+async function migrateTenantsLocked(fleet: Fleet, options: MigrateOptions, progress: Progress = silentProgress): Promise<MigrateSummary> {
   const tenancy = await openTenancy(fleet);
   const [catalog, ledger] = await Promise.all([
     tenancy.impl.catalog(tenancy.provider, tenancy.settings),
@@ -311,4 +312,23 @@ export async function dropTenant(fleet: Fleet, name: string): Promise<TenantReco
 export async function tenantRecord(fleet: Fleet, name: string): Promise<{ tenancy: Tenancy; record: TenantRecord }> {
   const tenancy = await openTenancy(fleet);
   return { tenancy, record: await tenantNamed(tenancy, name) };
+}
+
+/** Tenant changes hold the tenancy store's lock (the one backups and restores take): two migrate-alls at once would race on every tenant's ledger. */
+function underLock<T>(fleet: Fleet, command: string, progress: Progress, work: () => Promise<T>): Promise<T> {
+  const store = fleet.config.file.tenancy?.store;
+  return store ? withStoreLock(fleet, store, command, (message) => progress.warn(message), work) : work();
+}
+
+export function createTenants(
+  fleet: Fleet,
+  names: string[],
+  options: { concurrency?: number; command?: string } = {},
+  progress: Progress = silentProgress,
+): Promise<TenantOutcome[]> {
+  return underLock(fleet, options.command ?? 'storage tenant create', progress, () => createTenantsLocked(fleet, names, options, progress));
+}
+
+export function migrateTenants(fleet: Fleet, options: MigrateOptions & { command?: string }, progress: Progress = silentProgress): Promise<MigrateSummary> {
+  return underLock(fleet, options.command ?? 'storage tenant migrate', progress, () => migrateTenantsLocked(fleet, options, progress));
 }
