@@ -189,16 +189,34 @@ describe('storage tenant on PostgreSQL', () => {
   }, 180_000);
 
   it('a second migrate while one runs is refused with 75 (the store is locked) and the first finishes every tenant exactly once', async () => {
-    migration(path.join(sandbox.dir, 'pg'), '007_second.sql', 'select pg_sleep(0.02);\nalter table items add column second int;\n');
-    const child = execa(process.execPath, [BIN, 'tenant', 'migrate', '--all', '--concurrency', '1'], { cwd: sandbox.dir, env: sandbox.env, reject: false });
-    for (let i = 0; i < 400; i++) {
-      const [{ n }] = await pgq<{ n: number }>(`select count(*)::int as n from storage_tenancy.migrations where name = '007_second'`);
-      if (n >= 1) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    // The first run is held inside its first tenant's migration until the test lets it go (a gate
+    // the migration waits on by polling, so no lock_timeout ends it): no race on the machine's speed.
+    const gate = new pg.Client({ connectionString: pgUrlFor(database) });
+    await gate.connect();
+    await gate.query('select pg_advisory_lock(424242)');
+    let child: ReturnType<typeof execa> | undefined;
+    try {
+      migration(
+        path.join(sandbox.dir, 'pg'),
+        '007_second.sql',
+        "do $$ begin while exists (select 1 from pg_locks where locktype = 'advisory' and objid = 424242 and granted) loop perform pg_sleep(0.01); end loop; end $$;\nalter table items add column second int;\n",
+      );
+      child = execa(process.execPath, [BIN, 'tenant', 'migrate', '--all', '--concurrency', '1'], { cwd: sandbox.dir, env: sandbox.env, reject: false });
+      let waiting = 0;
+      for (let i = 0; i < 2400 && !waiting; i++) {
+        [{ n: waiting }] = await pgq<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where query like '%objid = 424242%' and pid <> pg_backend_pid()`,
+        );
+        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(waiting, 'the first migrate never reached its first tenant').toBe(1);
+      const second = await sandbox.run(['tenant', 'migrate', '--all']);
+      expect(second.exitCode, second.stderr).toBe(75);
+      expect(second.stderr).toMatch(/tenant migrate/);
+    } finally {
+      await gate.end();
     }
-    const second = await sandbox.run(['tenant', 'migrate', '--all']);
-    expect(second.exitCode, second.stderr).toBe(75);
-    expect((await child).exitCode).toBe(0);
+    expect((await child!).exitCode).toBe(0);
     expect(await pgq(`select count(*)::int as n, count(distinct tenant)::int as tenants from storage_tenancy.migrations where name = '007_second'`)).toEqual([
       { n: 64, tenants: 64 },
     ]);
