@@ -46,7 +46,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // of start-up compiling semver); `storage validate` checks the Node version against ours instead.
   const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING;
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
-  const { run, Errors } = await import('@oclif/core');
+  // @oclif/core as one bundled file, the copy every command imports too (`npm run build` writes it:
+  // scripts/bundle-oclif.mjs says why).
+  const { run, Errors } = await import('../dist/vendor/oclif-core.js');
   if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING;
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning;
   try {
