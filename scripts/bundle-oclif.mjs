@@ -28,16 +28,19 @@ const core = require('@oclif/core');
 const names = Object.keys(core).filter((name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name));
 
 // Required at the top of an oclif module but used only on rare paths: replaced by an object
-// whose properties load the real package when first read.
-const lazy = ['tinyglobby', 'minimatch', 'lilconfig', 'cli-spinners', 'ansi-escapes'];
+// whose properties load the real module when first read. Packages: globbing command files when
+// there is no manifest, plugin patterns, rc-file configs, spinners, templates (see below); Node
+// built-ins: a shell's name on Windows, reading a missing argument from stdin (our commands turn
+// that off), performance marks (off unless asked for).
+const lazy = ['tinyglobby', 'minimatch', 'lilconfig', 'cli-spinners', 'ansi-escapes', 'ejs', 'node:child_process', 'node:readline', 'node:perf_hooks'];
 const lazyPlugin = {
-  name: 'lazy-packages',
+  name: 'lazy-modules',
   setup(build) {
-    const filter = new RegExp(`^(${lazy.map((name) => name.replace(/[-/]/g, '\\$&')).join('|')})$`);
+    const filter = new RegExp(`^(${lazy.map((name) => name.replace(/[-/:]/g, '\\$&')).join('|')})$`);
     build.onResolve({ filter }, (args) => (args.pluginData === 'real' ? undefined : { path: args.path, namespace: 'lazy', pluginData: args.resolveDir }));
     build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => {
-      const real = require(require.resolve(args.path, { paths: [args.pluginData] }));
-      const keys = Object.keys(real).filter((key) => key !== '__esModule');
+      const real = require(args.path.startsWith('node:') ? args.path : require.resolve(args.path, { paths: [args.pluginData] }));
+      const keys = Object.keys(real).filter((key) => key !== '__esModule' && key !== 'default');
       const getters = keys.map((key) => `  get ${JSON.stringify(key)}() { return load()[${JSON.stringify(key)}]; },`).join('\n');
       return {
         resolveDir: args.pluginData,
@@ -48,9 +51,29 @@ const lazyPlugin = {
           `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
           `module.exports = {`,
           real.__esModule ? `  __esModule: true,` : '',
+          'default' in real ? `  get default() { return load().default; },` : '',
           getters,
           `};`,
         ].join('\n'),
+      };
+    });
+  },
+};
+
+// oclif's help passes every description, summary and flag line through ejs (compiling each into
+// a function) although only examples hold a template (`<%= config.bin %>`). Text with neither an
+// opening `<%` nor a closing `%>` is what ejs returns unchanged, so it is returned as it is and
+// ejs loads only for a template. The build fails if oclif's code changed under this patch.
+const helpTemplate = {
+  name: 'help-template',
+  setup(build) {
+    build.onLoad({ filter: /@oclif[\\/]core[\\/]lib[\\/]help[\\/]util\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      const call = 'return ejs_1.default.render(t, context);';
+      if (!text.includes(call)) throw new Error(`${args.path}: no \`${call}\` to patch (oclif changed: review scripts/bundle-oclif.mjs)`);
+      return {
+        contents: text.replace(call, `return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context);`),
+        loader: 'js',
       };
     });
   },
@@ -67,7 +90,7 @@ const result = await esbuild.build({
   // typescript and ts-node: oclif's development mode (ts-node on .ts command files), never used
   // from dist; semver: oclif's Node version warning, which bin/run.js turns off.
   external: ['typescript', 'ts-node', 'semver'],
-  plugins: [lazyPlugin],
+  plugins: [lazyPlugin, helpTemplate],
   legalComments: 'eof',
   logLevel: 'warning',
 });
