@@ -6,7 +6,6 @@
 //     STALE_AFTER_MS of its own monotonic clock. Wall-clock heartbeat times are only a hint across
 //     hosts (clocks drift), so a lock from another host is never broken on first sight.
 // A killed cron run never blocks the next night's on the same host.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +32,14 @@ export const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 120_000;
 /** An unreadable lock this young may be one an older version is still writing. */
 const UNREADABLE_GRACE_MS = 5_000;
+
+/**
+ * Eight random hex digits for a temporary file's name. node:crypto (~20 internal modules) loads on
+ * the first call, not with this module: `db health` and `--help` never need it (start-up, issue 16).
+ */
+export function randomSuffix(): string {
+  return process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex');
+}
 
 export function processAlive(pid: number): boolean {
   try {
@@ -171,7 +178,7 @@ export class StoreLock {
 
   /** Writes the holder to a temp file and links it into place: the lock file is never seen half-written. */
   private static create(file: string, holder: LockHolder): boolean {
-    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = `${file}.${process.pid}.${randomSuffix()}.tmp`;
     fs.writeFileSync(temp, JSON.stringify(holder), { mode: 0o600 });
     try {
       fs.linkSync(temp, file);

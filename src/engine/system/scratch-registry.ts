@@ -3,11 +3,10 @@
 // interrupted run removes it before exiting) and in a small file in the user state dir naming
 // it and the run's pid, so that when no handler could run (kill -9, power loss) the next
 // command of any kind removes it (`sweepAbandonedScratch`, called when the config is loaded).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processAlive } from '../store-lock.js';
+import { processAlive, randomSuffix } from '../store-lock.js';
 import { onCleanup } from '../cleanup.js';
 import { userPaths } from '../config/paths.js';
 import { ensurePrivateDir } from './private-dir.js';
@@ -27,7 +26,7 @@ function registryDir(): string {
 /** Registers `dir` (created by the caller, 0700) as scratch of this run; returns the function that removes it and its registration. */
 export function holdScratch(dir: string, what: string): () => void {
   const registry = ensurePrivateDir(registryDir());
-  const file = path.join(registry, `${process.pid}-${crypto.randomBytes(4).toString('hex')}.json`);
+  const file = path.join(registry, `${process.pid}-${randomSuffix()}.json`);
   const entry: ScratchEntry = { path: path.resolve(dir), pid: process.pid, host: os.hostname(), what, createdAt: new Date().toISOString() };
   fs.writeFileSync(file, JSON.stringify(entry), { mode: 0o600 });
   const release = () => {
