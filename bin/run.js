@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The `storage` entry point. `--version` answers before oclif loads (cron wrappers and CI call
 // it often); everything else goes through oclif, with failures mapped to the documented codes.
-import { readFileSync } from 'node:fs';
-import module from 'node:module';
+// Built-ins come from process.getBuiltinModule, not `import`: an ES module import of node:fs builds
+// its whole namespace (fs/promises, streams, watchers) before the first line runs.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
 
 // A reader that stops early (`storage backup list | head -1`, `| true`) is a normal end, not a
 // failure: once stdout or stderr reports EPIPE, further output to it is dropped and the run ends as
