@@ -1,0 +1,35 @@
+// The tests `npm run mutation` (Stryker, stryker.config.json) runs against each mutant: the ones
+// that drive the data-protecting modules in-process. The CLI tests run bin/run.js → dist/ in a
+// subprocess, which never sees a mutant (Stryker switches mutants inside the test process), so
+// the backup, restore and verify paths have engine-level tests of their own
+// (test/integration/backup-engine.test.ts) that assert the same outcomes.
+import { defineConfig } from 'vitest/config';
+
+export const MUTATION_TESTS = [
+  'test/unit/audit.test.ts',
+  'test/unit/config.test.ts',
+  'test/unit/crypto.test.ts',
+  'test/unit/lock.test.ts',
+  'test/unit/manifest-problem.test.ts',
+  'test/unit/redact.test.ts',
+  'test/unit/retention.test.ts',
+  'test/unit/validate-checks.test.ts',
+  'test/unit/vault-iv.test.ts',
+  'test/unit/vault.test.ts',
+  'test/unit/confirm-and-exit-codes.test.ts',
+  'test/unit/backup-keys.test.ts',
+  'test/integration/backup-engine.test.ts',
+  'test/integration/rotation.test.ts',
+  'test/integration/rotation-mongodb.test.ts',
+];
+
+export default defineConfig({
+  test: {
+    include: MUTATION_TESTS,
+    globalSetup: ['test/setup/mutation-servers.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
