@@ -18,6 +18,8 @@ export const MUTATION_TESTS = [
   'test/unit/vault.test.ts',
   'test/unit/confirm-and-exit-codes.test.ts',
   'test/unit/backup-keys.test.ts',
+  'test/unit/payload.test.ts',
+  'test/unit/manifest-seal.test.ts',
   'test/integration/backup-engine.test.ts',
   'test/integration/rotation.test.ts',
   'test/integration/rotation-mongodb.test.ts',
