@@ -21,6 +21,7 @@ export const MUTATION_TESTS = [
   'test/unit/payload.test.ts',
   'test/unit/manifest-seal.test.ts',
   'test/unit/backup-repository.test.ts',
+  'test/unit/lock-holders.test.ts',
   'test/integration/backup-engine.test.ts',
   'test/integration/rotation.test.ts',
   'test/integration/rotation-mongodb.test.ts',
