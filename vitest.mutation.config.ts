@@ -23,6 +23,7 @@ export const MUTATION_TESTS = [
   'test/unit/backup-repository.test.ts',
   'test/unit/lock-holders.test.ts',
   'test/integration/backup-engine.test.ts',
+  'test/integration/backup-restore-checks.test.ts',
   'test/integration/rotation.test.ts',
   'test/integration/rotation-mongodb.test.ts',
 ];
