@@ -32,7 +32,8 @@ const SLOW_TESTS = /^(?!.*(two processes|rekeys atomically|killed after|killed a
 
 export default defineConfig({
   test: {
-    include: MUTATION_TESTS,
+    // STORAGE_MUTATION_TESTS=a.test.ts,b.test.ts narrows a run to those files (with `stryker run --mutate` for part of the code).
+    include: process.env.STORAGE_MUTATION_TESTS ? process.env.STORAGE_MUTATION_TESTS.split(',') : MUTATION_TESTS,
     // Left to `npm test`: the tests that race several processes for seconds each (vault, audit log)
     // or kill a rotation at each step. Run per mutant they would take most of the run's time;
     // the code paths they cover are also driven by faster tests in these files.

@@ -80,6 +80,7 @@ describe('resolveKeySource', () => {
       expect(error.code).toBe('SECRET_UNRESOLVED');
       expect(error.exitCode).toBe(78);
       expect(error.message).toBe('The backup passphrase comes from secret "missing", which cannot be resolved.');
+      expect(error.hint).toBe('Add the secret to the vault, or set STORAGE_BACKUP_PASSPHRASE for this run.');
     }
   });
 });
@@ -107,6 +108,7 @@ describe('readKeyFile', () => {
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.exitCode).toBe(78);
     expect(error.message).toContain(file);
+    expect(error.hint).toContain('Nothing was written.');
     expect(fs.existsSync(path.dirname(file))).toBe(false);
   });
 
@@ -116,6 +118,7 @@ describe('readKeyFile', () => {
     const error = await refusal(() => readKeyFile({ kind: 'keyfile', file: short, create: false }, () => undefined));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('32-byte');
+    expect(error.hint).toBe('Point backup.encryption.keyFile at the key file this repository was created with.');
     const exact = path.join(dir, 'exact.key');
     fs.writeFileSync(exact, `  ${Buffer.alloc(32, 9).toString('base64')}  \n`);
     expect(readKeyFile({ kind: 'keyfile', file: exact, create: false }, () => undefined).equals(Buffer.alloc(32, 9))).toBe(true);

@@ -71,6 +71,9 @@ describe('manifest seal', () => {
       (m) => (m.seal = { kind: 'hmac-sha256', value: `${m.seal.value}00` }),
       (m) => (m.seal = undefined as never),
       (m) => (m.seal = { kind: 'hmac-sha256', value: 42 as unknown as string }),
+      // An array turned into an object with the same entries is a change too.
+      (m) => (m.files = { ...m.files } as never),
+      (m) => (m.tags = { 0: 'a', 1: 'b' } as never),
     ];
     for (const edit of edits) {
       const copy = structuredClone(sealed);
@@ -131,6 +134,9 @@ describe('manifestProblem', () => {
     expect(problem((m) => (m.tenant = { ...tenant(), ledger: [null] } as never))).toBe("has no valid list of the tenant's migrations");
     expect(problem((m) => (m.tenant = { ...tenant(), ledger: [{ name: 'a' }] } as never))).toBe("has no valid list of the tenant's migrations");
     expect(problem((m) => (m.tenant = { ...tenant(), ledger: [{ checksum: 'a' }] } as never))).toBe("has no valid list of the tenant's migrations");
+    expect(problem((m) => (m.tenant = { ...tenant(), ledger: [...tenant().ledger, { name: 'b' }] } as never))).toBe(
+      "has no valid list of the tenant's migrations",
+    );
     expect(problem((m) => (m.tenant = { ...tenant(), status: 'deleted' } as never))).toBe('gives the tenant an unknown status "deleted"');
   });
 });

@@ -89,21 +89,53 @@ describe('payload files', () => {
     }
   }
 
-  it('reports progress as the stored bytes grow past each 4 MiB', async () => {
-    const input = randomBytes(10 * 1024 * 1024);
+  it('reports progress each time the stored bytes have grown by more than 4 MiB since the last report', async () => {
+    const piece = 64 * 1024;
+    const input = randomBytes(160 * piece); // 10 MiB in 64 KiB pieces
     const sub = path.join(dir, 'progress');
     fs.mkdirSync(sub);
     const seen: number[] = [];
-    const entry = await writePayload(Readable.from([input]), sub, 'payload.bin', {
-      compression: 'none',
-      context: 'x',
-      onProgress: (bytes) => seen.push(bytes),
-    });
+    const pieces = Array.from({ length: 160 }, (_, i) => input.subarray(i * piece, (i + 1) * piece));
+    const entry = await writePayload(Readable.from(pieces), sub, 'payload.bin', { compression: 'none', context: 'x', onProgress: (bytes) => seen.push(bytes) });
     expect(entry.bytes).toBe(input.length);
-    expect(seen.length).toBeGreaterThanOrEqual(1);
-    expect(seen.length).toBeLessThanOrEqual(2);
-    for (const bytes of seen) expect(bytes).toBeGreaterThan(4 * 1024 * 1024);
-    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    // 65 pieces is the first count past 4 MiB; then 65 more past that report.
+    expect(seen).toEqual([65 * piece, 130 * piece]);
+  });
+
+  it('the zstd level is the one asked for (19 packs tighter than 1); the default one (3) when none is', async () => {
+    const input = data(150_000);
+    const sizes: Record<string, number> = {};
+    for (const level of [1, 19, undefined]) {
+      const sub = path.join(dir, `level-${String(level)}`);
+      fs.mkdirSync(sub);
+      sizes[String(level)] = (await writePayload(Readable.from([input]), sub, 'payload.x.zst', { compression: 'zstd', level, context: 'x' })).bytes;
+    }
+    expect(sizes['19']).toBeLessThan(sizes['1']);
+    expect(sizes['undefined']).toBeGreaterThan(sizes['19']);
+  });
+
+  it('a file-system error of the pipeline without a path is given the payload file; one with a path keeps it; other errors are left as they are', async () => {
+    const failing = (error: Error) =>
+      new Readable({
+        read() {
+          this.destroy(error);
+        },
+      });
+    const sub = path.join(dir, 'errors');
+    fs.mkdirSync(sub);
+    const caught = (source: Readable) =>
+      writePayload(source, sub, 'payload.y', { compression: 'none', context: 'x' }).then(
+        () => undefined,
+        (error: unknown) => error as NodeJS.ErrnoException,
+      );
+    const bare = await caught(failing(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })));
+    expect(bare?.code).toBe('ENOSPC');
+    expect(bare?.path).toBe(path.join(sub, 'payload.y'));
+    const named = await caught(failing(Object.assign(new Error('EIO'), { code: 'EIO', syscall: 'read', path: '/dev/sdz' })));
+    expect(named?.path).toBe('/dev/sdz');
+    const other = await caught(failing(new Error('the dump tool died')));
+    expect(other?.message).toBe('the dump tool died');
+    expect(other?.path).toBeUndefined();
   });
 
   it('a flipped byte of a plain payload is caught by its SHA-256 alone (same size), naming the file; nothing reaches the sink unchecked', async () => {
@@ -132,6 +164,8 @@ describe('payload files', () => {
     const { entry, sub } = await written(input, 'zstd');
     const wrong = await bad(readPayload(sub, { ...entry, plainBytes: entry.plainBytes + 1 }, { context: 'x' }, discard()));
     expect(wrong.message).toBe(`${entry.name} decodes to 40000 bytes, the manifest says 40001.`);
+    expect(wrong.hint).toBe('Do not restore from this backup.');
+    expect(wrong.details).toEqual({ file: entry.name });
     const missing = await bad(readPayload(sub, { ...entry, name: 'payload.gone' }, { context: 'x' }, discard()));
     expect(missing.message).toBe('payload.gone is missing from the backup.');
     expect(missing.details).toEqual({ file: 'payload.gone' });
@@ -157,24 +191,32 @@ describe('payload files', () => {
     expect(await readPayload(sub, entry, { key, context: `b/${entry.name}` }, discard())).toBe(input.length);
   });
 
-  it('a sink that fails to write (disk full where the data goes) is a FAILED file-system error naming the sink, not a damaged backup', async () => {
+  it('a sink that fails (disk full where the data goes) is a FAILED file-system error naming the sink, or the payload file, not a damaged backup', async () => {
     const input = data(40_000);
-    const { entry, sub } = await written(input, 'none');
-    const full = Object.assign(
-      new Writable({
-        write: (_chunk, _encoding, callback) =>
-          callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })),
-      }),
-      { path: '/restore/target.db' },
-    );
-    const error = await readPayload(sub, entry, { context: 'x' }, full).then(
-      () => undefined,
-      (caught: unknown) => caught as StorageError,
-    );
-    expect(error).toBeInstanceOf(StorageError);
-    expect(error!.code).toBe('FAILED');
-    expect(error!.message).toContain('/restore/target.db');
-    expect(error!.message).toContain('ENOSPC');
+    const { entry, file, sub } = await written(input, 'none');
+    const sinkFailing = (syscall: string, sinkPath?: string) =>
+      Object.assign(
+        new Writable({
+          write: (_chunk, _encoding, callback) =>
+            callback(Object.assign(new Error(`ENOSPC: no space left on device, ${syscall}`), { code: 'ENOSPC', syscall })),
+        }),
+        sinkPath ? { path: sinkPath } : {},
+      );
+    const failure = async (sink: Writable) => {
+      const error = await readPayload(sub, entry, { context: 'x' }, sink).then(
+        () => undefined,
+        (caught: unknown) => caught as StorageError,
+      );
+      expect(error).toBeInstanceOf(StorageError);
+      expect(error!.code).toBe('FAILED');
+      expect(error!.message).toContain('ENOSPC');
+      return error!;
+    };
+    // A write error names the sink's file when it has one, else no file (the payload was read fine).
+    expect((await failure(sinkFailing('write', '/restore/target.db'))).details).toEqual({ errno: 'ENOSPC', path: '/restore/target.db' });
+    expect((await failure(sinkFailing('write'))).details).toEqual({ errno: 'ENOSPC' });
+    // Any other file-system error is the payload file's.
+    expect((await failure(sinkFailing('read', '/restore/target.db'))).details).toEqual({ errno: 'ENOSPC', path: file });
   });
 
   it('a write into a directory that is gone names the payload file it could not write', async () => {

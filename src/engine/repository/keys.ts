@@ -61,6 +61,7 @@ export function readKeyFile(source: Extract<KeySource, { kind: 'keyfile' }>, onN
     if (writeFileExclusive(source.file, `${randomBytes(32).toString('base64')}\n`))
       onNotice(`Created the backup key file ${source.file} (mode 0600). Keep a copy somewhere safe: without it the backups cannot be restored.`);
   }
+  // Stryker disable next-line MethodExpression: equivalent; base64 decoding skips the surrounding whitespace trim() removes
   const text = fs.readFileSync(source.file, 'utf8').trim();
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length < 32) {

@@ -34,6 +34,7 @@ class Meter extends Transform {
 
 /** Reads files in 1 MiB pieces: about three times faster than the 64 KiB default here. */
 export function readFileStream(file: string): fs.ReadStream {
+  // Stryker disable next-line ObjectLiteral: equivalent; the piece size changes speed, not the bytes read
   return fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
 }
 
@@ -58,6 +59,7 @@ export function payloadName(base: string, options: { compression: Compression; e
 /** Streams `source` into `dir/name`, returning what the manifest records about it. */
 export async function writePayload(source: Readable, dir: string, name: string, options: WriteOptions): Promise<PayloadFile> {
   const file = path.join(dir, name);
+  // Stryker disable next-line BooleanLiteral: equivalent; hashing the plain bytes too changes nothing recorded
   const plain = new Meter(false);
   const stored = new Meter(true);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [source, plain];
@@ -67,11 +69,13 @@ export async function writePayload(source: Readable, dir: string, name: string, 
   if (options.compression === 'gzip') stages.push(new ParallelGzip(1));
   if (options.key) stages.push(new EncryptStream(options.key, options.context, DEFAULT_CHUNK_SIZE));
   stages.push(stored);
+  // Stryker disable next-line ConditionalExpression: equivalent; without a callback the listener below calls nothing (?.)
   if (options.onProgress) {
     let last = 0;
     stored.on('data', () => {
       if (stored.bytes - last > 4 * 1024 * 1024) {
         last = stored.bytes;
+        // Stryker disable next-line OptionalChaining: equivalent; only reached when onProgress is set
         options.onProgress?.(stored.bytes);
       }
     });
@@ -134,6 +138,7 @@ export async function readPayload(
       details: { file: entry.name },
     });
   }
+  // Stryker disable next-line BooleanLiteral: equivalent; the count's hash is never read
   const count = new Meter(false);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [readFileStream(file), new HashCheck(entry)];
   if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name, options.chunkSize));
