@@ -57,6 +57,14 @@ describe('settleStaged', () => {
     expect([...db.names]).toEqual(['app']);
   });
 
+  it('a staging copy for a new database (none there) is dropped while still staging, never renamed into place half-made', async () => {
+    const db = ops('fresh__restoring_1');
+    const done = await settleStaged(db, { database: 'fresh', staged: 'fresh__restoring_1', phase: 'staging' });
+    expect(db.calls).toEqual(['drop fresh__restoring_1']);
+    expect([...db.names]).toEqual([]);
+    expect(done).toContain('dropped fresh__restoring_1');
+  });
+
   it('nothing left, or a restore that wrote in place (staged = database): nothing done, undefined', async () => {
     const gone = ops('app');
     expect(await settleStaged(gone, { database: 'app', staged: 'app__restoring_1', phase: 'swapping' })).toBeUndefined();
@@ -85,17 +93,23 @@ describe('the journal files', () => {
   it('entries are listed per store, oldest first; files that are not entries are skipped; removing one that is gone is fine', () => {
     expect(listJournal()).toEqual([]);
     const base = { engine: 'sqlite' as const, backup: 'b', database: 'app', phase: 'staging' as const, command: 'test' };
-    writeJournal({ ...base, store: 's1', staged: 'late', startedAt: '2026-01-02T00:00:00Z' });
+    // File names sort the other way round from the start times: the list follows the times.
+    writeJournal({ ...base, store: 's1', staged: 'a-late', startedAt: '2026-01-02T00:00:00Z' });
     writeJournal({ ...base, store: 's1', staged: 'early', startedAt: '2026-01-01T00:00:00Z' });
     writeJournal({ ...base, store: 's2', staged: 'x/y', startedAt: '2026-01-03T00:00:00Z' });
     fs.writeFileSync(path.join(journalDir(), 's1', 'notes.txt'), 'not an entry');
+    // A temp file of an atomic write in progress is not an entry, even when it holds valid JSON.
+    fs.writeFileSync(
+      path.join(journalDir(), 's1', 'early.json.123.tmp'),
+      JSON.stringify({ ...base, store: 's1', staged: 'tmp', startedAt: '2026-01-01T00:00:00Z' }),
+    );
     fs.writeFileSync(path.join(journalDir(), 's1', 'broken.json'), '{');
-    expect(listJournal('s1').map((entry) => entry.staged)).toEqual(['early', 'late']);
-    expect(listJournal().map((entry) => entry.staged)).toEqual(['early', 'late', 'x/y']);
+    expect(listJournal('s1').map((entry) => entry.staged)).toEqual(['early', 'a-late']);
+    expect(listJournal().map((entry) => entry.staged)).toEqual(['early', 'a-late', 'x/y']);
     expect(listJournal('s2')[0]).toMatchObject({ pid: process.pid, host: os.hostname(), staged: 'x/y' });
     expect(listJournal('nobody')).toEqual([]);
     removeJournal('s1', 'early');
     removeJournal('s1', 'early');
-    expect(listJournal('s1').map((entry) => entry.staged)).toEqual(['late']);
+    expect(listJournal('s1').map((entry) => entry.staged)).toEqual(['a-late']);
   });
 });
