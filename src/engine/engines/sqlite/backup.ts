@@ -1,5 +1,6 @@
-// SQLite backups: the online backup API copies a consistent snapshot while other connections
-// write (WAL too); the payload is the plain database file, compressed (zstd by default) and encrypted.
+// SQLite backups: the pages of a read transaction's snapshot, read while others write (WAL too)
+// and streamed into the payload in one pass; the payload is the plain database file, compressed
+// (zstd by default) and encrypted.
 // Restores write a staging file beside the target, check it, fsync, then rename it into place;
 // a file that others have open is not replaced without --force.
 import { fileNameSafe } from '../../system/files.js';
@@ -13,6 +14,9 @@ import type { BackupCapability, DumpContext, DumpResult } from '../spec.js';
 import type { BackupManifest } from '../../repository/manifest.js';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
 import { payloadName, readFileStream, readPayload, writePayload } from '../../repository/payload.js';
+import type { HeldFiles } from './held-files.js';
+import { openSnapshot } from './pages.js';
+import { Readable } from 'node:stream';
 
 /** Rows per table of a SQLite file (read-only). */
 export function countRows(file: string): Record<string, number> {
@@ -27,11 +31,40 @@ export function countRows(file: string): Record<string, number> {
   }
 }
 
-/** A consistent copy of an open SQLite database as the backup's payload (the online backup API), with its row counts. */
-export async function dumpSqlite(
+/**
+ * A consistent copy of an open SQLite database as the backup's payload, with its row counts. The
+ * snapshot's pages are read under a read transaction and streamed straight into the payload (one
+ * pass: see pages.ts); `held` keeps the file's descriptor until its owner has closed its SQLite
+ * connections. Where that cannot be done (a read-only WAL database, a WAL above 32 MiB) the online
+ * backup API copies the snapshot into the scratch directory first, as before.
+ */
+export async function dumpSqlite(db: Database, context: DumpContext, held: HeldFiles): Promise<Omit<DumpResult, 'database'>> {
+  const { backupId, dir, key, compression, compressionLevel, progress } = context;
+  const name = payloadName('sqlite', { compression, encrypted: key !== undefined });
+  const options = { compression, level: compressionLevel, key, context: `${backupId}/${name}` };
+  const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+  const snapshot = openSnapshot(db, held);
+  if (!snapshot) return { ...(await dumpThroughCopy(db, context, name, options)), serverVersion: version };
+  try {
+    const done = progress.step(
+      `read the snapshot's pages (${snapshot.pageCount} × ${snapshot.pageSize} bytes)${compression !== 'none' ? `, ${compression}` : ''}${key ? ', encrypt' : ''} and write`,
+    );
+    const file = await writePayload(Readable.from(snapshot.pages(), { objectMode: false, highWaterMark: 1 }), dir, name, options);
+    const counts = snapshot.counts();
+    done(`${Object.keys(counts).length} tables`);
+    return { payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
+  } finally {
+    snapshot.end();
+  }
+}
+
+/** The snapshot through the online backup API into the scratch directory, then read into the payload (two passes). */
+async function dumpThroughCopy(
   db: Database,
-  { backupId, dir, scratch, key, compression, compressionLevel, progress }: DumpContext,
-): Promise<Omit<DumpResult, 'database'>> {
+  { dir, scratch, progress }: DumpContext,
+  name: string,
+  options: Parameters<typeof writePayload>[3],
+): Promise<Pick<DumpResult, 'payloadFormat' | 'files' | 'counts'>> {
   const snapshot = path.join(scratch, 'snapshot.db');
   let done = progress.step('snapshot the database (online backup API)');
   // One step copies every page under one read lock: a consistent snapshot even while others write.
@@ -43,13 +76,11 @@ export async function dumpSqlite(
   });
   const counts = countRows(snapshot);
   done(`${Object.keys(counts).length} tables`);
-  done = progress.step(`${compression !== 'none' ? `${compression}, ` : ''}${key ? 'encrypt and ' : ''}write`);
-  const name = payloadName('sqlite', { compression, encrypted: key !== undefined });
-  const file = await writePayload(readFileStream(snapshot), dir, name, { compression, level: compressionLevel, key, context: `${backupId}/${name}` });
+  done = progress.step(`${options.compression !== 'none' ? `${options.compression}, ` : ''}${options.key ? 'encrypt and ' : ''}write`);
+  const file = await writePayload(readFileStream(snapshot), dir, name, options);
   fs.rmSync(snapshot, { force: true });
   done();
-  const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
-  return { payloadFormat: 'sqlite-file', files: [file], counts, serverVersion: version };
+  return { payloadFormat: 'sqlite-file', files: [file], counts };
 }
 
 /** Writes a backup's SQLite file to `file` (created with `mode`), fsynced and checked with integrity_check; nothing is left on failure. */
@@ -79,7 +110,7 @@ export const sqliteBackup: BackupCapability<SqliteProvider> = {
   exportName: (manifest) => `${fileNameSafe(manifest.database)}.db`,
 
   async dump(context) {
-    return { ...(await dumpSqlite(await context.provider.handle(), context)), database: context.provider.databaseName };
+    return { ...(await dumpSqlite(await context.provider.handle(), context, context.provider.heldFiles)), database: context.provider.databaseName };
   },
 
   async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, progress }) {

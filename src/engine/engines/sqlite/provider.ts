@@ -11,6 +11,7 @@ import { StorageError } from '../../errors.js';
 import { ensurePrivateDir } from '../../system/private-dir.js';
 import { describeFailure } from '../failures.js';
 import { storeTarget } from '../target.js';
+import { HeldFiles } from './held-files.js';
 import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Session, StoreInfo } from '../provider.js';
 
 type Database = BetterSqlite3.Database;
@@ -119,6 +120,8 @@ function objectCounts(db: Database, schema = 'main'): Record<string, number> {
 export class SqliteProvider implements Provider {
   private db?: Database;
   private readonly config: SqliteStoreConfig;
+  /** Descriptors backups read the file through, closed after the connection (see pages.ts). */
+  readonly heldFiles = new HeldFiles();
 
   constructor(readonly store: ResolvedStore) {
     this.config = store.config as SqliteStoreConfig;
@@ -385,5 +388,7 @@ export class SqliteProvider implements Provider {
     const db = this.db;
     this.db = undefined;
     db?.close();
+    // Only now: closing a descriptor of the file would drop the connection's locks (POSIX record locks are per process).
+    this.heldFiles.closeAll();
   }
 }

@@ -200,6 +200,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
 
   async dumpTenant(context, tenant, settings) {
     const { dumpSqlite } = await import('./backup.js');
+    const { HeldFiles } = await import('./held-files.js');
     const { default: Sqlite } = await import('better-sqlite3');
     const file = fileOf(context.provider, settings, tenant.container, tenant.status);
     if (!fs.existsSync(file))
@@ -208,10 +209,12 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
       });
     // Read-only: a suspended tenant's file is 0400, and a backup never writes to what it copies.
     const db = new Sqlite(file, { readonly: true, fileMustExist: true, timeout: settings.lockTimeoutMs });
+    const held = new HeldFiles();
     try {
-      return { ...(await dumpSqlite(db, context)), database: tenant.container };
+      return { ...(await dumpSqlite(db, context, held)), database: tenant.container };
     } finally {
       db.close();
+      held.closeAll(); // after the connection: closing the file first would drop its locks
     }
   },
 
