@@ -4,11 +4,14 @@
 //   PostgreSQL, pgbench scale $BENCH_PG_SCALE (default 50, ~750 MB): backup create (zstd, the default:
 //     pg_dump -Z0 compressed by this tool; and gzip: pg_dump's own zlib) vs pg_dump -Fc -f FILE,
 //     backup restore vs pg_restore into a fresh database; peak RSS, and again at a quarter of the scale.
-//   SQLite, a ~$BENCH_SQLITE_MB MB database (default 500): backup create with zstd, gzip and none vs
-//     sqlite3 DB ".backup FILE".
+//   SQLite, a database of ~$BENCH_SQLITE_MB MiB of rows (default 500: a ~650 MB file): backup create
+//     (zstd, encrypted) vs sqlite3 DB ".backup FILE" (bar 2×) and vs ".backup" + `restic backup` of the
+//     copy into a fresh repository (bar 1×), gzip and none for comparison; what each stage costs
+//     (bench/sqlite-stages.mjs); peak RSS of create and restore at ~$BENCH_SQLITE_SMALL_MB (150: ~200 MB),
+//     the main file and ~$BENCH_SQLITE_BIG_MB (1200: ~1.5 GB; 0 skips it), with a passphrase and a key file.
 //   MongoDB (FerretDB or $STORAGE_TEST_MONGO_URL): dump throughput vs a bare raw cursor read.
 // Needs: PostgreSQL on $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), pgbench,
-// the sqlite3 shell, and a MongoDB-wire server ($BENCH_MONGO_URL or a FerretDB it starts).
+// the sqlite3 shell, restic, `npm run build` (for the stage costs), and a MongoDB-wire server ($BENCH_MONGO_URL or a FerretDB it starts).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +25,8 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-bench-backup-'));
 const pgBase = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const pgScale = Number(process.env.BENCH_PG_SCALE ?? 50);
 const sqliteMb = Number(process.env.BENCH_SQLITE_MB ?? 500);
+const sqliteSmallMb = Number(process.env.BENCH_SQLITE_SMALL_MB ?? 150);
+const sqliteBigMb = Number(process.env.BENCH_SQLITE_BIG_MB ?? 1200);
 const env = {
   ...process.env,
   STORAGE_BACKUP_PASSPHRASE: 'bench-passphrase-not-secret',
@@ -141,14 +146,47 @@ async function postgres() {
   results.push({ name: 'peak RSS', ok: large.rss <= 200 && Math.abs(large.rss / small.rss - 1) <= 0.2 });
 }
 
-function sqlite() {
-  const file = path.join(work, 'bench.db');
-  const rows = Math.round((sqliteMb * 1024 * 1024) / 1100);
-  // Text that compresses like application data (about 3:1), not pure noise and not all zeros.
+/** A ~`mb` MB SQLite file (rows of text that compresses like application data, about 3:1), fully checkpointed. */
+function sqliteFile(name, mb) {
+  const file = path.join(work, name);
+  const rows = Math.round((mb * 1024 * 1024) / 1100);
   const script = `const D=require(${JSON.stringify(path.join(root, 'node_modules/better-sqlite3'))}); const c=require('node:crypto'); const db=new D(${JSON.stringify(file)}); db.pragma('journal_mode=WAL'); db.exec('create table t (id integer primary key, a text, b text)'); const s=db.prepare('insert into t (a,b) values (?,?)'); const words=Array.from({length:4000},()=>c.randomBytes(4).toString('hex')); db.transaction(()=>{ for(let i=0;i<${rows};i++){ let a=''; while(a.length<1000) a+=words[(Math.random()*words.length)|0]+' '; s.run(a, c.randomBytes(16).toString('hex')); } })(); db.pragma('wal_checkpoint(TRUNCATE)'); db.close();`;
   sh(process.execPath, ['-e', script]);
+  return file;
+}
+
+/** Peak RSS of backup create and of restore of `file`, with a passphrase (scrypt) and with a key file. */
+function sqliteRss(file) {
+  const out = {};
+  for (const key of ['passphrase', 'keyfile']) {
+    const repo = path.join(work, `rss-repo-${key}`);
+    const cfg = path.join(work, `rss-${key}.yaml`);
+    fs.writeFileSync(cfg, `stores:\n  lite: { engine: sqlite, path: "${file}" }\nbackup: { repository: ${repo} }\n`);
+    const runEnv = key === 'passphrase' ? env : { ...env, STORAGE_BACKUP_PASSPHRASE: '', XDG_CONFIG_HOME: path.join(work, 'config-keyfile') };
+    const run = (args) => {
+      const result = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bin, ...args, '--config', cfg, '--json'], {
+        encoding: 'utf8',
+        env: runEnv,
+        cwd: work,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr.slice(-2000)}`);
+      return { rssMb: Number(result.stderr.trim().split('\n').pop()) / 1024, stdout: result.stdout };
+    };
+    const created = run(['backup', 'create', 'lite', '-q']);
+    const restored = run(['backup', 'restore', idOf(created.stdout), '--to', 'lite', '--database', 'rss_copy']);
+    fs.rmSync(path.join(path.dirname(file), 'rss_copy.db'), { force: true });
+    fs.rmSync(repo, { recursive: true, force: true });
+    out[key] = { create: created.rssMb, restore: restored.rssMb };
+  }
+  return out;
+}
+
+function sqlite() {
+  const file = sqliteFile('bench.db', sqliteMb);
   const mb = fs.statSync(file).size / 1e6;
   const refFile = path.join(work, 'ref.db');
+  // Goal: with compression and encryption on, at most 2× sqlite3 .backup of the same file.
   for (const compression of ['zstd', 'gzip', 'none']) {
     const cfg = config(`  lite: { engine: sqlite, path: "${file}" }`, compression);
     const run = paired(
@@ -157,9 +195,65 @@ function sqlite() {
       () => fs.rmSync(refFile, { force: true }),
     );
     const stored = JSON.parse(run.last.stdout).stores[0].backup.storedBytes / 1e6;
-    report(`SQLite backup create, ${compression} (${mb.toFixed(0)} MB → ${stored.toFixed(0)} MB)`, run.ours, run.ref, 1.3);
+    const name = `SQLite backup create, ${compression}, encrypted (${mb.toFixed(0)} MB → ${stored.toFixed(0)} MB) vs sqlite3 .backup`;
+    if (compression === 'zstd') report(name, run.ours, run.ref, 2);
+    else console.log(`  for comparison, ${name}: ${(run.ours / 1000).toFixed(2)} s, ${(run.ours / run.ref).toFixed(2)}×`);
   }
+  // The pipeline an operator would script instead: sqlite3 .backup to a file, then restic backup of
+  // it (repository v2: zstd + encryption), a fresh repository per round, backup time only.
+  const cfg = config(`  lite: { engine: sqlite, path: "${file}" }`);
+  const resticRepo = path.join(work, 'restic');
+  const resticEnv = { ...env, RESTIC_PASSWORD: 'bench-passphrase-not-secret', RESTIC_CACHE_DIR: path.join(work, 'restic-cache') };
+  let resticMb = 0;
+  const peer = paired(
+    () => {
+      const copy = timed('sqlite3', [file, `.backup ${refFile}`]);
+      const started = process.hrtime.bigint();
+      sh('restic', ['-r', resticRepo, 'backup', '-q', '--no-cache', refFile], { env: resticEnv });
+      const ms = copy.ms + Number(process.hrtime.bigint() - started) / 1e6;
+      resticMb = Number(sh('du', ['-sk', resticRepo]).split('\t')[0]) / 1000;
+      return { ms };
+    },
+    () => timed(process.execPath, [bin, 'backup', 'create', 'lite', '--config', cfg, '--json', '-q']),
+    () => {
+      fs.rmSync(refFile, { force: true });
+      fs.rmSync(resticRepo, { recursive: true, force: true });
+      sh('restic', ['-r', resticRepo, 'init', '-q', '--repository-version', '2'], { env: resticEnv });
+    },
+  );
+  report(`SQLite backup create vs sqlite3 .backup + restic backup (${resticMb.toFixed(0)} MB)`, peer.ours, peer.ref, 1);
   fs.rmSync(refFile, { force: true });
+  fs.rmSync(resticRepo, { recursive: true, force: true });
+
+  // What each stage costs (in one process, the snapshot read each time).
+  const stages = JSON.parse(sh(process.execPath, [path.join(root, 'bench/sqlite-stages.mjs'), file])).stages;
+  console.log(`  stages on the ${mb.toFixed(0)} MB file (cumulative; the difference is the stage's cost):`);
+  let previous = 0;
+  for (const stage of stages) {
+    console.log(
+      `    ${stage.name.padEnd(30)} ${(stage.ms / 1000).toFixed(2).padStart(6)} s  (${stage.ms - previous >= 0 ? '+' : ''}${((stage.ms - previous) / 1000).toFixed(2)} s)`,
+    );
+    previous = stage.ms;
+  }
+
+  // Goal: peak RSS of backup create and restore at most 150 MB and flat (±20%) from ~200 MB to the big file.
+  const sizes = [
+    { label: 'small', file: sqliteFile('small.db', sqliteSmallMb) },
+    { label: 'main', file },
+    ...(sqliteBigMb > 0 ? [{ label: 'big', file: sqliteFile('big.db', sqliteBigMb) }] : []),
+  ];
+  const rss = sizes.map((size) => ({ ...size, mb: fs.statSync(size.file).size / 1e6, rss: sqliteRss(size.file) }));
+  for (const key of ['keyfile', 'passphrase']) {
+    for (const op of ['create', 'restore']) {
+      const values = rss.map((entry) => entry.rss[key][op]);
+      const ok = Math.max(...values) <= 150 && Math.max(...values) / Math.min(...values) <= 1.2 / 0.8;
+      console.log(
+        `SQLite peak RSS of ${op} (${key === 'keyfile' ? 'key file' : 'passphrase, scrypt'}): ${rss.map((entry, i) => `${values[i].toFixed(0)} MB at ${entry.mb.toFixed(0)} MB`).join(', ')}; bar ≤ 150 MB and flat ±20%: ${ok ? 'ok' : 'OVER'}`,
+      );
+      results.push({ name: `SQLite peak RSS ${op} ${key}`, ok });
+    }
+  }
+  for (const entry of sizes) if (entry.file !== file) fs.rmSync(entry.file, { force: true });
 }
 
 async function mongodb() {
