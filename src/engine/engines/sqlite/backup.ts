@@ -94,6 +94,9 @@ export async function restoreSqliteFile(
     await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(file, { fd }));
     fsyncFile(file);
     const check = new Sqlite(file, { readonly: true, fileMustExist: true });
+    // integrity_check reads every page once: a 2 MiB page cache checks as fast as the default 16 MiB
+    // one, and keeps the restore's peak memory ~14 MB lower.
+    check.pragma('cache_size = -2048');
     const result = check.pragma('integrity_check', { simple: true });
     check.close();
     removeSideFiles(file);
