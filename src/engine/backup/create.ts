@@ -31,6 +31,8 @@ export interface CreateOptions {
   command?: string;
   /** A backup of part of the store (one tenant): what dumps it, and what the manifest records about it. */
   scope?: { tenant: BackedUpTenant; dump: (context: DumpContext) => Promise<DumpResult> };
+  /** `--jobs N`: parallel dump (PostgreSQL; the command refuses it for other engines). */
+  jobs?: number;
 }
 
 /** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
@@ -70,7 +72,20 @@ export async function createBackup(
     const { provider, impl: engine } = await fleet.capability(store.name, 'backup');
     const compression = fleet.config.file.backup?.compression ?? 'zstd';
     const compressionLevel = fleet.config.file.backup?.compressionLevel;
-    const context: DumpContext = { store, provider, backupId: id, dir, scratch, key: dataKey?.key, compression, compressionLevel, progress };
+    const rowCounts = fleet.config.file.backup?.rowCounts;
+    const context: DumpContext = {
+      store,
+      provider,
+      backupId: id,
+      dir,
+      scratch,
+      key: dataKey?.key,
+      compression,
+      compressionLevel,
+      progress,
+      ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
+      ...(rowCounts ? { rowCounts } : {}),
+    };
     const result = await (options.scope ? options.scope.dump(context) : engine.dump(context));
     const finished = new Date();
     const manifest: BackupManifest = {
@@ -80,6 +95,7 @@ export async function createBackup(
       engine: store.engine,
       database: result.database,
       payloadFormat: result.payloadFormat,
+      ...(result.jobs !== undefined ? { jobs: result.jobs } : {}),
       tags: options.tags ?? [],
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
@@ -93,6 +109,7 @@ export async function createBackup(
       originalBytes: result.files.reduce((sum, file) => sum + file.plainBytes, 0),
       storedBytes: result.files.reduce((sum, file) => sum + file.bytes, 0),
       counts: result.counts,
+      ...(result.rowCounts ? { rowCounts: result.rowCounts } : {}),
       ...(options.scope ? { tenant: options.scope.tenant } : {}),
     };
     fsyncDir(dir);

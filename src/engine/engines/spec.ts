@@ -33,6 +33,10 @@ export interface DumpContext<P extends Provider = Provider> {
   compression: Compression;
   /** backup.compressionLevel: the zstd level, when set. */
   compressionLevel?: number;
+  /** `backup create --jobs N` (PostgreSQL only): dump N tables at once (`pg_dump -Fd -j N`), each archive file its own payload file. */
+  jobs?: number;
+  /** backup.rowCounts: exact counts in the dump's snapshot, or the planner's estimates (PostgreSQL; default estimate). */
+  rowCounts?: 'exact' | 'estimate';
   progress: Progress;
 }
 
@@ -41,6 +45,10 @@ export interface DumpResult {
   payloadFormat: BackupManifest['payloadFormat'];
   files: PayloadFile[];
   counts: Record<string, number>;
+  /** How the counts were taken, when not exactly. */
+  rowCounts?: 'exact' | 'estimate';
+  /** Dump jobs, for a parallel (directory-format) dump. */
+  jobs?: number;
   serverVersion: string;
   dumpTool?: string;
 }

@@ -10,7 +10,7 @@ import { MAX_CHUNK_SIZE, type WrappedKey } from './crypto.js';
 export const MANIFEST_FORMAT = 1;
 /** A manifest is a few kB (one line per payload file and per table); anything near this is not one. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
-const PAYLOAD_FORMATS = ['pg_dump-custom', 'sqlite-file', 'mongodump'];
+const PAYLOAD_FORMATS = ['pg_dump-custom', 'pg_dump-directory', 'sqlite-file', 'mongodump'];
 
 /** How a payload file was compressed before it was encrypted (`backup.compression`; zstd since it became the default). */
 export type Compression = 'zstd' | 'gzip' | 'none';
@@ -34,8 +34,10 @@ export interface BackupManifest {
   store: string;
   engine: Engine;
   database: string;
-  /** What the decrypted payload is: `pg_dump-custom`, `sqlite-file`, `mongodump`. */
-  payloadFormat: 'pg_dump-custom' | 'sqlite-file' | 'mongodump';
+  /** What the decrypted payload is: `pg_dump-custom`, `pg_dump-directory` (one payload file per archive file, `--jobs`), `sqlite-file`, `mongodump`. */
+  payloadFormat: 'pg_dump-custom' | 'pg_dump-directory' | 'sqlite-file' | 'mongodump';
+  /** Dump jobs of a `pg_dump-directory` backup (`backup create --jobs`); restores default to as many. */
+  jobs?: number;
   tags: string[];
   startedAt: string;
   finishedAt: string;
@@ -49,8 +51,10 @@ export interface BackupManifest {
   files: PayloadFile[];
   originalBytes: number;
   storedBytes: number;
-  /** Rows per table or documents per collection, counted in the same snapshot as the dump. */
+  /** Rows per table or documents per collection, counted in the same snapshot as the dump (or estimated: see rowCounts). */
   counts: Record<string, number>;
+  /** How `counts` were taken: exact (the default where absent) or the planner's estimates (PostgreSQL, `backup.rowCounts: estimate`). */
+  rowCounts?: 'exact' | 'estimate';
   /** A backup of one tenant (`backup create --tenant`): the tenant as the catalog had it. Absent: the whole store. */
   tenant?: BackedUpTenant;
 }
@@ -111,6 +115,10 @@ export function manifestProblem(manifest: BackupManifest): string | undefined {
   if (manifest.chunkSize !== undefined && !(Number.isInteger(manifest.chunkSize) && manifest.chunkSize! > 0 && manifest.chunkSize! <= MAX_CHUNK_SIZE))
     return `gives an impossible encryption chunk size (${String(manifest.chunkSize)})`;
   if (!manifest.counts || typeof manifest.counts !== 'object') return 'has no row counts';
+  if (manifest.rowCounts !== undefined && manifest.rowCounts !== 'exact' && manifest.rowCounts !== 'estimate')
+    return `gives an unknown kind of row counts "${String(manifest.rowCounts)}"`;
+  if (manifest.jobs !== undefined && !(Number.isInteger(manifest.jobs) && manifest.jobs >= 1 && manifest.jobs <= 64))
+    return `gives an impossible number of dump jobs (${String(manifest.jobs)})`;
   if (manifest.tenant !== undefined) {
     const tenant = manifest.tenant;
     // The container becomes a file name (SQLite) or an identifier: a plain name, nothing that leads elsewhere.

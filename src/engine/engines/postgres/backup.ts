@@ -18,8 +18,9 @@ import { pgTool, toolFailure, toolMajor } from './tools.js';
 import { watchServer } from '../../resilience/watchdog.js';
 import { settleStaged } from '../../restore-journal.js';
 import type { BackupCapability, DumpContext, DumpResult } from '../spec.js';
-import type { BackupManifest } from '../../repository/manifest.js';
-import { discard, payloadName, readPayload, writePayload } from '../../repository/payload.js';
+import type { BackupManifest, PayloadFile } from '../../repository/manifest.js';
+import { discard, payloadName, readFileStream, readPayload, writePayload } from '../../repository/payload.js';
+import { archiveNameOf, directoryBase, storeWhileDumping } from './parallel-dump.js';
 import { clearSessions } from './sessions.js';
 import { onMaintenance, pgStagingOps, swapInto } from './staging.js';
 
@@ -61,14 +62,33 @@ async function countTables(query: Query, schema?: string): Promise<Record<string
 }
 
 /**
+ * The planner's row estimates (pg_class.reltuples, kept by VACUUM and ANALYZE): one catalog query
+ * instead of a second scan of every table. A table the server has no estimate for yet (never
+ * vacuumed or analyzed) is counted exactly.
+ */
+async function estimateTables(query: Query, schema?: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const rows = (await query(`select t.name, c.reltuples::float8 as estimate from (${tablesSql(schema)}) t join pg_class c on c.oid = t.name::regclass`)).rows;
+  for (const row of rows) {
+    const table = String(row.name);
+    const estimate = Number(row.estimate);
+    counts[table] = estimate >= 0 ? Math.round(estimate) : Number((await query(`select count(*)::bigint as n from ${table}`)).rows[0].n);
+  }
+  return counts;
+}
+
+/**
  * `pg_dump -Fc` of the store's database (of one schema only, with `schema`: `pg_dump -n`, as a
  * tenant backup takes it), streamed into the repository, with row counts from the same snapshot.
  */
 export async function dumpPostgres(
-  { store, provider, backupId, dir, key, compression, compressionLevel, progress }: DumpContext<PostgresProvider>,
+  { store, provider, backupId, dir, scratch, key, compression, compressionLevel, progress, ...context }: DumpContext<PostgresProvider>,
   schema?: string,
 ): Promise<DumpResult> {
   const postgres = provider;
+  // A tenant's schema is dumped in one stream, with exact counts (it is small, and its restore compares them).
+  const jobs = schema === undefined ? Math.max(1, context.jobs ?? 1) : 1;
+  const rowCounts = context.rowCounts ?? (schema === undefined ? 'estimate' : 'exact');
   let done = progress.step('connect and check pg_dump');
   return postgres.withClient(async (client) => {
     const meta = (await client.query<{ db: string; version: string }>("select current_database() as db, current_setting('server_version') as version")).rows[0];
@@ -93,18 +113,23 @@ export async function dumpPostgres(
       const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0].id;
       // With zstd pg_dump writes an uncompressed archive (-Z0) that this tool compresses on another core; with gzip or none pg_dump compresses as before.
       const zstd = compression === 'zstd';
-      done = progress.step(`pg_dump -Fc${zstd ? ' -Z0' : ''}${schema === undefined ? '' : ' -n'}${zstd ? ' | zstd' : ''}${key ? ' | encrypt' : ''} | write`);
+      const parallel = jobs > 1;
+      done = progress.step(
+        `pg_dump ${parallel ? `-Fd -j ${jobs}` : '-Fc'}${zstd ? ' -Z0' : ''}${schema === undefined ? '' : ' -n'}${zstd ? ' | zstd' : ''}${key ? ' | encrypt' : ''} | write${parallel ? ' (file by file)' : ''}`,
+      );
       const { url, password } = await postgres.toolConnection();
       // -n takes a pattern: the schema's name is quoted so that it matches itself only.
       const only = schema === undefined ? [] : ['--schema', `"${schema.replace(/"/g, '""')}"`];
+      const dumpDir = path.join(scratch, 'pg_dump.dir');
+      const format = parallel ? ['-Fd', `--jobs=${jobs}`, '--file', dumpDir] : ['-Fc'];
       // Under the watchdog: pg_dump never outlives the tool, even after kill -9.
       const child = startTool(
         tool,
-        [...(zstd ? ['-Fc', '-Z0'] : ['-Fc']), `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url],
+        [...format, ...(zstd ? ['-Z0'] : []), `--snapshot=${snapshot}`, `--lock-wait-timeout=${lockWaitMs}`, ...only, '--dbname', url],
         {
           what: `pg_dump of "${meta.db}"${schema === undefined ? '' : ` (schema "${schema}")`}`,
           env: { PGPASSWORD: password },
-          stdout: 'pipe',
+          stdout: parallel ? 'ignore' : 'pipe',
         },
       );
       // The first failure of any part (dump, write, counts, a server that stops answering) stops
@@ -123,24 +148,49 @@ export async function dumpPostgres(
         },
       );
       const ours = zstd ? ('zstd' as const) : ('none' as const);
-      const name = payloadName('pgdump', { compression: ours, encrypted: key !== undefined });
-      const [file, result, counts] = await Promise.all([
-        writePayload(child.stdout!, dir, name, { compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` }).catch(
-          (error) => void stop(error),
-        ),
-        child.done,
-        countTables((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
+      const options = (name: string) => ({ compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` });
+      let exitCode: number | null = null;
+      const dumped = child.done.then((result) => {
+        exitCode = result.exitCode;
+        return result;
+      });
+      const stored: Promise<PayloadFile[] | void> = parallel
+        ? storeWhileDumping({
+            dumpDir,
+            dumpDone: dumped,
+            failed: () => failures.length > 0,
+            succeeded: () => exitCode === 0,
+            // Each file is compressed on every core already; two at once keep the cores busy across file ends.
+            concurrency: Math.min(jobs, 2),
+            store: (archiveName, file) => {
+              const name = payloadName(directoryBase(archiveName), { compression: ours, encrypted: key !== undefined });
+              return writePayload(readFileStream(file), dir, name, options(name));
+            },
+          }).catch((error) => void stop(error))
+        : (async () => {
+            const name = payloadName('pgdump', { compression: ours, encrypted: key !== undefined });
+            return [await writePayload(child.stdout!, dir, name, options(name))];
+          })().catch((error) => void stop(error));
+      const counting = rowCounts === 'exact' ? countTables : estimateTables;
+      const [files, result, counts] = await Promise.all([
+        stored,
+        dumped,
+        counting((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
       ]).finally(stopWatching);
       if (failures.length > 0) throw failures[0];
       if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
-      if (!file || file.plainBytes === 0)
+      if (!files || files.length === 0 || files.every((file) => file.plainBytes === 0))
         throw new StorageError('FAILED', 'pg_dump produced no output.', { hint: 'Check the server log; nothing was kept as complete.' });
-      done(`${Object.keys(counts!).length} tables`);
+      if (parallel && !files.some((file) => archiveNameOf(file.name) === 'toc.dat'))
+        throw new StorageError('FAILED', 'pg_dump wrote no table of contents (toc.dat).', { hint: 'Check the server log; nothing was kept as complete.' });
+      done(`${Object.keys(counts!).length} tables${parallel ? `, ${files.length} files` : ''}${rowCounts === 'estimate' ? ' (row counts estimated)' : ''}`);
       return {
         database: meta.db,
-        payloadFormat: 'pg_dump-custom' as const,
-        files: [file],
+        payloadFormat: parallel ? ('pg_dump-directory' as const) : ('pg_dump-custom' as const),
+        files,
         counts: counts!,
+        rowCounts,
+        ...(parallel ? { jobs } : {}),
         serverVersion: meta.version,
         dumpTool: toolVersion,
       };
@@ -182,9 +232,51 @@ export async function pgRestoreInto(
   if (feedError) throw feedError;
 }
 
+/** The archive file a payload file of a directory-format backup holds; BAD_DATA for a name this tool never writes. */
+function archiveFile(payloadName: string): string {
+  const name = archiveNameOf(payloadName);
+  if (name === undefined)
+    throw new StorageError('BAD_DATA', `${payloadName} is not a file of a pg_dump directory archive.`, {
+      hint: 'Do not restore from this backup.',
+      details: { file: payloadName },
+    });
+  return name;
+}
+
+/** Decrypts every file of a backup's archive into `target` (0600 files in a 0700 directory), checking every byte. */
+async function decodeArchive({ manifest, dir, key }: { manifest: BackupManifest; dir: string; key?: Buffer }, target: string): Promise<void> {
+  const read = (file: PayloadFile, to: string) =>
+    readPayload(dir, file, { key, context: `${manifest.id}/${file.name}`, chunkSize: manifest.chunkSize }, fs.createWriteStream(to, { mode: 0o600 }));
+  if (manifest.payloadFormat !== 'pg_dump-directory') {
+    await read(manifest.files[0], target);
+    return;
+  }
+  fs.mkdirSync(target, { recursive: true, mode: 0o700 });
+  const files = manifest.files.map((file) => ({ file, to: path.join(target, archiveFile(file.name)) }));
+  // Two at once: each decode already runs on more than one thread.
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < files.length && !failed) {
+      const { file, to } = files[next++];
+      await read(file, to).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    }
+  };
+  // Both settle before the first failure is reported: nothing writes into the scratch directory after.
+  const outcomes = await Promise.allSettled([worker(), worker()]);
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+}
+
 export const postgresBackup: BackupCapability<PostgresProvider> = {
-  // A pg_dump custom-format archive: pg_restore reads it.
-  exportName: (manifest) => `${fileNameSafe(manifest.database)}.dump`,
+  // A pg_dump custom-format archive, or a directory-format one (--jobs): pg_restore reads either.
+  exportName: (manifest, fileName) =>
+    manifest.payloadFormat === 'pg_dump-directory'
+      ? `${fileNameSafe(manifest.database)}.dir/${archiveFile(fileName)}`
+      : `${fileNameSafe(manifest.database)}.dump`,
 
   dump(context) {
     return dumpPostgres(context);
@@ -192,51 +284,61 @@ export const postgresBackup: BackupCapability<PostgresProvider> = {
 
   async restore({ manifest, dir, key, provider, database, staged, previous, force, journal, scratch, progress, parallel }) {
     const postgres = provider;
-    const file = manifest.files[0];
-    const context = `${manifest.id}/${file.name}`;
-    // Every byte is checked before the server is touched: a corrupt backup or a wrong key creates nothing.
-    let done = progress.step('read back and check the archive');
-    await readPayload(dir, file, { key, context }, discard());
+    const directory = manifest.payloadFormat === 'pg_dump-directory';
+    const jobs = Math.max(1, parallel ?? manifest.jobs ?? 1);
+    // pg_restore -j must seek in its archive, and a directory archive is files: the decrypted
+    // archive goes to a 0600 scratch directory (removed on every exit path, swept by the next
+    // command). Decoding it checks every byte, before the server is touched.
+    const onDisk = directory || jobs > 1;
+    const archive = path.join(scratch, directory ? 'restore.dir' : 'restore.dump');
+    let done = progress.step(
+      onDisk ? `read back, check and decrypt the archive to scratch (${manifest.files.length} file(s))` : 'read back and check the archive',
+    );
+    if (onDisk) await decodeArchive({ manifest, dir, key }, archive);
+    else await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, discard());
     done();
     const why = 'Restoring over it renames it aside, which needs them gone.';
-    // Refuse before the long work, not after it; with --force the sessions are terminated only at the swap.
-    if (previous !== undefined && !force) await onMaintenance(provider, (client) => clearSessions(client, database, { force, why }));
-    const serverMajor = await postgres.serverMajor();
-    const jobs = Math.max(1, parallel ?? 1);
-    journal('staging');
-    done = progress.step(`create database "${staged}" and pg_restore into it`);
-    await postgres.createDatabase(staged);
     try {
-      const { url, password } = await postgres.toolConnection(staged);
-      const args = ['--no-owner', '--no-privileges', '--exit-on-error', '--dbname', url];
-      if (jobs > 1) {
-        // pg_restore -j must seek in its archive, so the decrypted archive goes to a file: 0600, in a
-        // scratch directory that is removed on every exit path and swept by the next command.
-        const archive = path.join(scratch, 'restore.dump');
-        await readPayload(dir, file, { key, context }, fs.createWriteStream(archive, { mode: 0o600 }));
-        const result = await runTool(pgTool('pg_restore', serverMajor), [...args, `--jobs=${jobs}`, archive], {
-          what: `pg_restore into "${staged}"`,
-          env: { PGPASSWORD: password },
-        });
-        fs.rmSync(archive, { force: true });
-        if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
-      } else {
-        // One job reads the archive from its stdin: the plaintext never touches the disk.
-        const child = startTool(pgTool('pg_restore', serverMajor), args, { what: `pg_restore into "${staged}"`, env: { PGPASSWORD: password }, stdin: 'pipe' });
-        const fed = readPayload(dir, file, { key, context }, child.stdin!).then(
-          () => undefined,
-          (error: unknown) => error,
-        );
-        const [feedError, result] = await Promise.all([fed, child.done]);
-        // pg_restore's own failure explains a broken pipe better than the pipe does.
-        if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
-        if (feedError) throw feedError;
+      // Refuse before the long work, not after it; with --force the sessions are terminated only at the swap.
+      if (previous !== undefined && !force) await onMaintenance(provider, (client) => clearSessions(client, database, { force, why }));
+      const serverMajor = await postgres.serverMajor();
+      journal('staging');
+      done = progress.step(`create database "${staged}" and pg_restore${jobs > 1 ? ` -j ${jobs}` : ''} into it`);
+      await postgres.createDatabase(staged);
+      try {
+        const { url, password } = await postgres.toolConnection(staged);
+        const args = ['--no-owner', '--no-privileges', '--exit-on-error', '--dbname', url];
+        if (onDisk) {
+          const result = await runTool(pgTool('pg_restore', serverMajor), [...args, `--jobs=${jobs}`, archive], {
+            what: `pg_restore into "${staged}"`,
+            env: { PGPASSWORD: password },
+          });
+          if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+        } else {
+          // One job reads the archive from its stdin: the plaintext never touches the disk.
+          const file = manifest.files[0];
+          const child = startTool(pgTool('pg_restore', serverMajor), args, {
+            what: `pg_restore into "${staged}"`,
+            env: { PGPASSWORD: password },
+            stdin: 'pipe',
+          });
+          const fed = readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, child.stdin!).then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          const [feedError, result] = await Promise.all([fed, child.done]);
+          // pg_restore's own failure explains a broken pipe better than the pipe does.
+          if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+          if (feedError) throw feedError;
+        }
+        done();
+      } catch (error) {
+        // Never leave a half-restored database behind, under any name.
+        await postgres.dropDatabase(staged, { force: true }).catch(() => undefined);
+        throw error;
       }
-      done();
-    } catch (error) {
-      // Never leave a half-restored database behind, under any name.
-      await postgres.dropDatabase(staged, { force: true }).catch(() => undefined);
-      throw error;
+    } finally {
+      fs.rmSync(archive, { recursive: true, force: true });
     }
     if (staged === database) return { database };
     journal('swapping');
