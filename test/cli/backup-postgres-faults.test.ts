@@ -39,9 +39,9 @@ async function sql(url: string, text: string): Promise<void> {
   }
 }
 
-function sandboxFor(url: string, store: Record<string, unknown> = {}): Sandbox {
+function sandboxFor(url: string, store: Record<string, unknown> = {}, backup: Record<string, unknown> = {}): Sandbox {
   const sandbox = makeSandbox();
-  sandbox.writeConfig({ stores: { db: { engine: 'postgres', url, ...store } }, backup: { repository: './repo', encryption: { enabled: false } } });
+  sandbox.writeConfig({ stores: { db: { engine: 'postgres', url, ...store } }, backup: { repository: './repo', encryption: { enabled: false }, ...backup } });
   return sandbox;
 }
 
@@ -89,10 +89,11 @@ describe('PostgreSQL backups when the server misbehaves', () => {
   });
 
   it('counts rows of a table whose count takes longer than the statement timeout: the backup completes with exact counts', async () => {
-    const sandbox = sandboxFor(shared.url.replace(/\/postgres$/, '/big'), { statementTimeout: '50ms' });
+    const sandbox = sandboxFor(shared.url.replace(/\/postgres$/, '/big'), { statementTimeout: '50ms' }, { rowCounts: 'exact' });
     const result = await sandbox.run(['backup', 'create', 'db', '--json']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.json().stores[0].backup.counts).toEqual({ 'public.big': 2000000 });
+    expect(result.json().stores[0].backup.rowCounts).toBe('exact');
   });
 
   it('a database with more tables than the server can lock at once fails with exit 1 and says to raise max_locks_per_transaction', async () => {

@@ -122,7 +122,7 @@ describe('PostgreSQL backups with --jobs (parallel directory-format dump)', () =
     await pgAdmin((client) => client.query(`create database ${fromExport}`));
     await execa('pg_restore', ['--no-owner', '-j', '2', '--dbname', pgUrlFor(fromExport), archive]);
     expect(await fingerprint(fromExport)).toEqual(await fingerprint(source));
-  });
+  }, 240_000);
 
   it('a tampered file of a --jobs backup fails verify and restore with exit 65; restore creates nothing', async () => {
     const created = await sandbox.run(['backup', 'create', 'main', '--jobs', '2', '--json'], { env });
@@ -139,7 +139,7 @@ describe('PostgreSQL backups with --jobs (parallel directory-format dump)', () =
     const restore = await sandbox.run(['backup', 'restore', backup.id, '--to', 'main', '--database', target], { env });
     expect(restore.exitCode).toBe(65);
     expect(await exists(target)).toBe(false);
-  });
+  }, 120_000);
 
   it('a pg_dump that fails after some files were stored seals nothing and leaves no files behind', async () => {
     const run = startCli(sandbox, ['backup', 'create', 'big', '--jobs', '2', '--json'], env);
@@ -166,12 +166,58 @@ describe('PostgreSQL backups with --jobs (parallel directory-format dump)', () =
     expect(backupDirs(repo).filter((dir) => path.basename(dir).includes('-big-'))).toEqual([]);
     const scratch = path.join(repo, 'scratch');
     expect(fs.existsSync(scratch) ? fs.readdirSync(scratch) : []).toEqual([]);
-  });
+  }, 120_000);
 
   it('--jobs on a SQLite store is refused with exit 64 and a hint, before any work', async () => {
     const result = await sandbox.run(['backup', 'create', 'lite', '--jobs', '2', '--json'], { env });
     expect(result.exitCode).toBe(64);
     expect(result.stderr + result.stdout).toMatch(/--jobs.*PostgreSQL/s);
     expect(backupDirs(path.join(sandbox.dir, 'repo')).filter((dir) => path.basename(dir).includes('-lite-'))).toEqual([]);
+  });
+});
+
+describe('PostgreSQL row counts in the manifest (backup.rowCounts)', () => {
+  const db = uniqueName('pgj_counts');
+
+  beforeAll(async () => {
+    await pgAdmin((client) => client.query(`create database ${db}`));
+    // An estimate the server keeps (analyzed at 1000 rows, 10 inserted since) and a table with none yet.
+    await pgAdmin(
+      (client) =>
+        client.query(`
+          create table kept as select g as id from generate_series(1, 1000) g;
+          analyze kept;
+          insert into kept select g from generate_series(1001, 1010) g;
+          create table fresh (id int);
+          insert into fresh select generate_series(1, 7);`),
+      pgUrlFor(db),
+    );
+  });
+
+  afterAll(async () => {
+    await pgAdmin((client) => client.query(`drop database if exists "${db}" with (force)`));
+  });
+
+  it("by default records the planner's estimates (a second scan of every table costs the dump time), says so, and counts exactly where there is no estimate", async () => {
+    const sandbox = makeSandbox();
+    sandbox.writeConfig({ stores: { main: { engine: 'postgres', url: pgUrlFor(db) } }, backup: { repository: './repo' } });
+    const created = await sandbox.run(['backup', 'create', '--json'], { env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const backup = created.json().stores[0].backup;
+    expect(backup.rowCounts).toBe('estimate');
+    expect(backup.counts).toEqual({ 'public.kept': 1000, 'public.fresh': 7 });
+    // A restore test of a backup with estimates compares which tables came back, not their rows.
+    const test = await sandbox.run(['backup', 'verify', backup.id, '--restore-test', '--json'], { env });
+    expect(test.exitCode, test.stderr).toBe(0);
+  });
+
+  it('backup.rowCounts: exact counts every table in the dump snapshot', async () => {
+    const sandbox = makeSandbox();
+    sandbox.writeConfig({ stores: { main: { engine: 'postgres', url: pgUrlFor(db) } }, backup: { repository: './repo', rowCounts: 'exact' } });
+    const created = await sandbox.run(['backup', 'create', '--json'], { env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const backup = created.json().stores[0].backup;
+    expect(backup.rowCounts).toBe('exact');
+    expect(backup.counts).toEqual({ 'public.kept': 1010, 'public.fresh': 7 });
   });
 });

@@ -135,6 +135,8 @@ export const BackupSchema = z
     compression: z.enum(['zstd', 'gzip', 'none']).optional(),
     /** zstd level for new backups (default 3; higher is smaller and slower). */
     compressionLevel: z.number().int().min(1).max(19).optional(),
+    /** PostgreSQL row counts in the manifest: the planner's estimates (default: free) or exact counts in the dump's snapshot (a second scan of every table). */
+    rowCounts: z.enum(['exact', 'estimate']).optional(),
     retention: retention.optional(),
     rpo: duration.optional(),
     /** The verification each new backup gets, and that `validate` requires of each store's newest one. */
