@@ -2,8 +2,12 @@
 // Backup benchmark (issue 3). Every figure is a ratio against the reference tool on the same data
 // in the same run (medians of $BENCH_ROUNDS interleaved rounds, default 3); absolute times are for context.
 //   PostgreSQL, pgbench scale $BENCH_PG_SCALE (default 50, ~750 MB): backup create (zstd, the default:
-//     pg_dump -Z0 compressed by this tool; and gzip: pg_dump's own zlib) vs pg_dump -Fc -f FILE,
-//     backup restore vs pg_restore into a fresh database; peak RSS, and again at a quarter of the scale.
+//     pg_dump -Z0 compressed by this tool, encrypted; and gzip: pg_dump's own zlib) vs pg_dump -Fc -f FILE
+//     (bar ≤ 1.0×) and vs the peer pipeline `pg_dump -Fc | restic backup --stdin` (fresh restic repository
+//     each round, backup time only); backup restore vs pg_restore into a fresh database; --jobs 2 vs the
+//     single stream on four large tables (~$BENCH_PG_WIDE_MB MB, bar ≥ 1.6× faster); peak RSS of backup
+//     create and restore (bar ≤ 150 MB, flat ±20% between a quarter of the scale, the scale and the wide
+//     database). Databases are named $BENCH_PG_DB_PREFIX… (default storage_bench_) and kept between runs.
 //   SQLite, a database of ~$BENCH_SQLITE_MB MiB of rows (default 500: a ~650 MB file): backup create
 //     (zstd, encrypted) vs sqlite3 DB ".backup FILE" (bar 2×) and vs ".backup" + `restic backup` of the
 //     copy into a fresh repository (bar 1×), gzip and none for comparison; what each stage costs
@@ -11,13 +15,13 @@
 //     the main file and ~$BENCH_SQLITE_BIG_MB (1200: ~1.5 GB; 0 skips it), with a passphrase and a key file.
 //   MongoDB (FerretDB or $STORAGE_TEST_MONGO_URL): dump throughput vs a bare raw cursor read.
 // Needs: PostgreSQL on $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), pgbench,
-// the sqlite3 shell, restic, `npm run build` (for the stage costs), and a MongoDB-wire server ($BENCH_MONGO_URL or a FerretDB it starts).
+// the sqlite3 shell, restic (the peers of both), `npm run build` (for the stage costs), and a MongoDB-wire server ($BENCH_MONGO_URL or a FerretDB it starts).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, pgbenchDatabase, pgUrlFor, psqlAt } from './common.mjs';
+import { benchDbPrefix, median, pgbenchDatabase, pgUrlFor, psqlAt } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin/run.js');
@@ -82,27 +86,109 @@ function report(name, ours, reference, bar, unit = 'time') {
     `${name.padEnd(46)} ${fmt(ours).padStart(11)} vs ${fmt(reference).padStart(11)}  ${ratio.toFixed(2)}×  ${ok ? 'ok' : 'OVER'} (bar ${unit === 'throughput' ? '≥' : '≤'} ${bar}×)`,
   );
 }
-function config(stores, compression = 'zstd') {
+function config(stores, compression = 'zstd', extra = '') {
   const file = path.join(work, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, 'repo')}, compression: ${compression} }\n`);
+  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, 'repo')}, compression: ${compression}${extra ? `, ${extra}` : ''} }\n`);
   return file;
 }
 const idOf = (out) => JSON.parse(out).stores[0].backup.id;
 
+/** A fresh restic repository (v2: zstd compression and encryption), made outside the timed part. */
+function resticRepo() {
+  const dir = fs.mkdtempSync(path.join(work, 'restic-'));
+  sh('restic', ['init', '--quiet', '--repository-version', '2', '--repo', dir]);
+  return dir;
+}
+/** `pg_dump -Fc | restic backup --stdin`: what an operator would script instead (backup time only). */
+function resticPgDump(db) {
+  const repo = resticRepo();
+  try {
+    return timed('bash', [
+      '-c',
+      `set -o pipefail; pg_dump -Fc --dbname "$1" | restic backup --quiet --stdin --stdin-filename db.dump --repo "$2"`,
+      'bash',
+      pgUrl(db),
+      repo,
+    ]);
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+/** Four large tables (~$BENCH_PG_WIDE_MB MB in all, default 400) for the parallel dump; kept between runs. */
+function wideDatabase() {
+  const mb = Number(process.env.BENCH_PG_WIDE_MB ?? 400);
+  const db = `${benchDbPrefix(env)}wide_${mb}`;
+  if (psql(`select count(*) from pg_database where datname = '${db}'`) === '0') {
+    console.log(`(creating ${db}: 4 tables, ~${mb} MB; once)`);
+    psql(`create database ${db}`);
+    // ~150 bytes a row on disk; text that compresses about 3:1, like application data.
+    const rows = Math.round((mb * 1024 * 1024) / 4 / 150);
+    for (const t of ['orders', 'events', 'items', 'audit']) {
+      psql(
+        `create table ${t} (id bigint primary key, at timestamptz, kind int, body text); insert into ${t} select g, now() - g * interval '1 second', g % 97, md5(g::text) || ' ' || md5((g * 31)::text) || ' ' || (g % 1000)::text from generate_series(1, ${rows}) g`,
+        db,
+      );
+      psql(`vacuum analyze ${t}`, db);
+    }
+  }
+  return db;
+}
+
 async function postgres() {
   const rss = [];
+  const restoreRss = [];
+  env.RESTIC_PASSWORD = 'bench-restic-not-secret';
   for (const scale of [Math.max(1, Math.round(pgScale / 4)), pgScale]) {
     const db = pgbenchDatabase(pgBase, scale, env);
     const size = psql(`select pg_size_pretty(pg_database_size('${db}'))`).trim();
     const cfg = config(`  pg: { engine: postgres, url: "${pgUrl(db)}" }`);
     const dumpFile = path.join(work, 'ref.dump');
-    const ref = timed('pg_dump', ['-Fc', '-f', dumpFile, '--dbname', pgUrl(db)]);
-    const ours = timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', cfg, '--json', '-q']);
-    rss.push({ scale, size, rss: ours.rssMb });
-    if (scale !== pgScale) continue;
+    const restoreDb = `${benchDbPrefix(env)}restore`;
+    if (scale !== pgScale) {
+      const ours = timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', cfg, '--json', '-q']);
+      rss.push({ scale, size, rss: ours.rssMb });
+      psql(`drop database if exists ${restoreDb}`);
+      const restored = timed(process.execPath, [bin, 'backup', 'restore', idOf(ours.stdout), '--to', 'pg', '--database', restoreDb, '--config', cfg, '--json']);
+      restoreRss.push({ scale, size, rss: restored.rssMb });
+      psql(`drop database if exists ${restoreDb}`);
+      continue;
+    }
+    // Goal 3: pg_dump -Fc, ours (zstd + encryption), and pg_dump -Fc | restic backup --stdin, interleaved.
+    const refs = [];
+    const mine = [];
+    const restics = [];
+    let ours;
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = [
+        () => refs.push(timed('pg_dump', ['-Fc', '-f', dumpFile, '--dbname', pgUrl(db)]).ms),
+        () => {
+          ours = timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', cfg, '--json', '-q']);
+          mine.push(ours.ms);
+          rss.push({ scale, size, rss: ours.rssMb });
+        },
+        () => restics.push(resticPgDump(db).ms),
+      ];
+      for (let i = 0; i < order.length; i++) order[(i + round) % order.length]();
+    }
     const stored = (run) => (JSON.parse(run.stdout).stores[0].backup.storedBytes / 1e6).toFixed(1);
     const refMb = (fs.statSync(dumpFile).size / 1e6).toFixed(1);
-    report(`PostgreSQL backup create, zstd (scale ${scale}, ${size} → ${stored(ours)} MB)`, ours.ms, ref.ms, 1.2);
+    report(`PostgreSQL backup create, zstd (scale ${scale}, ${size} → ${stored(ours)} MB)`, median(mine), median(refs), 1.0);
+    report(`  vs pg_dump -Fc | restic backup --stdin (peer)`, median(mine), median(restics), 1.0);
+    console.log(`  (pg_dump -Fc alone ${(median(refs) / 1000).toFixed(2)} s, ${refMb} MB; restic pipeline ${(median(restics) / 1000).toFixed(2)} s)`);
+    const exact = timed(process.execPath, [
+      bin,
+      'backup',
+      'create',
+      'pg',
+      '--config',
+      config(`  pg: { engine: postgres, url: "${pgUrl(db)}" }`, 'zstd', 'rowCounts: exact'),
+      '--json',
+      '-q',
+    ]);
+    console.log(
+      `  for comparison, backup.rowCounts: exact (a count(*) of every table in the dump's snapshot): ${(exact.ms / 1000).toFixed(2)} s, ${(exact.ms / median(refs)).toFixed(2)}× pg_dump -Fc`,
+    );
     const gzipRun = timed(process.execPath, [
       bin,
       'backup',
@@ -115,35 +201,76 @@ async function postgres() {
     ]);
     // For comparison only (the default is zstd): not a bar of its own.
     console.log(
-      `  for comparison, compression: gzip (pg_dump's own zlib, ${stored(gzipRun)} MB): ${(gzipRun.ms / 1000).toFixed(2)} s, ${(gzipRun.ms / ref.ms).toFixed(2)}× pg_dump -Fc (${refMb} MB)`,
+      `  for comparison, compression: gzip (pg_dump's own zlib, ${stored(gzipRun)} MB): ${(gzipRun.ms / 1000).toFixed(2)} s, ${(gzipRun.ms / median(refs)).toFixed(2)}× pg_dump -Fc (${refMb} MB)`,
     );
-    psql('drop database if exists storage_bench_ref_restore');
-    psql('create database storage_bench_ref_restore');
-    const refRestore = timed('pg_restore', ['--no-owner', '--no-privileges', '-j2', '-d', pgUrl('storage_bench_ref_restore'), dumpFile]);
-    psql('drop database if exists storage_bench_restore');
-    const ourRestore = timed(process.execPath, [
-      bin,
-      'backup',
-      'restore',
-      idOf(ours.stdout),
-      '--to',
-      'pg',
-      '--database',
-      'storage_bench_restore',
-      '--config',
-      cfg,
-      '--json',
-    ]);
+    const refRestoreDb = `${benchDbPrefix(env)}ref_restore`;
+    psql(`drop database if exists ${refRestoreDb}`);
+    psql(`create database ${refRestoreDb}`);
+    const refRestore = timed('pg_restore', ['--no-owner', '--no-privileges', '-j2', '-d', pgUrl(refRestoreDb), dumpFile]);
+    psql(`drop database if exists ${restoreDb}`);
+    const ourRestore = timed(process.execPath, [bin, 'backup', 'restore', idOf(ours.stdout), '--to', 'pg', '--database', restoreDb, '--config', cfg, '--json']);
+    restoreRss.push({ scale, size, rss: ourRestore.rssMb });
     report('PostgreSQL backup restore vs pg_restore -j2', ourRestore.ms, refRestore.ms, 1.2);
-    psql('drop database if exists storage_bench_ref_restore');
-    psql('drop database if exists storage_bench_restore');
+    psql(`drop database if exists ${refRestoreDb}`);
+    psql(`drop database if exists ${restoreDb}`);
     fs.rmSync(dumpFile, { force: true });
   }
-  const [small, large] = rss;
+  // Goal 6: --jobs 2 (pg_dump -Fd -j 2, file by file) against the single-stream backup, on several large tables.
+  const wide = wideDatabase();
+  const wideSize = psql(`select pg_size_pretty(pg_database_size('${wide}'))`).trim();
+  const wideCfg = config(`  pg: { engine: postgres, url: "${pgUrl(wide)}" }`);
+  const single = [];
+  const parallel = [];
+  let parallelRun;
+  for (let round = 0; round < ROUNDS; round++) {
+    const runs = [
+      () => single.push(timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', wideCfg, '--json', '-q']).ms),
+      () => {
+        parallelRun = timed(process.execPath, [bin, 'backup', 'create', 'pg', '--jobs', '2', '--config', wideCfg, '--json', '-q']);
+        parallel.push(parallelRun.ms);
+        rss.push({ scale: 'wide --jobs 2', size: wideSize, rss: parallelRun.rssMb });
+      },
+    ];
+    for (let i = 0; i < runs.length; i++) runs[(i + round) % runs.length]();
+  }
+  // Bar: ≥ 1.6× faster, i.e. at most 1/1.6 of the single stream's time.
+  report(`PostgreSQL backup create --jobs 2 vs single stream (4 tables, ${wideSize})`, median(parallel), median(single), 0.625);
+  console.log(`  (speed-up ${(median(single) / median(parallel)).toFixed(2)}×, bar ≥ 1.6×)`);
+  const wideRestoreDb = `${benchDbPrefix(env)}restore`;
+  psql(`drop database if exists ${wideRestoreDb}`);
+  const wideRestore = timed(process.execPath, [
+    bin,
+    'backup',
+    'restore',
+    idOf(parallelRun.stdout),
+    '--to',
+    'pg',
+    '--database',
+    wideRestoreDb,
+    '--config',
+    wideCfg,
+    '--json',
+  ]);
   console.log(
-    `Peak RSS of backup create: ${small.rss.toFixed(0)} MB at scale ${small.scale} (${small.size}), ${large.rss.toFixed(0)} MB at scale ${large.scale} (${large.size}); bar ≤ 200 MB and within ±20%: ${large.rss <= 200 && Math.abs(large.rss / small.rss - 1) <= 0.2 ? 'ok' : 'OVER'}`,
+    `  restore of the --jobs 2 backup (pg_restore -j 2 from its files): ${(wideRestore.ms / 1000).toFixed(2)} s, peak RSS ${wideRestore.rssMb.toFixed(0)} MB`,
   );
-  results.push({ name: 'peak RSS', ok: large.rss <= 200 && Math.abs(large.rss / small.rss - 1) <= 0.2 });
+  restoreRss.push({ scale: 'wide --jobs 2', size: wideSize, rss: wideRestore.rssMb });
+  psql(`drop database if exists ${wideRestoreDb}`);
+
+  const BAR_MB = 150;
+  for (const [what, list] of [
+    ['backup create', rss],
+    ['restore', restoreRss],
+  ]) {
+    const peaks = list.map((entry) => entry.rss);
+    const low = Math.min(...peaks);
+    const high = Math.max(...peaks);
+    const ok = high <= BAR_MB && high / low - 1 <= 0.2;
+    console.log(
+      `Peak RSS of ${what}: ${list.map((entry) => `${entry.rss.toFixed(0)} MB (${typeof entry.scale === 'number' ? `scale ${entry.scale}` : entry.scale}, ${entry.size})`).join(', ')}; bar ≤ ${BAR_MB} MB and within ±20%: ${ok ? 'ok' : 'OVER'}`,
+    );
+    results.push({ name: `peak RSS of ${what}`, ok });
+  }
 }
 
 /** A ~`mb` MB SQLite file (rows of text that compresses like application data, about 3:1), fully checkpointed. */

@@ -13,9 +13,12 @@ export function psqlAt(url, sql, env = process.env) {
   return result.stdout.trim();
 }
 
-/** Makes `storage_bench_s<scale>` with pgbench unless it is already there (kept between runs); returns its name. */
+/** The prefix of the benchmarks' databases ($BENCH_PG_DB_PREFIX, default `storage_bench_`). */
+export const benchDbPrefix = (env = process.env) => env.BENCH_PG_DB_PREFIX ?? 'storage_bench_';
+
+/** Makes `<prefix>s<scale>` with pgbench unless it is already there (kept between runs); returns its name. */
 export function pgbenchDatabase(base, scale, env = process.env) {
-  const db = `storage_bench_s${scale}`;
+  const db = `${benchDbPrefix(env)}s${scale}`;
   const admin = pgUrlFor(base, 'postgres');
   if (psqlAt(admin, `select count(*) from pg_database where datname = '${db}'`, env) === '0') {
     console.log(`(creating ${db} with pgbench -i -s ${scale}; once)`);

@@ -158,7 +158,7 @@ describe('PostgreSQL backups with --jobs (parallel directory-format dump)', () =
     const result = await run;
     expect(killed).toBeGreaterThan(0);
     expect(result.exitCode).not.toBe(0);
-    expect(JSON.parse(result.stdout).stores[0].ok).toBe(false);
+    expect(JSON.parse(String(result.stdout)).stores[0].ok).toBe(false);
     const complete = (await sandbox.run(['backup', 'list', '--json'], { env }))
       .json()
       .backups.filter((b: { store: string; status: string }) => b.store === 'big' && b.status === 'complete');
