@@ -79,7 +79,7 @@ describe('restore-test verification compares every count with the manifest', () 
     const wrong = await verifyBackup(fleet, repo, withCounts({ events: 4, tags: 1 }), { level: 'restore-test' });
     expect(wrong).toMatchObject({ ok: false, problems: ['events: 3 rows restored, 4 backed up'] });
     const missing = await verifyBackup(fleet, repo, withCounts({ events: 3, tags: 1, gone: 2 }), { level: 'restore-test' });
-    expect(missing).toMatchObject({ ok: false, problems: ['gone: missing rows restored, 2 backed up'] });
+    expect(missing).toMatchObject({ ok: false, problems: ['gone: missing after the restore, backed up with 2 rows'] });
     const extra = await verifyBackup(fleet, repo, withCounts({ events: 3 }), { level: 'restore-test' });
     expect(extra).toMatchObject({ ok: false, problems: ['tags: restored but not in the manifest'] });
     // read-data alone does not restore, so it cannot see counts.

@@ -111,7 +111,7 @@ describe('creating and opening a repository', () => {
     const source: KeySource = { kind: 'passphrase', passphrase: 'right-Passphrase-1', origin: 'STORAGE_BACKUP_PASSPHRASE' };
     const repo = await BackupRepository.open(root, source, undefined, { create: true });
     expect(readJson(path.join(root, 'repo.json')).slots).toEqual([
-      expect.objectContaining({ kind: 'passphrase', kdf: expect.objectContaining({ N: 2 ** 17 }) }),
+      expect.objectContaining({ kind: 'passphrase', kdf: expect.objectContaining({ N: 2 ** 15, r: 8, p: 3 }) }),
     ]);
     expect((await BackupRepository.open(root, source)).masterKey!.equals(repo.masterKey!)).toBe(true);
     const wrong = await refusal(() => BackupRepository.open(root, { ...source, passphrase: 'wrong-Passphrase-2' }));
