@@ -215,19 +215,27 @@ export async function pgRestoreInto(
   { manifest, dir, key }: { manifest: BackupManifest; dir: string; key?: Buffer },
   args: string[],
 ): Promise<void> {
-  const file = manifest.files[0];
   const serverMajor = await provider.serverMajor();
   const { url, password } = await provider.toolConnection();
-  const child = startTool(pgTool('pg_restore', serverMajor), [...args, '--exit-on-error', '--dbname', url], {
-    what: 'pg_restore',
-    env: { PGPASSWORD: password },
-    stdin: 'pipe',
-  });
+  await pgRestoreFromStdin(serverMajor, [...args, '--exit-on-error', '--dbname', url], 'pg_restore', password, { manifest, dir, key });
+}
+
+/** pg_restore reading a single-file archive on its stdin: the plaintext never touches the disk. */
+async function pgRestoreFromStdin(
+  serverMajor: number,
+  args: string[],
+  what: string,
+  password: string | undefined,
+  { manifest, dir, key }: { manifest: BackupManifest; dir: string; key?: Buffer },
+): Promise<void> {
+  const file = manifest.files[0];
+  const child = startTool(pgTool('pg_restore', serverMajor), args, { what, env: { PGPASSWORD: password }, stdin: 'pipe' });
   const fed = readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, child.stdin!).then(
     () => undefined,
     (error: unknown) => error,
   );
   const [feedError, result] = await Promise.all([fed, child.done]);
+  // pg_restore's own failure explains a broken pipe better than the pipe does.
   if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
   if (feedError) throw feedError;
 }
@@ -315,21 +323,7 @@ export const postgresBackup: BackupCapability<PostgresProvider> = {
           });
           if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
         } else {
-          // One job reads the archive from its stdin: the plaintext never touches the disk.
-          const file = manifest.files[0];
-          const child = startTool(pgTool('pg_restore', serverMajor), args, {
-            what: `pg_restore into "${staged}"`,
-            env: { PGPASSWORD: password },
-            stdin: 'pipe',
-          });
-          const fed = readPayload(dir, file, { key, context: `${manifest.id}/${file.name}` }, child.stdin!).then(
-            () => undefined,
-            (error: unknown) => error,
-          );
-          const [feedError, result] = await Promise.all([fed, child.done]);
-          // pg_restore's own failure explains a broken pipe better than the pipe does.
-          if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
-          if (feedError) throw feedError;
+          await pgRestoreFromStdin(serverMajor, args, `pg_restore into "${staged}"`, password, { manifest, dir, key });
         }
         done();
       } catch (error) {
