@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { DecryptStream, EncryptStream, HEADER_BYTES, deriveKey, unwrapKey, wrapKey } from '../../src/engine/repository/crypto.js';
+import {
+  DecryptStream,
+  EncryptStream,
+  HEADER_BYTES,
+  MAX_CHUNK_SIZE,
+  deriveKey,
+  newScryptParams,
+  unwrapKey,
+  wrapKey,
+} from '../../src/engine/repository/crypto.js';
 
 const key = randomBytes(32);
 const CHUNK = 64;
@@ -115,5 +124,64 @@ describe('chunked authenticated encryption', () => {
     const other = new DecryptStream(key, 'b1/payload', 'payload.enc', CHUNK * 2);
     other.on('error', () => undefined);
     expect(await write(other, sealed.subarray(0, HEADER_BYTES + 1))).toMatchObject({ message: expect.stringMatching(/the manifest says 128/) });
+  });
+});
+
+describe('chunked encryption bounds (what a mutation run showed was unchecked)', () => {
+  it('an input of exactly N chunks is written as N chunks, the last one final (no empty extra chunk)', async () => {
+    const plain = randomBytes(CHUNK * 3);
+    const sealed = await encrypt(plain);
+    expect(sealed.length).toBe(HEADER_BYTES + CHUNK * 3 + 3 * 16);
+    expect(await decrypt(sealed)).toEqual(plain);
+  });
+
+  it('the writer accepts chunk sizes 1 to the maximum, nothing else', () => {
+    for (const size of [0, -1, 1.5, MAX_CHUNK_SIZE + 1]) expect(() => new EncryptStream(key, 'x', size), `size ${size}`).toThrow(RangeError);
+    for (const size of [1, MAX_CHUNK_SIZE]) expect(() => new EncryptStream(key, 'x', size)).not.toThrow();
+  });
+
+  it('a file written with the largest chunk size reads back; a header giving 0 or more than the maximum is refused by name', async () => {
+    const plain = randomBytes(100);
+    const sealed = await collect(Readable.from([plain]).pipe(new EncryptStream(key, 'b1/payload', MAX_CHUNK_SIZE)));
+    expect(await decrypt(sealed)).toEqual(plain);
+    const write = (stream: DecryptStream, data: Buffer) => new Promise<Error | null | undefined>((resolve) => stream.write(data, resolve));
+    const zero = Buffer.from(sealed);
+    zero.writeUInt32BE(0, HEADER_BYTES - 4);
+    const reader = new DecryptStream(key, 'b1/payload', 'payload.enc');
+    reader.on('error', () => undefined);
+    expect(await write(reader, zero)).toMatchObject({ code: 'BAD_DATA', message: expect.stringMatching(/chunk size of 0 bytes \(at most 16777216/) });
+    const over = Buffer.from(sealed);
+    over.writeUInt32BE(MAX_CHUNK_SIZE + 1, HEADER_BYTES - 4);
+    const second = new DecryptStream(key, 'b1/payload', 'payload.enc');
+    second.on('error', () => undefined);
+    expect(await write(second, over)).toMatchObject({ code: 'BAD_DATA', message: expect.stringMatching(/chunk size of 16777217 bytes/) });
+  });
+
+  it('a tampered chunk is named by its index', async () => {
+    const sealed = await encrypt(randomBytes(CHUNK * 4 + 10));
+    const copy = Buffer.from(sealed);
+    copy[HEADER_BYTES + 2 * (CHUNK + 16) + 5] ^= 0x10;
+    await expect(decrypt(copy)).rejects.toMatchObject({ code: 'BAD_DATA', message: expect.stringMatching(/chunk 2, failed authentication/) });
+    const last = Buffer.from(sealed);
+    last[last.length - 1] ^= 0x01;
+    await expect(decrypt(last)).rejects.toMatchObject({ message: expect.stringMatching(/chunk 4, failed authentication/) });
+  });
+
+  it('new scrypt parameters are the strong ones, with a fresh 16-byte salt, and derive a 32-byte key within the memory bound', async () => {
+    const a = newScryptParams();
+    const b = newScryptParams();
+    expect({ N: a.N, r: a.r, p: a.p }).toEqual({ N: 2 ** 17, r: 8, p: 1 });
+    expect(Buffer.from(a.salt, 'base64').length).toBe(16);
+    expect(a.salt).not.toBe(b.salt);
+    const derived = await deriveKey('correct horse', a);
+    expect(derived.length).toBe(32);
+  });
+
+  it('a passphrase typed in another Unicode normalization derives the same key', async () => {
+    const params = { N: 2 ** 10, r: 8, p: 1, salt: randomBytes(16).toString('base64') };
+    const composed = 'caf\u00e9-pass';
+    const decomposed = 'cafe\u0301-pass';
+    expect(composed).not.toBe(decomposed);
+    expect(await deriveKey(decomposed, params)).toEqual(await deriveKey(composed, params));
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { childEnv } from '../../src/engine/system/child-env.js';
 import { withoutCredentials } from '../../src/engine/engines/target.js';
-import { isDistinctive, maskUrl, redact, redactDeep, registerSecret } from '../../src/engine/redact.js';
+import { isCredentialParameter, isDistinctive, isKnownSecret, maskUrl, redact, redactDeep, registerSecret, weakness } from '../../src/engine/redact.js';
 
 describe('redaction', () => {
   it('masks the password of a connection URL and keeps the rest', () => {
@@ -100,5 +100,44 @@ describe('child processes', () => {
       userinfo: 'ui-pw',
       query: 'q pw',
     });
+  });
+});
+
+describe('redaction edges (what a mutation run showed was unchecked)', () => {
+  it('the length and kind bounds of a distinctive secret are exact, and the tool words match in any case', () => {
+    expect(['abc1234x', 'abc123!', 'abcdefghijklmnop', 'abcdefghijklmno'].map(isDistinctive)).toEqual([true, false, true, false]);
+    expect(['STORAGE-CLI', '127.0.0.1', 'Storage-Cli'].map(isDistinctive)).toEqual([false, false, false]);
+    expect(weakness('STORAGE-CLI')).toMatch(/word the tool itself prints/);
+  });
+
+  it('a registered secret of 3 characters is known (kept out of child environments), one of 2 is not', () => {
+    registerSecret('q7z');
+    registerSecret('q8');
+    registerSecret(undefined);
+    registerSecret(null);
+    expect([isKnownSecret('q7z'), isKnownSecret('q8')]).toEqual([true, false]);
+  });
+
+  it('a secret that contains another is removed whole, not leaving its tail', () => {
+    registerSecret('Inner-Secret-5521');
+    registerSecret('Inner-Secret-5521-and-more-X9');
+    expect(redact('a Inner-Secret-5521-and-more-X9 b Inner-Secret-5521 c')).toBe('a **** b **** c');
+  });
+
+  it('an empty userinfo password stays empty (nothing to mask, nothing invented)', () => {
+    expect(maskUrl('postgres://u:@h:5432/db')).toBe('postgres://u:@h:5432/db');
+  });
+
+  it('tells credential query parameters from the others', () => {
+    expect(['password', 'sslpassword', 'PASSWORD', 'pwd', 'tlsCertificateKeyFilePassword'].map(isCredentialParameter)).toEqual([true, true, true, true, true]);
+    expect(['application_name', 'passwordx', 'user', 'sslmode'].map(isCredentialParameter)).toEqual([false, false, false, false]);
+  });
+
+  it('redactDeep keeps dates, null and numbers as they are', () => {
+    const at = new Date(0);
+    const out = redactDeep({ at, none: null, n: 1, list: [null, at] });
+    expect(out.at).toBeInstanceOf(Date);
+    expect(out.at.getTime()).toBe(0);
+    expect(out).toEqual({ at, none: null, n: 1, list: [null, at] });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRetention, type RetentionCandidate, type RetentionPolicy } from '../../src/engine/repository/retention.js';
+import { FUTURE_SKEW_MS, applyRetention, isFutureDated, type RetentionCandidate, type RetentionPolicy } from '../../src/engine/repository/retention.js';
 
 function seeded(seed: number): () => number {
   let state = seed >>> 0;
@@ -114,5 +114,79 @@ describe('retention', () => {
     expect(decision.keep.map((k) => k.id).sort()).toEqual(['acme-2', 'bolt-1', 'store-2']);
     expect(decision.remove.map((r) => r.id).sort()).toEqual(['acme-1', 'store-1']);
     expect(decision.keep.every((k) => k.store === 's')).toBe(true);
+  });
+});
+
+describe('retention buckets and bounds (what a mutation run showed was unchecked)', () => {
+  const at = (id: string, startedAt: string, extra: Partial<RetentionCandidate> = {}): RetentionCandidate => ({ id, store: 's', startedAt, ...extra });
+  const kept = (decision: ReturnType<typeof applyRetention>) => Object.fromEntries(decision.keep.map((k) => [k.id, k.reasons]));
+  const removed = (decision: ReturnType<typeof applyRetention>) => decision.remove.map((r) => r.id).sort();
+
+  it('keep-hourly keeps the newest backup of each of the last N hours', () => {
+    const decision = applyRetention(
+      [at('h10a', '2026-03-01T10:05:00Z'), at('h10b', '2026-03-01T10:40:00Z'), at('h11', '2026-03-01T11:10:00Z'), at('h12', '2026-03-01T12:30:00Z')],
+      { keepHourly: 2 },
+    );
+    expect(kept(decision)).toEqual({ h12: ['newest', 'hourly'], h11: ['hourly'] });
+    expect(removed(decision)).toEqual(['h10a', 'h10b']);
+  });
+
+  it('keep-monthly keeps the newest backup of each of the last N months', () => {
+    const decision = applyRetention(
+      [at('j1', '2026-01-05T00:00:00Z'), at('j2', '2026-01-20T00:00:00Z'), at('f', '2026-02-03T00:00:00Z'), at('m', '2026-03-01T00:00:00Z')],
+      { keepMonthly: 2 },
+    );
+    expect(kept(decision)).toEqual({ m: ['newest', 'monthly'], f: ['monthly'] });
+    expect(removed(decision)).toEqual(['j1', 'j2']);
+  });
+
+  it('keep-weekly keeps the newest backup of each ISO week (Monday to Sunday), across a year end with a week 53', () => {
+    // One backup a day at noon, 2026-12-14 (Mon) .. 2027-01-13 (Wed); 2026 has an ISO week 53 (Dec 28 .. Jan 3).
+    const candidates: RetentionCandidate[] = [];
+    for (let day = 0; day <= 30; day++) candidates.push(at(`d${day}`, new Date(Date.UTC(2026, 11, 14 + day, 12)).toISOString()));
+    const decision = applyRetention(candidates, { keepWeekly: 10 });
+    const weekly = decision.keep.filter((k) => k.reasons.includes('weekly')).map((k) => candidates.find((c) => c.id === k.id)!.startedAt.slice(0, 10));
+    expect(weekly.sort()).toEqual(['2026-12-20', '2026-12-27', '2027-01-03', '2027-01-10', '2027-01-13']);
+    expect(decision.keep.length + decision.remove.length).toBe(31);
+    // The week limit counts weeks, not backups.
+    expect(
+      applyRetention(candidates, { keepWeekly: 2 })
+        .keep.map((k) => k.id)
+        .sort(),
+    ).toEqual(['d27', 'd30']);
+  });
+
+  it('keep-within keeps a backup exactly that old, not one a millisecond older', () => {
+    const decision = applyRetention([at('new', '2026-03-01T12:00:00.000Z'), at('edge', '2026-03-01T11:00:00.000Z'), at('older', '2026-03-01T10:59:59.999Z')], {
+      keepWithinMs: 3_600_000,
+    });
+    expect(kept(decision)).toEqual({ new: ['newest', 'within'], edge: ['within'] });
+    expect(removed(decision)).toEqual(['older']);
+  });
+
+  it('of two backups started at the same instant the greater id counts as the newest', () => {
+    const decision = applyRetention([at('a', '2026-03-01T12:00:00Z'), at('b', '2026-03-01T12:00:00Z')], { keepLast: 1 });
+    expect(kept(decision)).toEqual({ b: ['newest', 'last'] });
+    expect(removed(decision)).toEqual(['a']);
+  });
+
+  it('only a backup more than the allowed skew ahead counts as dated in the future; a store whose only backup is, keeps it', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    expect(isFutureDated(new Date(now + FUTURE_SKEW_MS).toISOString(), now)).toBe(false);
+    expect(isFutureDated(new Date(now + FUTURE_SKEW_MS + 1).toISOString(), now)).toBe(true);
+    expect(isFutureDated(new Date(now + 60_000).toISOString(), now)).toBe(false);
+    const decision = applyRetention(
+      [at('soon', new Date(now + 60_000).toISOString()), at('real', '2026-03-01T11:00:00Z'), at('far', '2027-01-01T00:00:00Z', { store: 't' })],
+      { keepLast: 1 },
+      now,
+    );
+    expect(kept(decision)).toEqual({ soon: ['newest', 'last'], far: ['dated in the future'] });
+    expect(removed(decision)).toEqual(['real']);
+  });
+
+  it('an empty tag list is no tag; a negative count is no policy', () => {
+    const decision = applyRetention([at('a', '2026-03-01T10:00:00Z', { tags: [] }), at('b', '2026-03-01T11:00:00Z')], { keepLast: 1 });
+    expect(removed(decision)).toEqual(['a']);
+    expect(() => applyRetention([at('a', '2026-03-01T10:00:00Z')], { keepLast: -1, keepDaily: 0 })).toThrow(/empty/);
   });
 });
