@@ -185,3 +185,24 @@ describe('chunked encryption bounds (what a mutation run showed was unchecked)',
     expect(await deriveKey(decomposed, params)).toEqual(await deriveKey(composed, params));
   });
 });
+
+describe('chunked decryption of a file arriving in small pieces', () => {
+  it('reads the header once, whatever the pieces, and names a bad magic as a bad header, with a hint', async () => {
+    const plain = randomBytes(CHUNK * 2 + 3);
+    const sealed = await encrypt(plain);
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < sealed.length; at += 7) pieces.push(sealed.subarray(at, at + 7));
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(pieces), new DecryptStream(key, 'b1/payload'), async (source: AsyncIterable<Buffer>) => {
+      for await (const part of source) out.push(part);
+    });
+    expect(Buffer.concat(out)).toEqual(plain);
+    const badMagic = Buffer.from(sealed);
+    badMagic[0] ^= 0x01;
+    await expect(decrypt(badMagic)).rejects.toMatchObject({
+      code: 'BAD_DATA',
+      message: expect.stringMatching(/^Encrypted file header failed authentication/),
+      hint: expect.stringMatching(/Do not restore from this file/),
+    });
+  });
+});

@@ -141,3 +141,11 @@ describe('redaction edges (what a mutation run showed was unchecked)', () => {
     expect(out).toEqual({ at, none: null, n: 1, list: [null, at] });
   });
 });
+
+describe('redaction edges, continued', () => {
+  it('symbols alone are one kind; a short registered secret stays out of free text', () => {
+    expect(isDistinctive('!@#$%^&*')).toBe(false);
+    registerSecret('k9q');
+    expect(redact('x k9q y')).toBe('x k9q y');
+  });
+});

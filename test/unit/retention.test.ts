@@ -13,6 +13,7 @@ describe('retention', () => {
   it('refuses an empty policy', () => {
     expect(() => applyRetention([{ id: 'a', store: 's', startedAt: '2026-01-01T00:00:00Z' }], {})).toThrow(/empty/);
     expect(() => applyRetention([], { keepLast: 0 })).toThrow(/empty/);
+    expect(() => applyRetention([], {})).toThrow(expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/--keep-last/) }));
   });
 
   it('keeps the newest per day for keep-daily, and the last N for keep-last', () => {
