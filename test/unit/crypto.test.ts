@@ -206,3 +206,26 @@ describe('chunked decryption of a file arriving in small pieces', () => {
     });
   });
 });
+
+describe('key derivation and header errors, exactly', () => {
+  it('deriveKey is scrypt with the given parameters (a known answer from node:crypto)', async () => {
+    const { scryptSync } = await import('node:crypto');
+    const params = { N: 2 ** 10, r: 8, p: 1, salt: Buffer.alloc(16, 7).toString('base64') };
+    expect(await deriveKey('pass', params)).toEqual(scryptSync('pass', Buffer.alloc(16, 7), 32, { N: 2 ** 10, r: 8, p: 1 }));
+  });
+
+  it('a header whose chunk size differs from the manifest tells the operator not to restore; a matching one reads', async () => {
+    const plain = randomBytes(CHUNK + 3);
+    const sealed = await encrypt(plain);
+    const out: Buffer[] = [];
+    await pipeline(Readable.from([sealed]), new DecryptStream(key, 'b1/payload', 'payload.enc', CHUNK), async (source: AsyncIterable<Buffer>) => {
+      for await (const part of source) out.push(part);
+    });
+    expect(Buffer.concat(out)).toEqual(plain);
+    await expect(
+      pipeline(Readable.from([sealed]), new DecryptStream(key, 'b1/payload', 'payload.enc', CHUNK * 2), async (source: AsyncIterable<Buffer>) => {
+        for await (const _ of source) void _;
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_DATA', hint: expect.stringMatching(/Do not restore from this file/) });
+  });
+});

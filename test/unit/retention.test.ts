@@ -191,3 +191,37 @@ describe('retention buckets and bounds (what a mutation run showed was unchecked
     expect(() => applyRetention([at('a', '2026-03-01T10:00:00Z')], { keepLast: -1, keepDaily: 0 })).toThrow(/empty/);
   });
 });
+
+describe('retention buckets hold several backups', () => {
+  it('two backups in one hour, day or month among the newest count once for that bucket', () => {
+    const at = (id: string, startedAt: string): RetentionCandidate => ({ id, store: 's', startedAt });
+    const ids = (policy: RetentionPolicy, list: RetentionCandidate[]) =>
+      applyRetention(list, policy)
+        .keep.map((k) => k.id)
+        .sort();
+    expect(
+      ids({ keepHourly: 2 }, [
+        at('a', '2026-03-01T12:40:00Z'),
+        at('b', '2026-03-01T12:10:00Z'),
+        at('c', '2026-03-01T11:10:00Z'),
+        at('d', '2026-03-01T10:10:00Z'),
+      ]),
+    ).toEqual(['a', 'c']);
+    expect(
+      ids({ keepDaily: 2 }, [
+        at('a', '2026-03-02T12:00:00Z'),
+        at('b', '2026-03-02T08:00:00Z'),
+        at('c', '2026-03-01T12:00:00Z'),
+        at('d', '2026-02-28T12:00:00Z'),
+      ]),
+    ).toEqual(['a', 'c']);
+    expect(
+      ids({ keepMonthly: 2 }, [
+        at('a', '2026-03-20T00:00:00Z'),
+        at('b', '2026-03-02T00:00:00Z'),
+        at('c', '2026-02-20T00:00:00Z'),
+        at('d', '2026-01-20T00:00:00Z'),
+      ]),
+    ).toEqual(['a', 'c']);
+  });
+});
