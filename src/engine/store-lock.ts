@@ -32,6 +32,8 @@ export const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 120_000;
 /** An unreadable lock this young may be one an older version is still writing. */
 const UNREADABLE_GRACE_MS = 5_000;
+/** How far in the future a just-written lock file's time may be and still count as young. */
+const FUTURE_SLACK_MS = 1_000;
 
 /**
  * Eight random hex digits for a temporary file's name. node:crypto (~20 internal modules) loads on
@@ -195,7 +197,9 @@ export class StoreLock {
   private static judge(dir: string, store: string, file: string, holder: LockHolder | undefined): { live: boolean; reason?: string; hint?: string } {
     if (!holder) {
       const age = Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-      return age >= 0 && age < UNREADABLE_GRACE_MS ? { live: true } : { live: false, reason: 'the lock file is unreadable' };
+      // mtimeMs has a fraction of a millisecond Date.now() lacks, so a file written this instant can
+      // look up to a millisecond (more with a coarse file clock) in the future: still young.
+      return age > -FUTURE_SLACK_MS && age < UNREADABLE_GRACE_MS ? { live: true } : { live: false, reason: 'the lock file is unreadable' };
     }
     if (holder.host === os.hostname()) {
       const reason = sameHostStaleReason(holder);

@@ -86,6 +86,11 @@ describe('store lock holders', () => {
     expect(young.exitCode).toBe(75);
     expect(young.message).toBe('Store "main" is locked (its lock file is being written).');
     expect(fs.readFileSync(file, 'utf8')).toBe('{"pid": 12');
+    // Written this instant: its mtime can lie a fraction of a millisecond past Date.now() (it has
+    // sub-millisecond precision); such a file is being written, not stale.
+    const justNow = (Date.now() + 200) / 1000;
+    fs.utimesSync(file, justNow, justNow);
+    expect(locked(() => StoreLock.acquire(locks, 'main', 'run')).message).toContain('being written');
     const old = new Date(Date.now() - 6_000);
     fs.utimesSync(file, old, old);
     const warnings: string[] = [];
