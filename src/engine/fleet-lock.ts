@@ -5,8 +5,13 @@ import type { Fleet } from './fleet.js';
 import { locksDirOf } from './repository/repository.js';
 import { StoreLock } from './store-lock.js';
 
+/** The directory of the per-store locks: the backup repository's, also where no backup was taken yet. */
+export function storeLocksDir(fleet: Fleet): string {
+  return locksDirOf(repositoryPath(fleet));
+}
+
 export async function withStoreLock<T>(fleet: Fleet, store: string, command: string, warn: (message: string) => void, work: () => Promise<T>): Promise<T> {
-  const lock = StoreLock.acquire(locksDirOf(repositoryPath(fleet)), fleet.store(store).name, command, warn);
+  const lock = StoreLock.acquire(storeLocksDir(fleet), fleet.store(store).name, command, warn);
   try {
     return await work();
   } finally {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { StorageError } from './errors.js';
 import { ensurePrivateDir } from './system/private-dir.js';
-import { writeFileAtomic } from './system/files.js';
+import { randomSuffix, writeFileAtomic } from './system/files.js';
 
 export interface LockHolder {
   pid: number;
@@ -34,14 +34,6 @@ export const STALE_AFTER_MS = 120_000;
 const UNREADABLE_GRACE_MS = 5_000;
 /** How far in the future a just-written lock file's time may be and still count as young. */
 const FUTURE_SLACK_MS = 1_000;
-
-/**
- * Eight random hex digits for a temporary file's name. node:crypto (~20 internal modules) loads on
- * the first call, not with this module: `db health` and `--help` never need it (start-up, issue 16).
- */
-export function randomSuffix(): string {
-  return process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex');
-}
 
 export function processAlive(pid: number): boolean {
   try {

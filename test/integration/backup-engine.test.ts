@@ -18,6 +18,7 @@ import type { Fleet } from '../../src/engine/fleet.js';
 import { journalDir, listJournal, writeJournal } from '../../src/engine/restore-journal.js';
 import type { BackupRepository } from '../../src/engine/repository/repository.js';
 import { fleetFor } from '../support/fleet.js';
+import { refusal } from '../support/refusal.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-backup-engine-'));
 const savedEnv = { ...process.env };
@@ -72,15 +73,6 @@ async function setup(backup: Record<string, unknown>, notes = ['first', 'MARK-ro
   const fleet = await fleetFor(config, {});
   const repo = await openRepository(fleet, undefined, { create: true, env: {} });
   return { dir: fleetDir, data, live, fleet, repo };
-}
-
-async function refusal(work: Promise<unknown>): Promise<StorageError> {
-  const error = await work.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  return error as StorageError;
 }
 
 const files = (dir: string) => fs.readdirSync(dir).sort();

@@ -10,11 +10,11 @@ import { createBackup } from '../../src/engine/backup/create.js';
 import { openRepository } from '../../src/engine/backup/open.js';
 import { restoreBackup, restoreTarget } from '../../src/engine/backup/restore.js';
 import { verifyBackup } from '../../src/engine/backup/verify.js';
-import { StorageError } from '../../src/engine/errors.js';
 import type { Fleet } from '../../src/engine/fleet.js';
 import { journalDir, listJournal, writeJournal } from '../../src/engine/restore-journal.js';
 import type { BackupRepository } from '../../src/engine/repository/repository.js';
 import { fleetFor } from '../support/fleet.js';
+import { refusal } from '../support/refusal.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-restore-checks-'));
 const savedEnv = { ...process.env };
@@ -46,15 +46,6 @@ afterAll(async () => {
   process.env = savedEnv;
   fs.rmSync(home, { recursive: true, force: true });
 });
-
-async function refusal(work: Promise<unknown>): Promise<StorageError> {
-  const error = await work.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  return error as StorageError;
-}
 
 /** A copy of the backup whose manifest says other counts (sealed anew, as a bug at backup time would have written it). */
 function withCounts(counts: Record<string, number>): string {

@@ -7,25 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LoadedConfig } from '../../src/engine/config/load.js';
-import { StorageError } from '../../src/engine/errors.js';
 import { isKnownSecret } from '../../src/engine/redact.js';
 import { defaultKeyFile, readKeyFile, resolveKeySource } from '../../src/engine/repository/keys.js';
+import { refusal } from '../support/refusal.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-keys-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function config(backup?: Record<string, unknown>): LoadedConfig {
   return { source: { path: path.join(dir, 'storage.config.yaml') }, file: { backup }, raw: {}, stores: new Map() } as unknown as LoadedConfig;
-}
-
-async function refusal(work: () => unknown): Promise<StorageError> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError);
-    return error as StorageError;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('resolveKeySource', () => {

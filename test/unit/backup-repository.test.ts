@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../../src/engine/errors.js';
 import type { KeySource } from '../../src/engine/repository/keys.js';
 import type { BackupManifest } from '../../src/engine/repository/manifest.js';
 import {
@@ -22,6 +21,7 @@ import {
   type VerificationRecord,
 } from '../../src/engine/repository/repository.js';
 import { StoreLock } from '../../src/engine/store-lock.js';
+import { refusal } from '../support/refusal.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-repo-'));
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
@@ -34,16 +34,6 @@ function keyFile(): Extract<KeySource, { kind: 'keyfile' }> {
   return { kind: 'keyfile', file, create: false };
 }
 const NONE: KeySource = { kind: 'none' };
-
-async function refusal(work: () => Promise<unknown> | unknown): Promise<StorageError> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError);
-    return error as StorageError;
-  }
-  throw new Error('expected a refusal');
-}
 
 function manifestFor(repo: BackupRepository, store = 'lite', startedAt = new Date()): BackupManifest {
   const id = repo.newBackupId(store, startedAt);

@@ -3,7 +3,7 @@ import { StorageCommand } from '../../cli/base-command.js';
 import { StorageError } from '../../engine/errors.js';
 import { isEmptyPolicy } from '../../engine/repository/retention.js';
 import { strongerLevel, type BackupRepository } from '../../engine/repository/repository.js';
-import { backupsOutcome, createBackups, type StoreOutcome } from '../../engine/backup/create.js';
+import { backupsOutcome, checkParallelDump, createBackups, type StoreOutcome } from '../../engine/backup/create.js';
 import { openRepository } from '../../engine/backup/open.js';
 import { verifyBackup } from '../../engine/backup/verify.js';
 import type { Fleet } from '../../engine/fleet.js';
@@ -79,15 +79,7 @@ export default class BackupCreate extends StorageCommand {
         ? fleet.select(argv as string[])
         : [fleet.onlyStore('storage backup create', '--all to back up every store')];
     this.auditStores = stores.map((store) => store.name);
-    // A parallel dump is a PostgreSQL feature: refused before any work rather than silently ignored.
-    const notPostgres = flags.jobs !== undefined && flags.jobs > 1 ? stores.filter((store) => store.engine !== 'postgres') : [];
-    if (notPostgres.length > 0) {
-      throw new StorageError(
-        'USAGE',
-        `--jobs dumps PostgreSQL stores in parallel; ${notPostgres.map((store) => `${store.name} (${store.engine})`).join(', ')} ${notPostgres.length === 1 ? 'is' : 'are'} not PostgreSQL.`,
-        { hint: 'Drop --jobs for SQLite and MongoDB stores, or name only the PostgreSQL stores to back up with --jobs.' },
-      );
-    }
+    await checkParallelDump(fleet, stores, flags.jobs);
     // Refuse an unusable --prune before any work, not after a good backup.
     if (flags.prune && isEmptyPolicy(policyFromConfig(fleet))) {
       throw new StorageError('USAGE', '--prune needs a retention policy, and backup.retention in the config is empty.', {

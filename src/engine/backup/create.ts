@@ -11,6 +11,7 @@ import type { Fleet } from '../fleet.js';
 import { fileSystemFailure, isFileSystemError } from '../system/fs-errors.js';
 import { describeFailure } from '../engines/failures.js';
 import { storeTarget } from '../engines/target.js';
+import { requireCapability } from '../engines/index.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { DEFAULT_CHUNK_SIZE } from '../repository/crypto.js';
 import { silentProgress, type Progress } from '../progress.js';
@@ -139,6 +140,18 @@ export interface StoreOutcome {
 }
 
 /** Backs up several stores with bounded concurrency; one store's failure does not stop the others. */
+/** `--jobs N` (N > 1) is refused before any work for stores whose engine cannot dump in parallel (rather than silently ignored). */
+export async function checkParallelDump(fleet: Fleet, stores: ResolvedStore[], jobs: number | undefined): Promise<void> {
+  if (jobs === undefined || jobs <= 1) return;
+  const refusing: ResolvedStore[] = [];
+  for (const store of stores) if (!(await requireCapability(await fleet.engine(store), 'backup', store.name)).parallelDump) refusing.push(store);
+  if (refusing.length === 0) return;
+  const which = refusing.map((store) => `${store.name} (${store.engine})`).join(', ');
+  throw new StorageError('USAGE', `--jobs dumps PostgreSQL stores in parallel; ${which} ${refusing.length === 1 ? 'is' : 'are'} not PostgreSQL.`, {
+    hint: 'Drop --jobs for SQLite and MongoDB stores, or name only the PostgreSQL stores to back up with --jobs.',
+  });
+}
+
 export async function createBackups(
   fleet: Fleet,
   repo: BackupRepository,

@@ -101,6 +101,8 @@ export interface BackupCapability<P extends Provider = Provider> {
   restoresInPlace?: boolean;
   /** What the engine calls what a backup counts: tables or collections. */
   countedThings: { one: string; many: string };
+  /** The engine dumps in parallel for `backup create --jobs N` (PostgreSQL: pg_dump -Fd -j N); others refuse --jobs. */
+  parallelDump?: boolean;
   /** Where a payload file lands in `backup export`: its path in the vendor's own layout (a plain relative path, checked by the caller). */
   exportName(manifest: BackupManifest, fileName: string): string;
 }

@@ -1,11 +1,9 @@
 // The failover topic: each operation asks the store's engine for its failover capability, holds
 // the store's lock while it changes roles, and records what happened in the history.
-import { repositoryPath } from '../backup/open.js';
 import type { FailoverEvent, Topology } from '../engines/spec.js';
 import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
-import { locksDirOf } from '../repository/repository.js';
-import { StoreLock } from '../store-lock.js';
+import { withStoreLock } from '../fleet-lock.js';
 import { recordEvent } from './history.js';
 import { membersOf } from './members.js';
 
@@ -36,14 +34,17 @@ async function changingRoles(
   work: (run: Awaited<ReturnType<typeof context>>) => Promise<FailoverEvent>,
 ): Promise<FailoverEvent> {
   const run = await context(fleet, storeName);
-  const lock = StoreLock.acquire(locksDirOf(repositoryPath(fleet)), storeName, command, (message) => progress.warn(message));
-  try {
-    const event = await work(run);
-    recordEvent({ ...event, operator: command });
-    return event;
-  } finally {
-    lock.release();
-  }
+  return withStoreLock(
+    fleet,
+    storeName,
+    command,
+    (message) => progress.warn(message),
+    async () => {
+      const event = await work(run);
+      recordEvent({ ...event, operator: command });
+      return event;
+    },
+  );
 }
 
 export interface SwitchoverRequest {

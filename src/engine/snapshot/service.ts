@@ -7,18 +7,13 @@ import { derivedName, nameStamp, type NamingEngine } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { processAlive, StoreLock } from '../store-lock.js';
-import { locksDirOf } from '../repository/repository.js';
+import { storeLocksDir } from '../fleet-lock.js';
 import { sleepSync } from '../resilience/clock.js';
-import { repositoryPath } from '../backup/open.js';
 import { settleInterruptedBackupRestores } from '../backup/restore.js';
 import { TOOL } from '../tool.js';
 import { listJournal, type RestoreJournalEntry, type RestorePhase } from '../restore-journal.js';
 import { SNAPSHOT_NAME, findSnapshot, listSnapshots, removeSnapshotRecord, saveSnapshot, type SnapshotRecord, type SnapshotRestoring } from './catalog.js';
 import type { SnapshotCapability, TableStat } from '../engines/spec.js';
-
-function locksDir(fleet: Fleet): string {
-  return locksDirOf(repositoryPath(fleet));
-}
 
 /** The copy a snapshot lives in: `<db>__snap_<name>`, shortened with a hash when the engine's name limit needs it. */
 export function copyName(engine: NamingEngine, database: string, name: string): string {
@@ -60,7 +55,7 @@ export async function createSnapshot(
     });
   if (await engine.exists(provider, copy))
     throw new StorageError('ALREADY_EXISTS', `"${copy}" already exists on store "${store.name}".`, { hint: 'Choose another --name.' });
-  const lock = StoreLock.acquire(locksDir(fleet), store.name, request.command, warn);
+  const lock = StoreLock.acquire(storeLocksDir(fleet), store.name, request.command, warn);
   // An interrupted run removes the copy it was making: it has no record, so nothing would ever list or prune it.
   const unregister = onCleanup(`the unfinished snapshot copy "${copy}"`, async () => {
     if (await engine.exists(provider, copy)) await engine.drop(provider, copy);
@@ -129,7 +124,7 @@ function describeInterrupted(
 export async function snapshotStatus(fleet: Fleet, record: SnapshotRecord): Promise<SnapshotStatus> {
   try {
     const { provider, impl: engine } = await fleet.capability(record.store, 'snapshot');
-    const holder = record.restoring ? StoreLock.liveHolder(locksDir(fleet), record.store) : undefined;
+    const holder = record.restoring ? StoreLock.liveHolder(storeLocksDir(fleet), record.store) : undefined;
     if (record.restoring && holder)
       return {
         ...record,
@@ -165,7 +160,9 @@ export async function snapshotList(fleet: Fleet, store?: string): Promise<Snapsh
 export function interruptedBackupRestores(fleet: Fleet, store?: string): RestoreJournalEntry[] {
   return listJournal(store).filter(
     (entry) =>
-      fleet.config.stores.has(entry.store) && !(entry.host === os.hostname() && processAlive(entry.pid)) && !StoreLock.liveHolder(locksDir(fleet), entry.store),
+      fleet.config.stores.has(entry.store) &&
+      !(entry.host === os.hostname() && processAlive(entry.pid)) &&
+      !StoreLock.liveHolder(storeLocksDir(fleet), entry.store),
   );
 }
 
@@ -228,7 +225,7 @@ export async function cleanupRestores(
   for (const name of stores) {
     const pending = listSnapshots(name).some((record) => record.restoring) || listJournal(name).length > 0;
     if (!pending) continue;
-    const lock = StoreLock.acquire(locksDir(fleet), name, options.command, warn);
+    const lock = StoreLock.acquire(storeLocksDir(fleet), name, options.command, warn);
     try {
       settled.push(...(await settleStore(fleet, name, () => undefined)));
     } finally {
@@ -250,7 +247,7 @@ export async function restoreSnapshot(
     throw new StorageError('NOT_FOUND', `The copy "${found.copy}" of snapshot "${found.name}" no longer exists.`, {
       hint: 'It was dropped outside this tool; delete the snapshot record with `storage snapshot delete`.',
     });
-  const lock = StoreLock.acquire(locksDir(fleet), store.name, request.command, warn);
+  const lock = StoreLock.acquire(storeLocksDir(fleet), store.name, request.command, warn);
   try {
     // What killed restores left on this store is settled first (we hold the lock: their runs are gone).
     await settleStore(fleet, store.name, warn);

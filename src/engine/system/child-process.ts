@@ -1,5 +1,5 @@
 // Every external program the tool runs (pg_dump, pg_restore, their version probes) starts here,
-// so none outlives the tool. Each runs under a tiny watchdog (a second node process): the
+// so none outlives the tool. Each long-running one runs under a tiny watchdog (a second node process): the
 // watchdog starts the program in a process group of its own, holds a pipe from the tool, and
 // when that pipe closes without the program having finished (the tool was killed, even with
 // kill -9, where no handler of ours can run) it terminates the whole group, workers included
@@ -8,7 +8,7 @@
 // with the cleanup registry, so an interrupted run stops it before it exits.
 // The programs get the environment without the tool's own STORAGE_* variables (passphrases,
 // keys): they need PATH, HOME, locale and PG* settings, never the tool's secrets.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { childEnv } from './child-env.js';
 import { onCleanup } from '../cleanup.js';
@@ -134,4 +134,17 @@ export function startTool(file: string, args: string[], options: ToolOptions): T
 /** Runs a program to its end. */
 export function runTool(file: string, args: string[], options: Omit<ToolOptions, 'stdin' | 'stdout'> & { stdout?: 'buffer' | 'ignore' }): Promise<ToolResult> {
   return startTool(file, args, options).done;
+}
+
+/**
+ * Runs a program that answers at once (a `--version` probe) directly, not under a watchdog: a
+ * second node process on every backup's critical path bought nothing for a program that ends by
+ * itself; the timeout stands in for the watchdog. Same environment as the supervised programs.
+ */
+export function probeTool(file: string, args: string[], timeoutMs = 30_000): Promise<{ exitCode: number; stdout: string }> {
+  return new Promise((resolve) =>
+    execFile(file, args, { env: toolEnvironment(), timeout: timeoutMs, encoding: 'utf8' }, (error, stdout) =>
+      resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: String(stdout ?? '') }),
+    ),
+  );
 }

@@ -21,6 +21,14 @@ export function fsyncFile(file: string): void {
   fsyncPath(file, 'r+');
 }
 
+/**
+ * Eight random hex digits for a temporary file's name. node:crypto (~20 internal modules) loads on
+ * the first call, not with this module: `db health` and `--help` never need it (start-up, issue 16).
+ */
+export function randomSuffix(): string {
+  return process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex');
+}
+
 function writeTemp(file: string, data: string | Buffer, mode: number): string {
   const dir = path.dirname(file);
   ensurePrivateDir(dir);

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processAlive, randomSuffix } from '../store-lock.js';
+import { processAlive } from '../store-lock.js';
+import { randomSuffix } from './files.js';
 import { onCleanup } from '../cleanup.js';
 import { userPaths } from '../config/paths.js';
 import { ensurePrivateDir } from './private-dir.js';

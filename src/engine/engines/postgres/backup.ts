@@ -149,19 +149,11 @@ export async function dumpPostgres(
       );
       const ours = zstd ? ('zstd' as const) : ('none' as const);
       const options = (name: string) => ({ compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` });
-      let exitCode: number | null = null;
-      const dumped = child.done.then((result) => {
-        exitCode = result.exitCode;
-        return result;
-      });
       const stored: Promise<PayloadFile[] | void> = parallel
         ? storeWhileDumping({
             dumpDir,
-            dumpDone: dumped,
+            dumpDone: child.done,
             failed: () => failures.length > 0,
-            succeeded: () => exitCode === 0,
-            // One file at a time: each is compressed on every core already, and two at once held ~50 MB more memory for no time saved.
-            concurrency: 1,
             store: (archiveName, file) => {
               const name = payloadName(directoryBase(archiveName), { compression: ours, encrypted: key !== undefined });
               return writePayload(readFileStream(file), dir, name, options(name));
@@ -174,7 +166,7 @@ export async function dumpPostgres(
       const counting = rowCounts === 'exact' ? countTables : estimateTables;
       const [files, result, counts] = await Promise.all([
         stored,
-        dumped,
+        child.done,
         counting((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
       ]).finally(stopWatching);
       if (failures.length > 0) throw failures[0];
@@ -260,23 +252,9 @@ async function decodeArchive({ manifest, dir, key }: { manifest: BackupManifest;
     return;
   }
   fs.mkdirSync(target, { recursive: true, mode: 0o700 });
+  // Every name is checked before anything is written; then one file at a time, as the dump stored them.
   const files = manifest.files.map((file) => ({ file, to: path.join(target, archiveFile(file.name)) }));
-  // One file at a time, as the dump stored them (two at once held more memory for little time).
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < files.length && !failed) {
-      const { file, to } = files[next++];
-      await read(file, to).catch((error: unknown) => {
-        failed = true;
-        throw error;
-      });
-    }
-  };
-  // Both settle before the first failure is reported: nothing writes into the scratch directory after.
-  const outcomes = await Promise.allSettled([worker()]);
-  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
-  if (failure) throw (failure as PromiseRejectedResult).reason;
+  for (const { file, to } of files) await read(file, to);
 }
 
 export const postgresBackup: BackupCapability<PostgresProvider> = {
@@ -364,4 +342,5 @@ export const postgresBackup: BackupCapability<PostgresProvider> = {
 
   systemDatabases: ['postgres', 'template0', 'template1'],
   countedThings: { one: 'table', many: 'tables' },
+  parallelDump: true,
 };

@@ -55,94 +55,45 @@ async function heldOpen(marker: string): Promise<Set<string> | undefined> {
 export interface StoreFiles {
   /** pg_dump's scratch output directory (its path is on pg_dump's command line). */
   dumpDir: string;
-  /** Settles when pg_dump has exited (successfully or not). */
-  dumpDone: Promise<unknown>;
+  /** Settles when pg_dump has exited, with its exit code. */
+  dumpDone: Promise<{ exitCode: number | null }>;
   /** True once the run has failed: stop storing. */
   failed: () => boolean;
   /** Stores one archive file (its plain bytes at `file`) as payload file; returns its manifest entry. */
   store: (archiveName: string, file: string) => Promise<PayloadFile>;
-  /** Files stored at once. */
-  concurrency: number;
-  /** Whether pg_dump exited successfully (asked once it is done: only then are the last files stored). */
-  succeeded: () => boolean;
 }
 
 /**
- * Stores pg_dump's archive files while it runs and after it exits; each file is removed once
- * stored. Returns the payload files, in archive-name order. A failure of any store rejects (after
- * the stores already started have settled, so no file is written to after the caller cleans up).
+ * Stores pg_dump's archive files while it runs and after it exits, one at a time (each is
+ * compressed on every core already; two at once held ~50 MB more memory for no time saved); each
+ * file is removed once stored. The last files, toc.dat among them, are stored only when pg_dump
+ * succeeded. Returns the payload files, in archive-name order; the first failure rejects, with no
+ * store left running.
  */
-export async function storeWhileDumping({ dumpDir, dumpDone, failed, store, concurrency, succeeded }: StoreFiles): Promise<PayloadFile[]> {
+export async function storeWhileDumping({ dumpDir, dumpDone, failed, store }: StoreFiles): Promise<PayloadFile[]> {
   const taken = new Set<string>();
-  const queue: string[] = [];
   const stored: PayloadFile[] = [];
-  let firstError: unknown;
-  let running = 0;
-  let wake: (() => void) | undefined;
-  const poke = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const startNext = () => {
-    while (running < concurrency && queue.length > 0 && firstError === undefined && !failed()) {
-      const name = queue.shift()!;
-      running++;
-      const file = path.join(dumpDir, name);
-      store(name, file)
-        .then(async (entry) => {
-          stored.push(entry);
-          await fs.promises.rm(file, { force: true });
-        })
-        .catch((error: unknown) => {
-          firstError ??= error;
-        })
-        .finally(() => {
-          running--;
-          startNext();
-          poke();
-        });
-    }
-  };
-  const take = (names: string[]) => {
+  const storeEach = async (names: string[]) => {
     for (const name of names.sort()) {
-      if (taken.has(name)) continue;
-      if (!ARCHIVE_NAME.test(name)) {
-        firstError ??= new Error(`pg_dump wrote an unexpected file "${name}"`);
-        return;
-      }
+      if (taken.has(name) || failed()) continue;
+      if (!ARCHIVE_NAME.test(name)) throw new Error(`pg_dump wrote an unexpected file "${name}"`);
       taken.add(name);
-      queue.push(name);
+      const file = path.join(dumpDir, name);
+      stored.push(await store(name, file));
+      await fs.promises.rm(file, { force: true });
     }
-    startNext();
   };
   let dumping = true;
-  void dumpDone.finally(() => {
-    dumping = false;
-    poke();
-  });
-  let canTell = true;
-  while (dumping && firstError === undefined && !failed()) {
-    if (canTell) {
-      // Listed before the scan of open files: a file listed and not open at the scan was closed, for good.
-      const names = await fs.promises.readdir(dumpDir).catch(() => [] as string[]);
-      const open = await heldOpen(dumpDir);
-      if (open === undefined) canTell = false;
-      else take(names.filter((name) => name !== 'toc.dat' && !open.has(path.join(dumpDir, name))));
-    }
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, POLL_MS).unref();
-    });
+  void dumpDone.finally(() => (dumping = false));
+  while (dumping && !failed()) {
+    // Listed before the scan of open files: a file listed and not open at the scan was closed, for good.
+    const names = await fs.promises.readdir(dumpDir).catch(() => [] as string[]);
+    const open = await heldOpen(dumpDir);
+    if (open === undefined) break; // no /proc: everything is stored once pg_dump has exited
+    await storeEach(names.filter((name) => name !== 'toc.dat' && !open.has(path.join(dumpDir, name))));
+    await Promise.race([dumpDone, new Promise((resolve) => setTimeout(resolve, POLL_MS).unref())]);
   }
-  await dumpDone;
-  if (firstError === undefined && !failed() && succeeded()) take(await fs.promises.readdir(dumpDir));
-  // Everything started settles before returning, on success or failure.
-  while (running > 0 || (queue.length > 0 && firstError === undefined && !failed())) {
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      if (running === 0) startNext();
-    });
-  }
-  if (firstError !== undefined) throw firstError;
+  const { exitCode } = await dumpDone;
+  if (!failed() && exitCode === 0) await storeEach(await fs.promises.readdir(dumpDir));
   return stored.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../../errors.js';
 import { redact } from '../../redact.js';
-import { execFile } from 'node:child_process';
-import { childEnv } from '../../system/child-env.js';
+import { probeTool } from '../../system/child-process.js';
 import type { ClientToolsCapability, ToolsVerdict } from '../spec.js';
 import { hintForPostgresMessage } from './failures.js';
 import type { PostgresProvider } from './provider.js';
@@ -19,12 +18,7 @@ export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): str
 }
 
 export async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
-  // `--version` answers at once: run directly, not under a watchdog (a second node process on every backup's critical path).
-  const { exitCode, stdout } = await new Promise<{ exitCode: number; stdout: string }>((resolve) =>
-    execFile(tool, ['--version'], { env: childEnv(), timeout: 30_000, encoding: 'utf8' }, (error, out) =>
-      resolve({ exitCode: error ? 1 : 0, stdout: String(out ?? '') }),
-    ),
-  );
+  const { exitCode, stdout } = await probeTool(tool, ['--version']);
   if (exitCode === 0) {
     const match = /(\d+)(?:\.(\d+))?/.exec(stdout);
     return { major: Number(match?.[1] ?? 0), version: stdout.trim() };
