@@ -5,6 +5,7 @@ import { isEmptyPolicy } from '../../engine/repository/retention.js';
 import { strongerLevel, type BackupRepository } from '../../engine/repository/repository.js';
 import { backupsOutcome, checkParallelDump, createBackups, type StoreOutcome } from '../../engine/backup/create.js';
 import { openRepository } from '../../engine/backup/open.js';
+import { prepareStores } from '../../engine/backup/prepare.js';
 import { verifyBackup } from '../../engine/backup/verify.js';
 import type { Fleet } from '../../engine/fleet.js';
 import { createTenantBackup } from '../../engine/tenant/backup.js';
@@ -86,6 +87,11 @@ export default class BackupCreate extends StorageCommand {
         hint: 'Set backup.retention (e.g. { keepDaily: 7, keepWeekly: 4 }), or run `storage backup prune` with --keep-* flags.',
       });
     }
+    prepareStores(
+      fleet,
+      stores.map((store) => store.name),
+      'dump',
+    );
     const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
     this.interruptible = { repo, stores: stores.map((store) => store.name), since: Date.now() };
     // The task list opens only once nothing can fail before the stores' tasks start.

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { StorageCommand } from '../../cli/base-command.js';
 import { openRepository } from '../../engine/backup/open.js';
+import { prepareStores } from '../../engine/backup/prepare.js';
 import { restoreBackup, restoreTarget, type RestoreOutcome } from '../../engine/backup/restore.js';
 import { StorageError } from '../../engine/errors.js';
 import type { Fleet } from '../../engine/fleet.js';
@@ -49,6 +50,7 @@ export default class BackupRestore extends StorageCommand {
     const { args, flags } = await this.parse(BackupRestore);
     const fleet = await this.fleet(flags.config);
     const json = this.jsonEnabled();
+    if (flags.to !== undefined) prepareStores(fleet, [flags.to], 'restore');
     const repo = await openRepository(fleet, json ? quietProgress : lineProgress());
     if (flags.tenant !== undefined || repo.readManifest(args.id).tenant) {
       if (flags.database !== undefined)

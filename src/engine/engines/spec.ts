@@ -103,6 +103,12 @@ export interface BackupCapability<P extends Provider = Provider> {
   countedThings: { one: string; many: string };
   /** The engine dumps in parallel for `backup create --jobs N` (PostgreSQL: pg_dump -Fd -j N); others refuse --jobs. */
   parallelDump?: boolean;
+  /**
+   * What a backup or restore can do while the repository's key is unlocked (scrypt, ~0.3 s on
+   * another core): connect, find the dump tool. Its results are only kept for the run to reuse;
+   * a failure here is ignored, the run meets it again and reports it.
+   */
+  prepare?(provider: P, purpose: 'dump' | 'restore'): Promise<void>;
   /** Where a payload file lands in `backup export`: its path in the vendor's own layout (a plain relative path, checked by the caller). */
   exportName(manifest: BackupManifest, fileName: string): string;
 }

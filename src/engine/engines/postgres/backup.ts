@@ -343,4 +343,10 @@ export const postgresBackup: BackupCapability<PostgresProvider> = {
   systemDatabases: ['postgres', 'template0', 'template1'],
   countedThings: { one: 'table', many: 'tables' },
   parallelDump: true,
+
+  async prepare(provider, purpose) {
+    // A connection in the pool, the server's version, and for a dump pg_dump's (probed once).
+    const serverMajor = await provider.serverMajor();
+    if (purpose === 'dump') await toolMajor(pgTool('pg_dump', serverMajor));
+  },
 };

@@ -17,7 +17,21 @@ export function pgTool(name: 'pg_dump' | 'pg_restore', serverMajor: number): str
   return fs.existsSync(versioned) ? versioned : name;
 }
 
-export async function toolMajor(tool: string): Promise<{ major: number; version: string }> {
+/** What a tool said it is, per path, for this process: a backup's preparation probes it while the key is unlocked, the dump reuses the answer. */
+const probed = new Map<string, Promise<{ major: number; version: string }>>();
+
+export function toolMajor(tool: string): Promise<{ major: number; version: string }> {
+  let answer = probed.get(tool);
+  if (!answer) {
+    answer = probeMajor(tool);
+    probed.set(tool, answer);
+    // Only an answer is kept: a tool that failed is asked again (it may have been installed since).
+    answer.catch(() => probed.delete(tool));
+  }
+  return answer;
+}
+
+async function probeMajor(tool: string): Promise<{ major: number; version: string }> {
   const { exitCode, stdout } = await probeTool(tool, ['--version']);
   if (exitCode === 0) {
     const match = /(\d+)(?:\.(\d+))?/.exec(stdout);
