@@ -11,6 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { StoreLock } from '../../src/engine/store-lock.js';
 import { BIN } from '../support/paths.js';
 import { pgAdmin, pgUrlFor, uniqueName } from '../support/servers.js';
 
@@ -377,6 +378,51 @@ describe('storage tenant on SQLite', () => {
     expect(db.prepare(`select name from pragma_table_info('items')`).all()).toContainEqual({ name: 'x' });
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("suspend, resume and drop (with its backup or without) wait for no one: while another run holds the store's lock each is refused with 75, and nothing changes", async () => {
+    const sandbox = makeSandbox();
+    migration(path.join(sandbox.dir, 'migrations'), '001_items.sql', 'create table items (id integer primary key, name text not null);\n');
+    fs.writeFileSync(path.join(sandbox.dir, 'app.db'), '');
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'app.db' } }, tenancy: { store: 'lite', migrations: 'migrations' } });
+    expect((await sandbox.run(['tenant', 'create', 'acme', 'globex'])).exitCode).toBe(0);
+    expect((await sandbox.run(['tenant', 'suspend', 'globex'])).exitCode).toBe(0);
+    const live = path.join(sandbox.dir, 'tenants', 't_acme.db');
+    const aside = path.join(sandbox.dir, 'tenants', 'suspended', 't_globex.db');
+    const db = new Sqlite(live);
+    db.prepare(`insert into items (name) values ('kept')`).run();
+    db.close();
+    // Another run (a migrate, a restore) holds the tenancy store's lock: the one backups take, in the default repository.
+    const holder = StoreLock.acquire(path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'backups', 'locks'), 'lite', 'storage tenant migrate --all');
+    try {
+      for (const args of [
+        ['tenant', 'suspend', 'acme'],
+        ['tenant', 'resume', 'globex'],
+        ['tenant', 'drop', 'acme', '--confirm', 'acme'],
+        ['tenant', 'drop', 'acme', '--confirm', 'acme', '--no-backup'],
+      ]) {
+        const refused = await sandbox.run(args);
+        expect(refused.exitCode, `${args.join(' ')}: ${refused.stderr}`).toBe(75);
+        expect(refused.stderr).toContain('storage tenant migrate --all');
+      }
+    } finally {
+      holder.release();
+    }
+    // Nothing changed: acme is live with its row, globex still aside, both in the catalog, no backup taken.
+    const again = new Sqlite(live, { readonly: true });
+    expect(again.prepare('select name from items').all()).toEqual([{ name: 'kept' }]);
+    again.close();
+    expect(fs.existsSync(aside)).toBe(true);
+    const list = (await sandbox.run(['tenant', 'list', '--json'])).json();
+    expect(list.tenants.map((t: { name: string; status: string }) => [t.name, t.status])).toEqual([
+      ['acme', 'active'],
+      ['globex', 'suspended'],
+    ]);
+    const backupsDir = path.join(sandbox.env.XDG_DATA_HOME, 'storage', 'backups', 'backups');
+    expect(fs.existsSync(backupsDir) ? fs.readdirSync(backupsDir) : []).toEqual([]);
+    // Once the lock is free the same commands work.
+    expect((await sandbox.run(['tenant', 'drop', 'acme', '--confirm', 'acme'])).exitCode).toBe(0);
+    expect(fs.existsSync(live)).toBe(false);
   }, 120_000);
 
   it('a tenant file already migrated by a run that died before the catalog heard of it is caught up, not migrated twice', async () => {

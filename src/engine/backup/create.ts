@@ -34,6 +34,8 @@ export interface CreateOptions {
   scope?: { tenant: BackedUpTenant; dump: (context: DumpContext) => Promise<DumpResult> };
   /** `--jobs N`: parallel dump (PostgreSQL; the command refuses it for other engines). */
   jobs?: number;
+  /** The caller holds the store's lock already (`tenant drop`: its backup and the drop under one lock). */
+  locked?: boolean;
 }
 
 /** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
@@ -54,7 +56,9 @@ export async function createBackup(
   progress: Progress = silentProgress,
 ): Promise<SealedManifest> {
   const store = fleet.store(storeName);
-  const lock = StoreLock.acquire(repo.locksDir, store.name, options.command ?? 'storage backup create', (message) => progress.warn(message));
+  const lock = options.locked
+    ? undefined
+    : StoreLock.acquire(repo.locksDir, store.name, options.command ?? 'storage backup create', (message) => progress.warn(message));
   const id = repo.newBackupId(store.name);
   const dir = repo.backupDir(id);
   let scratch: string | undefined;
@@ -128,7 +132,7 @@ export async function createBackup(
   } finally {
     unregister();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-    lock.release();
+    lock?.release();
   }
 }
 

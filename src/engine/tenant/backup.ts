@@ -14,6 +14,7 @@ import { silentProgress, type Progress } from '../progress.js';
 import type { SealedManifest } from '../repository/manifest.js';
 import type { BackupRepository } from '../repository/repository.js';
 import { StoreLock } from '../store-lock.js';
+import { withStoreLock } from '../fleet-lock.js';
 import { holdScratch } from '../system/scratch-registry.js';
 import { checkTenantName } from './names.js';
 import { openTenancy, tenantRecord, type Tenancy } from './service.js';
@@ -40,7 +41,7 @@ export async function createTenantBackup(
   fleet: Fleet,
   repo: BackupRepository,
   name: string,
-  options: { store?: string; tags?: string[]; command?: string } = {},
+  options: { store?: string; tags?: string[]; command?: string; locked?: boolean } = {},
   progress: Progress = silentProgress,
 ): Promise<SealedManifest> {
   const { tenancy, record } = await tenantRecord(fleet, name);
@@ -58,6 +59,7 @@ export async function createTenantBackup(
     {
       tags: options.tags,
       command: options.command ?? `storage backup create --tenant ${name}`,
+      locked: options.locked,
       scope: { tenant, dump: (context) => impl.dumpTenant!(context, record, tenancy.settings) },
     },
     progress,
@@ -194,14 +196,25 @@ export async function dropTenantWithBackup(
   progress: Progress = silentProgress,
 ): Promise<TenantDropOutcome> {
   requireConfirmation(name, options.confirm, `Dropping tenant "${name}"`);
-  const { tenancy, record } = await tenantRecord(fleet, name);
-  let backup: SealedManifest | undefined;
-  if (options.repo) {
-    if (!tenancy.impl.dumpTenant) lacking(tenancy, 'dumpTenant');
-    backup = await createTenantBackup(fleet, options.repo, name, { tags: [DROP_TAG], command: options.command }, progress);
-  }
-  const done = progress.step(`drop tenant ${name} (${record.container})`);
-  await tenancy.impl.drop(tenancy.provider, record, tenancy.settings);
-  done();
-  return { tenant: name, store: tenancy.store.name, container: record.container, ...(backup ? { backup: backup.id } : {}) };
+  const { tenancy } = await tenantRecord(fleet, name);
+  const command = options.command ?? `storage tenant drop ${name}`;
+  // One lock for the backup and the drop: nothing (a migration, a restore) gets in between them.
+  return withStoreLock(
+    fleet,
+    tenancy.store.name,
+    command,
+    (message) => progress.warn(message),
+    async () => {
+      const { record } = await tenantRecord(fleet, name);
+      let backup: SealedManifest | undefined;
+      if (options.repo) {
+        if (!tenancy.impl.dumpTenant) lacking(tenancy, 'dumpTenant');
+        backup = await createTenantBackup(fleet, options.repo, name, { tags: [DROP_TAG], command, locked: true }, progress);
+      }
+      const done = progress.step(`drop tenant ${name} (${record.container})`);
+      await tenancy.impl.drop(tenancy.provider, record, tenancy.settings);
+      done();
+      return { tenant: name, store: tenancy.store.name, container: record.container, ...(backup ? { backup: backup.id } : {}) };
+    },
+  );
 }

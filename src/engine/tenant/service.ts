@@ -295,18 +295,24 @@ export async function setTenantStatus(
   fleet: Fleet,
   name: string,
   status: TenantRecord['status'],
+  progress: Progress = silentProgress,
 ): Promise<{ tenant: string; status: string; was: string; means: string }> {
-  const tenancy = await openTenancy(fleet);
-  const record = await tenantNamed(tenancy, name);
-  if (record.status !== status) await tenancy.impl.setStatus(tenancy.provider, record, status, tenancy.settings);
-  return { tenant: name, status, was: record.status, means: tenancy.impl.suspendMeans };
+  const command = `storage tenant ${status === 'suspended' ? 'suspend' : 'resume'} ${name}`;
+  return underLock(fleet, command, progress, async () => {
+    const tenancy = await openTenancy(fleet);
+    const record = await tenantNamed(tenancy, name);
+    if (record.status !== status) await tenancy.impl.setStatus(tenancy.provider, record, status, tenancy.settings);
+    return { tenant: name, status, was: record.status, means: tenancy.impl.suspendMeans };
+  });
 }
 
-export async function dropTenant(fleet: Fleet, name: string): Promise<TenantRecord> {
-  const tenancy = await openTenancy(fleet);
-  const record = await tenantNamed(tenancy, name);
-  await tenancy.impl.drop(tenancy.provider, record, tenancy.settings);
-  return record;
+export function dropTenant(fleet: Fleet, name: string): Promise<TenantRecord> {
+  return underLock(fleet, `storage tenant drop ${name}`, silentProgress, async () => {
+    const tenancy = await openTenancy(fleet);
+    const record = await tenantNamed(tenancy, name);
+    await tenancy.impl.drop(tenancy.provider, record, tenancy.settings);
+    return record;
+  });
 }
 
 export async function tenantRecord(fleet: Fleet, name: string): Promise<{ tenancy: Tenancy; record: TenantRecord }> {
