@@ -49,9 +49,9 @@ function psql(sql, db = 'postgres') {
   return psqlAt(pgUrl(db), sql, env);
 }
 /** Wall time and peak RSS (kB) of a command, through GNU time. */
-function timed(command, args) {
+function timed(command, args, runEnv = env) {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', env, cwd: work, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', env: runEnv, cwd: work, maxBuffer: 64 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   const rssKb = Number(result.stderr.trim().split('\n').pop());
@@ -86,9 +86,9 @@ function report(name, ours, reference, bar, unit = 'time') {
     `${name.padEnd(46)} ${fmt(ours).padStart(11)} vs ${fmt(reference).padStart(11)}  ${ratio.toFixed(2)}×  ${ok ? 'ok' : 'OVER'} (bar ${unit === 'throughput' ? '≥' : '≤'} ${bar}×)`,
   );
 }
-function config(stores, compression = 'zstd', extra = '') {
+function config(stores, compression = 'zstd', extra = '', repo = 'repo') {
   const file = path.join(work, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, 'repo')}, compression: ${compression}${extra ? `, ${extra}` : ''} }\n`);
+  fs.writeFileSync(file, `stores:\n${stores}\nbackup: { repository: ${path.join(work, repo)}, compression: ${compression}${extra ? `, ${extra}` : ''} }\n`);
   return file;
 }
 const idOf = (out) => JSON.parse(out).stores[0].backup.id;
@@ -158,6 +158,12 @@ async function postgres() {
     const refs = [];
     const mine = [];
     const restics = [];
+    // Context, not bars: pg_dump's own work with no compression (what this tool's stream cannot go
+    // below), and this tool with a key file instead of a passphrase (no scrypt).
+    const floors = [];
+    const keyFiled = [];
+    const keyFileCfg = config(`  pg: { engine: postgres, url: "${pgUrl(db)}" }`, 'zstd', '', 'repo-keyfile');
+    const keyFileEnv = { ...env, STORAGE_BACKUP_PASSPHRASE: '', XDG_CONFIG_HOME: path.join(work, 'config-keyfile') };
     let ours;
     for (let round = 0; round < ROUNDS; round++) {
       const order = [
@@ -168,6 +174,8 @@ async function postgres() {
           rss.push({ scale, size, rss: ours.rssMb });
         },
         () => restics.push(resticPgDump(db).ms),
+        () => floors.push(timed('bash', ['-c', 'pg_dump -Fc -Z0 --dbname "$1" > /dev/null', 'bash', pgUrl(db)]).ms),
+        () => keyFiled.push(timed(process.execPath, [bin, 'backup', 'create', 'pg', '--config', keyFileCfg, '--json', '-q'], keyFileEnv).ms),
       ];
       for (let i = 0; i < order.length; i++) order[(i + round) % order.length]();
     }
@@ -176,6 +184,9 @@ async function postgres() {
     report(`PostgreSQL backup create, zstd (scale ${scale}, ${size} → ${stored(ours)} MB)`, median(mine), median(refs), 1.0);
     report(`  vs pg_dump -Fc | restic backup --stdin (peer)`, median(mine), median(restics), 1.0);
     console.log(`  (pg_dump -Fc alone ${(median(refs) / 1000).toFixed(2)} s, ${refMb} MB; restic pipeline ${(median(restics) / 1000).toFixed(2)} s)`);
+    console.log(
+      `  context: pg_dump -Fc -Z0 > /dev/null (no compression, nothing written: the floor of this tool's stream) ${(median(floors) / 1000).toFixed(2)} s, ${(median(floors) / median(refs)).toFixed(2)}× pg_dump -Fc; this tool with a key file (no scrypt) ${(median(keyFiled) / 1000).toFixed(2)} s, ${(median(keyFiled) / median(refs)).toFixed(2)}×`,
+    );
     const exact = timed(process.execPath, [
       bin,
       'backup',
@@ -236,6 +247,21 @@ async function postgres() {
   // Bar: ≥ 1.6× faster, i.e. at most 1/1.6 of the single stream's time.
   report(`PostgreSQL backup create --jobs 2 vs single stream (4 tables, ${wideSize})`, median(parallel), median(single), 0.625);
   console.log(`  (speed-up ${(median(single) / median(parallel)).toFixed(2)}×, bar ≥ 1.6×)`);
+  // Context: what -j 2 gains pg_dump itself on this machine, with no compression and no tool around it.
+  const wideDir = path.join(work, 'wide.dir');
+  const bare = paired(
+    () => timed('bash', ['-c', 'pg_dump -Fc -Z0 --dbname "$1" > "$2"', 'bash', pgUrl(wide), path.join(work, 'wide.dump')]),
+    () => timed('pg_dump', ['-Fd', '-j', '2', '-Z0', '-f', wideDir, '--dbname', pgUrl(wide)]),
+    () => {
+      fs.rmSync(wideDir, { recursive: true, force: true });
+      fs.rmSync(path.join(work, 'wide.dump'), { force: true });
+    },
+  );
+  console.log(
+    `  context: bare pg_dump -Fd -j 2 -Z0 ${(bare.ours / 1000).toFixed(2)} s vs pg_dump -Fc -Z0 ${(bare.ref / 1000).toFixed(2)} s: ${(bare.ref / bare.ours).toFixed(2)}× speed-up from pg_dump's own -j 2 here`,
+  );
+  fs.rmSync(wideDir, { recursive: true, force: true });
+  fs.rmSync(path.join(work, 'wide.dump'), { force: true });
   const wideRestoreDb = `${benchDbPrefix(env)}restore`;
   psql(`drop database if exists ${wideRestoreDb}`);
   const wideRestore = timed(process.execPath, [
