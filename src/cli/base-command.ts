@@ -222,6 +222,9 @@ export function toStorageError(error: unknown): StorageError {
     EROFS: 'The file system is read-only; point the repository or store at a writable place.',
     ENOSPC: 'The disk is full; free space (or prune old backups) and run again. Nothing partial was kept as complete.',
     ENOENT: 'A file or directory named above does not exist; check the paths in the config.',
+    ENOTDIR: 'A path named above runs through a file where a directory is needed; check the paths given.',
+    EISDIR: 'A path named above is a directory where a file is needed; check the paths given.',
+    ENAMETOOLONG: 'A path named above is too long for the file system; choose a shorter one.',
   };
   if (errno && fileHints[errno]) return new StorageError('FAILED', redact(message), { hint: fileHints[errno] });
   return new StorageError('FAILED', redact(message), {

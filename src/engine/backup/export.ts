@@ -34,6 +34,8 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
   const manifest = repo.readManifest(id);
   const key = repo.dataKey(manifest);
   const final = path.resolve(out, manifest.id); // the id was checked against the backup's directory name
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory())
+    throw new StorageError('USAGE', `--out ${out} is not a directory.`, { hint: 'Name a directory to export into (it is created when missing).' });
   if (fs.existsSync(final))
     throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
   const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);

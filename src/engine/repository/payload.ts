@@ -136,7 +136,14 @@ export async function readPayload(
   sink: Writable,
 ): Promise<number> {
   const file = path.join(dir, entry.name);
+  // A sink never piped to is ended here: its own late failure (a file stream opening in a directory
+  // its caller removes on this error) is no crash and no second error, and a tool reading it sees its end.
+  const abandon = () => {
+    sink.on('error', () => undefined);
+    sink.destroy();
+  };
   if (!fs.existsSync(file)) {
+    abandon();
     throw new StorageError('BAD_DATA', `${entry.name} is missing from the backup.`, {
       hint: 'Do not restore from this backup.',
       details: { file: entry.name },
@@ -144,11 +151,18 @@ export async function readPayload(
   }
   // Stryker disable next-line BooleanLiteral: equivalent; the count's hash is never read
   const count = new Meter(false, true);
-  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [readFileStream(file), new HashCheck(entry)];
-  if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name, options.chunkSize));
-  // The manifest says how each file was compressed: backups made before zstd was the default read as they always did.
-  if (entry.compression === 'gzip') stages.push(createGunzip());
-  if (entry.compression === 'zstd') stages.push(new ZstdDecode());
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [];
+  try {
+    stages.push(readFileStream(file), new HashCheck(entry));
+    if (options.key) stages.push(new DecryptStream(options.key, options.context, entry.name, options.chunkSize));
+    // The manifest says how each file was compressed: backups made before zstd was the default read as they always did.
+    if (entry.compression === 'gzip') stages.push(createGunzip());
+    if (entry.compression === 'zstd') stages.push(new ZstdDecode());
+  } catch (error) {
+    for (const stage of stages) (stage as Readable).destroy();
+    abandon();
+    throw error;
+  }
   stages.push(count, sink);
   try {
     await pipeline(stages as unknown as [Readable, Writable]);
