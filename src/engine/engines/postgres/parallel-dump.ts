@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PayloadFile } from '../../repository/manifest.js';
+import { StorageError } from '../../errors.js';
 
 /** How often the dump directory is looked at for finished files. */
 const POLL_MS = 150;
@@ -27,7 +28,15 @@ export function archiveNameOf(payloadName: string): string | undefined {
   return ARCHIVE_NAME.test(name) ? name : undefined;
 }
 
-/** Paths that processes whose command line names `marker` hold open, or undefined when /proc cannot say. */
+/** A file's identity (device and inode): the same whatever path names it (a symlink, a bind mount, a relative path). */
+const identity = (stat: fs.Stats) => `${stat.dev}:${stat.ino}`;
+
+/**
+ * Files (by identity) that processes whose command line names `marker` hold open, or undefined
+ * when /proc cannot say. Identities, not paths: /proc shows an open file by its real path, which
+ * is not the path pg_dump was given when that runs through a symlink (a repository on a linked
+ * volume), and a file still being written must never look closed.
+ */
 async function heldOpen(marker: string): Promise<Set<string> | undefined> {
   let pids: string[];
   try {
@@ -43,8 +52,8 @@ async function heldOpen(marker: string): Promise<Set<string> | undefined> {
       const fds = await fs.promises.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
       await Promise.all(
         fds.map(async (fd) => {
-          const target = await fs.promises.readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
-          if (target) open.add(target);
+          const target = await fs.promises.stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+          if (target) open.add(identity(target));
         }),
       );
     }),
@@ -79,7 +88,14 @@ export async function storeWhileDumping({ dumpDir, dumpDone, failed, store }: St
       if (!ARCHIVE_NAME.test(name)) throw new Error(`pg_dump wrote an unexpected file "${name}"`);
       taken.add(name);
       const file = path.join(dumpDir, name);
-      stored.push(await store(name, file));
+      const entry = await store(name, file);
+      // What was stored must be the whole file: pg_dump never writes to a file again once it is closed.
+      const after = await fs.promises.stat(file);
+      if (after.size !== entry.plainBytes)
+        throw new StorageError('FAILED', `pg_dump's file "${name}" was still being written while it was stored (${entry.plainBytes} of ${after.size} bytes).`, {
+          hint: 'Nothing was kept as complete; run the backup again (without --jobs if this repeats) and report it.',
+        });
+      stored.push(entry);
       await fs.promises.rm(file, { force: true });
     }
   };
@@ -88,9 +104,14 @@ export async function storeWhileDumping({ dumpDir, dumpDone, failed, store }: St
   while (dumping && !failed()) {
     // Listed before the scan of open files: a file listed and not open at the scan was closed, for good.
     const names = await fs.promises.readdir(dumpDir).catch(() => [] as string[]);
+    const ids = new Map<string, string>();
+    for (const name of names) {
+      const stat = await fs.promises.stat(path.join(dumpDir, name)).catch(() => undefined);
+      if (stat) ids.set(name, identity(stat));
+    }
     const open = await heldOpen(dumpDir);
     if (open === undefined) break; // no /proc: everything is stored once pg_dump has exited
-    await storeEach(names.filter((name) => name !== 'toc.dat' && !open.has(path.join(dumpDir, name))));
+    await storeEach(names.filter((name) => name !== 'toc.dat' && ids.has(name) && !open.has(ids.get(name)!)));
     await Promise.race([dumpDone, new Promise((resolve) => setTimeout(resolve, POLL_MS).unref())]);
   }
   const { exitCode } = await dumpDone;
