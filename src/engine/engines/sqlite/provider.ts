@@ -66,7 +66,24 @@ export function createFileWithMode(file: string, mode: number): number {
 
 /** Processes on this host that have `file` (or its WAL/shared-memory files) open, from /proc (Linux); empty where there is no /proc. */
 function processesWithFileOpen(file: string): Session[] {
-  const wanted = new Set(['', ...SIDE_FILES].map((suffix) => path.resolve(`${file}${suffix}`)));
+  // Files by identity (device and inode), not path: /proc names an open file by its real path, which
+  // is not the configured one when that runs through a symlink. SQLite keeps its side files beside the real file.
+  let real = file;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    // Not there (yet): nobody has it open.
+  }
+  const wanted = new Set<string>();
+  for (const suffix of ['', ...SIDE_FILES]) {
+    try {
+      const stat = fs.statSync(`${real}${suffix}`);
+      wanted.add(`${stat.dev}:${stat.ino}`);
+    } catch {
+      // No such side file.
+    }
+  }
+  if (wanted.size === 0) return [];
   let pids: string[];
   try {
     pids = fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid);
@@ -83,7 +100,8 @@ function processesWithFileOpen(file: string): Session[] {
     }
     const holds = fds.some((fd) => {
       try {
-        return wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        const stat = fs.statSync(`/proc/${pid}/fd/${fd}`);
+        return wanted.has(`${stat.dev}:${stat.ino}`);
       } catch {
         return false;
       }
