@@ -2,11 +2,13 @@
 // directory, a SQLite file), every path confined to the export directory.
 import { loadEngine } from '../engines/index.js';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from '../cleanup.js';
 import { StorageError } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { fsyncDir } from '../system/files.js';
+import { alive } from '../system/file-lock.js';
 import type { BackupManifest } from '../repository/manifest.js';
 import { readPayload } from '../repository/payload.js';
 import { BackupRepository } from '../repository/repository.js';
@@ -38,7 +40,14 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
     throw new StorageError('USAGE', `--out ${out} is not a directory.`, { hint: 'Name a directory to export into (it is created when missing).' });
   if (fs.existsSync(final))
     throw new StorageError('ALREADY_EXISTS', `${final} already exists.`, { hint: 'Choose another --out directory or remove it first.' });
-  const partial = path.resolve(out, `.${manifest.id}.partial-${process.pid}`);
+  // Named by host and process: what a killed export of this backup left (decrypted data) is removed
+  // by the next one on the same host once its process is gone; another host's is never touched.
+  const prefix = `.${manifest.id}.partial-${os.hostname()}-`;
+  const partial = path.resolve(out, `${prefix}${process.pid}`);
+  for (const entry of fs.existsSync(out) ? fs.readdirSync(out) : []) {
+    const pid = entry.startsWith(prefix) ? Number(entry.slice(prefix.length)) : NaN;
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) fs.rmSync(path.join(out, entry), { recursive: true, force: true });
+  }
   fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
   const unregister = onCleanup(`the unfinished export ${partial}`, () => fs.rmSync(partial, { recursive: true, force: true }));
   const backup = await (await loadEngine(manifest.engine)).backup();

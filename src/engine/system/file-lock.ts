@@ -33,7 +33,8 @@ function readHolder(file: string): Holder | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` of this host is running (one of another user's counts). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,0 +1,42 @@
+// What a killed `backup export` leaves in --out (a hidden partial directory of decrypted files) is
+// removed by the next export of that backup on the same host; a live export's is left alone.
+import { execa } from 'execa';
+import Sqlite from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeSandbox } from '../support/cli.js';
+import { BACKUP_PASSPHRASE } from '../support/secrets.js';
+
+const env = { STORAGE_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE };
+
+describe('backup export after an export was killed', () => {
+  it("removes a dead export's partial directory of the same backup, keeps a live one's and other files", async () => {
+    const sandbox = makeSandbox();
+    fs.mkdirSync(path.join(sandbox.dir, 'data'));
+    const db = new Sqlite(path.join(sandbox.dir, 'data/app.db'));
+    db.exec("create table t (v text); insert into t values ('secret row')");
+    db.close();
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
+    const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = created.json().stores[0].backup.id;
+    // What kill -9 leaves: the partial directory of a process that is gone, holding decrypted data.
+    const gone = execa('true');
+    const dead = gone.pid!;
+    await gone;
+    const out = path.join(sandbox.dir, 'out');
+    const left = path.join(out, `.${id}.partial-${os.hostname()}-${dead}`);
+    fs.mkdirSync(left, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(left, 'app.db'), 'decrypted data');
+    // A live export's (this test's own process stands for it) and the user's own files stay.
+    const live = path.join(out, `.${id}.partial-${os.hostname()}-${process.pid}`);
+    fs.mkdirSync(live);
+    fs.writeFileSync(path.join(out, 'mine.txt'), 'keep');
+    const exported = await sandbox.run(['backup', 'export', id, '--out', out], { env });
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual([`.${id}.partial-${os.hostname()}-${process.pid}`, id, 'mine.txt'].sort());
+    expect(fs.existsSync(live)).toBe(true);
+  });
+});
