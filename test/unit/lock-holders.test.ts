@@ -1,10 +1,13 @@
 // More of the store lock's rules (src/engine/store-lock.ts): an unreadable lock file, a lock from
 // before the host restarted, what release and the heartbeat touch (only the holder's own lock),
-// and who counts as the live holder.
+// and who counts as the live holder; what happens when another run changes the lock file between
+// two looks (simulated by wrapping fs calls: another process cannot be paused at that instant), the
+// exact limits of the grace and stale times, and the interrupt handler.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { pendingCleanups, runCleanups } from '../../src/engine/cleanup.js';
 import { StorageError } from '../../src/engine/errors.js';
 import { HEARTBEAT_MS, StoreLock, currentBootId, processStartOf, staleReason } from '../../src/engine/store-lock.js';
 
@@ -21,7 +24,10 @@ function locked(work: () => unknown): StorageError {
   throw new Error('expected LOCKED');
 }
 
-afterEach(() => vi.useRealTimers());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 
 describe('store lock holders', () => {
   it('the lock file names this process, its start time and the boot; mode 0600 in a 0700 dir; release removes it', () => {
@@ -149,5 +155,209 @@ describe('store lock holders', () => {
     const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
     expect(processStartOf(process.pid)).toBe(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     expect(processStartOf(2 ** 22 + 12345)).toBeUndefined();
+  });
+});
+
+const deadPid = 2 ** 22 + 12345;
+const seenFile = (locks: string) => path.join(locks, `main.lock.seen-by-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+
+/** Runs `work` with every read of `file` followed by `after(readCount)` (another run acting right after our read). */
+function afterEachRead<T>(file: string, after: (reads: number) => void, work: () => T): T {
+  const real = fs.readFileSync;
+  let reads = 0;
+  vi.spyOn(fs, 'readFileSync').mockImplementation(((target: fs.PathOrFileDescriptor, options?: unknown) => {
+    const result = (real as (t: fs.PathOrFileDescriptor, o?: unknown) => string | Buffer)(target, options);
+    if (target === file) after(++reads);
+    return result;
+  }) as typeof fs.readFileSync);
+  return work();
+}
+
+describe('store lock: another run acting between two looks', () => {
+  it('a stale lock replaced by another run’s lock while it was judged is not removed; after two such rounds the run gives up with LOCKED', () => {
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    const holder = (n: number) => ({
+      pid: deadPid,
+      host: os.hostname(),
+      command: `run ${n}`,
+      startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+      heartbeatAt: '',
+    });
+    fs.writeFileSync(file, JSON.stringify(holder(0)));
+    const warnings: string[] = [];
+    let replaced = 0;
+    const error = afterEachRead(
+      file,
+      (reads) => {
+        // Right after each of our reads, another run breaks the lock and takes it (as dead as the last, so each is judged stale).
+        if (reads <= 10) fs.writeFileSync(file, JSON.stringify(holder(++replaced)));
+      },
+      () => locked(() => StoreLock.acquire(locks, 'main', 'run', (message) => warnings.push(message))),
+    );
+    expect(error.code).toBe('LOCKED');
+    expect(error.message).toBe('Could not take the lock on store "main".');
+    expect(error.hint).toBe('Try again in a moment.');
+    expect(warnings).toEqual([]);
+    // Two rounds, each reading the holder twice: the last lock written is left for its owner.
+    expect(replaced).toBe(4);
+    expect(read(file).command).toBe('run 4');
+  });
+
+  it('a lock file that becomes readable between the two looks is judged by the first (unreadable and old): broken, then taken', () => {
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    fs.writeFileSync(file, '{"pid": 1');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(file, old, old);
+    const warnings: string[] = [];
+    const lock = afterEachRead(
+      file,
+      (reads) => {
+        if (reads !== 1) return;
+        fs.writeFileSync(file, JSON.stringify({ pid: deadPid, host: os.hostname(), command: 'late', startedAt: '', heartbeatAt: '' }));
+        fs.utimesSync(file, old, old);
+      },
+      () => StoreLock.acquire(locks, 'main', 'run', (message) => warnings.push(message)),
+    );
+    expect(warnings).toEqual(['Breaking a stale lock on store "main" (unknown holder): the lock file is unreadable.']);
+    expect(read(file).command).toBe('run');
+    lock.release();
+  });
+
+  it('a lock released by its holder while we judged it (gone before we remove it): no error, the lock is taken', () => {
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    fs.writeFileSync(file, JSON.stringify({ pid: deadPid, host: os.hostname(), command: 'ending', startedAt: '', heartbeatAt: '' }));
+    const lock = StoreLock.acquire(locks, 'main', 'run', () => fs.rmSync(file));
+    expect(read(file).command).toBe('run');
+    lock.release();
+    expect(fs.readdirSync(locks)).toEqual([]);
+  });
+
+  it('a lock that vanishes between our failed link and our read of it: judged unreadable and absent, the lock is taken', () => {
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host: os.hostname(), command: 'finishing', startedAt: '', heartbeatAt: '' }));
+    const real = fs.readFileSync;
+    let first = true;
+    vi.spyOn(fs, 'readFileSync').mockImplementation(((target: fs.PathOrFileDescriptor, options?: unknown) => {
+      if (target === file && first) {
+        first = false;
+        fs.rmSync(file);
+      }
+      return (real as (t: fs.PathOrFileDescriptor, o?: unknown) => string | Buffer)(target, options);
+    }) as typeof fs.readFileSync);
+    const warnings: string[] = [];
+    const lock = StoreLock.acquire(locks, 'main', 'run', (message) => warnings.push(message));
+    expect(read(file).command).toBe('run');
+    expect(warnings).toEqual(['Breaking a stale lock on store "main" (unknown holder): the lock file is unreadable.']);
+    lock.release();
+  });
+
+  it('a file system that refuses the hard link: that error, not a lock judged stale; no file left', () => {
+    const locks = dir();
+    vi.spyOn(fs, 'linkSync').mockImplementation(() => {
+      throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+    });
+    const warnings: string[] = [];
+    expect(() => StoreLock.acquire(locks, 'main', 'run', (message) => warnings.push(message))).toThrow('EPERM');
+    expect(warnings).toEqual([]);
+    expect(fs.readdirSync(locks)).toEqual([]);
+  });
+});
+
+describe('store lock: exact limits', () => {
+  it('an unreadable lock file: live from 1 s in the future (exclusive) to 5 s old (exclusive), stale outside', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const now = Date.UTC(2026, 5, 1, 12, 0, 0);
+    vi.setSystemTime(now);
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    const at = (ms: number) => {
+      fs.writeFileSync(file, '{"pid": 1');
+      fs.utimesSync(file, (now + ms) / 1000, (now + ms) / 1000);
+    };
+    for (const [offset, live] of [
+      [2_000, false],
+      [1_000, false],
+      [999, true],
+      [0, true],
+      [-4_999, true],
+      [-5_000, false],
+    ] as const) {
+      at(offset);
+      if (offset % 1000 === 0) expect(fs.statSync(file).mtimeMs).toBe(now + offset);
+      if (live) expect(locked(() => StoreLock.acquire(locks, 'main', 'run')).message).toContain('being written');
+      else StoreLock.acquire(locks, 'main', 'run').release();
+    }
+  });
+
+  it('another host’s lock is broken after exactly STALE_AFTER_MS of its heartbeat standing still, watched on this host’s monotonic clock', () => {
+    vi.useFakeTimers({ toFake: ['hrtime'] });
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    const holder = { pid: 1, host: 'elsewhere', command: 'remote', startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt: '2026-01-01T00:00:00.000Z', beats: 3 };
+    fs.writeFileSync(file, JSON.stringify(holder));
+    locked(() => StoreLock.acquire(locks, 'main', 'run'));
+    vi.advanceTimersByTime(119_999);
+    locked(() => StoreLock.acquire(locks, 'main', 'run'));
+    vi.advanceTimersByTime(1);
+    const warnings: string[] = [];
+    StoreLock.acquire(locks, 'main', 'run', (message) => warnings.push(message)).release();
+    expect(warnings).toEqual([`Breaking a stale lock on store "main" (remote, pid 1): its heartbeat has not moved for 120s, watched from ${os.hostname()}.`]);
+  });
+
+  it('what was watched long ago counts only for the same lock, the same beat and the same boot of this host', () => {
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    const holder = { pid: 1, host: 'elsewhere', command: 'remote', startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt: '2026-01-01T00:00:00.000Z', beats: 3 };
+    fs.writeFileSync(file, JSON.stringify(holder));
+    locked(() => StoreLock.acquire(locks, 'main', 'run'));
+    const watched = JSON.parse(fs.readFileSync(seenFile(locks), 'utf8'));
+    const longAgo = { ...watched, seenAtMs: watched.seenAtMs - 200_000 };
+    const variants = [
+      { ...longAgo, lock: `elsewhere/1/2025-12-31T00:00:00.000Z` }, // another lock (an earlier run's)
+      { ...longAgo, beat: `2/${holder.heartbeatAt}` }, // a beat since
+      { ...longAgo, bootId: 'an-earlier-boot' }, // this host restarted: its monotonic clock started again
+    ];
+    for (const seen of variants) {
+      fs.writeFileSync(seenFile(locks), JSON.stringify(seen));
+      locked(() => StoreLock.acquire(locks, 'main', 'run'));
+      // Watched afresh from now.
+      expect(JSON.parse(fs.readFileSync(seenFile(locks), 'utf8'))).toMatchObject({ lock: watched.lock, beat: watched.beat, bootId: watched.bootId });
+    }
+    // A beat counted (the counter moved) with the same wall-clock time still counts as a beat.
+    fs.writeFileSync(seenFile(locks), JSON.stringify(longAgo));
+    fs.writeFileSync(file, JSON.stringify({ ...holder, beats: 4 }));
+    locked(() => StoreLock.acquire(locks, 'main', 'run'));
+    fs.writeFileSync(seenFile(locks), JSON.stringify(longAgo));
+    fs.writeFileSync(file, JSON.stringify(holder));
+    const warnings: string[] = [];
+    StoreLock.acquire(locks, 'main', 'run', (message) => warnings.push(message)).release();
+    expect(warnings[0]).toMatch(/heartbeat has not moved for 2\d\ds/);
+  });
+});
+
+describe('store lock: release and interruption', () => {
+  it('release leaves a lock of another pid with the same start time, and stops the heartbeat', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const locks = dir();
+    const file = path.join(locks, 'main.lock');
+    const lock = StoreLock.acquire(locks, 'main', 'run');
+    expect(vi.getTimerCount()).toBe(1);
+    const theirs = { ...read(file), pid: process.pid + 1, command: 'theirs' };
+    fs.writeFileSync(file, JSON.stringify(theirs));
+    lock.release();
+    expect(read(file)).toEqual(theirs);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('an interrupted run’s cleanup releases the lock', async () => {
+    const locks = dir();
+    StoreLock.acquire(locks, 'main', 'run');
+    expect(pendingCleanups()).toEqual(['the lock on store "main"']);
+    expect(await runCleanups()).toEqual([]);
+    expect(fs.readdirSync(locks)).toEqual([]);
   });
 });
