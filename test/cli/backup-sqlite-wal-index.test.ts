@@ -5,6 +5,7 @@ import Sqlite from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { walChecksum } from '../../src/engine/engines/sqlite/pages.js';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
 
@@ -49,17 +50,6 @@ function oldInFileNewInWal(file: string, pageSize = 4096): Sqlite.Database {
   db.exec("update t set v = 'new'");
   expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
   return db;
-}
-
-/** SQLite's WAL checksum (the byte order the WAL's magic number names). */
-function walChecksum(bigEndian: boolean, data: Buffer, s1: number, s2: number): [number, number] {
-  for (let i = 0; i < data.length; i += 8) {
-    const x0 = bigEndian ? data.readUInt32BE(i) : data.readUInt32LE(i);
-    const x1 = bigEndian ? data.readUInt32BE(i + 4) : data.readUInt32LE(i + 4);
-    s1 = (s1 + x0 + s2) >>> 0;
-    s2 = (s2 + x1 + s1) >>> 0;
-  }
-  return [s1, s2];
 }
 
 /**

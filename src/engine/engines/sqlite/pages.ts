@@ -134,7 +134,7 @@ export function realFile(name: string): string {
 }
 
 /** SQLite's WAL checksum (two 32-bit sums over 32-bit words, in the byte order the magic number names). */
-function walChecksum(bigEndian: boolean, data: Buffer, s1: number, s2: number): [number, number] {
+export function walChecksum(bigEndian: boolean, data: Buffer, s1: number, s2: number): [number, number] {
   for (let i = 0; i < data.length; i += 8) {
     const x0 = bigEndian ? data.readUInt32BE(i) : data.readUInt32LE(i);
     const x1 = bigEndian ? data.readUInt32BE(i + 4) : data.readUInt32LE(i + 4);
