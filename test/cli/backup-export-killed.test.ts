@@ -39,4 +39,30 @@ describe('backup export after an export was killed', () => {
     expect(fs.readdirSync(out).sort()).toEqual([`.${id}.partial-${os.hostname()}-${process.pid}`, id, 'mine.txt'].sort());
     expect(fs.existsSync(live)).toBe(true);
   });
+
+  it('a partial directory name planted in --out (a symlink for every pid, as in a shared /tmp) is refused: nothing decrypted lands where it points', async () => {
+    const sandbox = makeSandbox();
+    fs.mkdirSync(path.join(sandbox.dir, 'data'));
+    const db = new Sqlite(path.join(sandbox.dir, 'data/app.db'));
+    db.exec("create table t (v text); insert into t values ('secret row')");
+    db.close();
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
+    const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = created.json().stores[0].backup.id;
+    const out = path.join(sandbox.dir, 'shared');
+    const elsewhere = path.join(sandbox.dir, 'attacker');
+    fs.mkdirSync(out);
+    fs.mkdirSync(elsewhere);
+    fs.writeFileSync(path.join(elsewhere, 'theirs.txt'), 'untouched');
+    // Every pid the export can get (the whole range where it is small, else the next ones after ours).
+    const max = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    const [first, last] = max <= 100_000 ? [1, max] : [process.pid, process.pid + 50_000];
+    for (let pid = first; pid <= last; pid++) fs.symlinkSync(elsewhere, path.join(out, `.${id}.partial-${os.hostname()}-${pid}`));
+    const exported = await sandbox.run(['backup', 'export', id, '--out', out], { env });
+    expect(exported.exitCode).not.toBe(0);
+    expect(exported.stderr).toMatch(/already exists/);
+    expect(fs.readdirSync(elsewhere)).toEqual(['theirs.txt']);
+    expect(fs.existsSync(path.join(out, id))).toBe(false);
+  }, 120_000);
 });

@@ -48,7 +48,17 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
     const pid = entry.startsWith(prefix) ? Number(entry.slice(prefix.length)) : NaN;
     if (Number.isInteger(pid) && pid > 0 && !alive(pid)) fs.rmSync(path.join(out, entry), { recursive: true, force: true });
   }
-  fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(out, { recursive: true });
+  // Made here, never found: a name already taken in --out (a symlink planted in a shared directory such
+  // as /tmp) would take the decrypted files wherever it points.
+  try {
+    fs.mkdirSync(partial, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new StorageError('ALREADY_EXISTS', `${partial} already exists; it was not made by this export.`, {
+      hint: 'Export into a directory only you can write to, or remove it first.',
+    });
+  }
   const unregister = onCleanup(`the unfinished export ${partial}`, () => fs.rmSync(partial, { recursive: true, force: true }));
   const backup = await (await loadEngine(manifest.engine)).backup();
   const files: string[] = [];
