@@ -4,10 +4,13 @@
 // over an existing tenant keeps what it replaced, --no-backup takes none, and an unknown tenant
 // is a clear error.
 import Sqlite from 'better-sqlite3';
+import { execa } from 'execa';
+import pg from 'pg';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
+import { BIN } from '../support/paths.js';
 import { pgAdmin, pgUrlFor, uniqueName } from '../support/servers.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
 
@@ -371,5 +374,69 @@ describe('tenant restore that fails (PostgreSQL)', () => {
     ]);
     expect(await postgres.reachable('frail')).toBe(true);
     expect(await pgq(`select nspname from pg_namespace where nspname like $1`, [`${schema}__pre_restore_%`])).toEqual([]);
+  });
+});
+
+describe('tenant restore killed with kill -9 (PostgreSQL)', () => {
+  it('while pg_restore runs: the tenant is left without its schema (moved aside); the next tenant change rolls it back, rows and grant as before', async () => {
+    const run = (args: string[]) => pgSandbox.run(args, { env });
+    expect((await run(['tenant', 'create', 'gated'])).exitCode).toBe(0);
+    const schema = `${pgPrefix}gated`;
+    // A check that waits for an advisory lock the test holds: pg_restore's COPY stops at the first row until it is let go.
+    await pgq(
+      `create or replace function public.tb_gate(id integer) returns boolean language plpgsql as $$ begin perform pg_advisory_xact_lock(724201); return true; end $$`,
+    );
+    await pgq(`alter table "${schema}".items add constraint gate check (public.tb_gate(id))`);
+    await pgq(`insert into "${schema}".items (id, name) values (1, 'backed up')`);
+    const created = await run(['backup', 'create', '--tenant', 'gated', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    await pgq(`insert into "${schema}".items (id, name) values (2, 'current')`);
+
+    const gate = new pg.Client({ connectionString: pgUrlFor(database) });
+    await gate.connect();
+    try {
+      await gate.query('select pg_advisory_lock(724201)');
+      const restore = execa(process.execPath, [BIN, 'backup', 'restore', created.json().stores[0].backup.id, '--confirm', 'gated'], {
+        cwd: pgSandbox.dir,
+        env: { ...pgSandbox.env, ...env, HOME: pgSandbox.dir },
+        reject: false,
+        stdin: 'ignore',
+      });
+      // pg_restore's backend waits at the gate: the schema has been moved aside, the restore has not committed.
+      const waiting = async () =>
+        (await pgq(`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`)).length > 0;
+      for (let i = 0; i < 300 && !(await waiting()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await waiting()).toBe(true);
+      restore.kill('SIGKILL');
+      await restore;
+    } finally {
+      await gate.query('select pg_advisory_unlock_all()');
+      await gate.end();
+    }
+    // pg_restore's transaction ends without a commit once its backend sees its client gone.
+    for (let i = 0; i < 100; i++) {
+      if ((await pgq(`select 1 from pg_stat_activity where datname = current_database() and application_name = 'pg_restore'`)).length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await postgres.rows('gated')).toBeUndefined(); // what kill -9 leaves: the tenant's schema is aside
+    const validate = await run(['validate', '--suite', 'tenants', '--json']);
+    expect(validate.exitCode).not.toBe(0);
+    expect(validate.stdout).toMatch(/a restore of it from .* was interrupted/);
+
+    const settled = await run(['tenant', 'migrate', '--all']);
+    expect(settled.exitCode, settled.stderr).toBe(0);
+    expect(settled.stderr).toMatch(/Settled the restore of tenant "gated".*rolled back/);
+    expect(await postgres.rows('gated')).toEqual([
+      { id: 1, name: 'backed up' },
+      { id: 2, name: 'current' },
+    ]);
+    expect(await postgres.reachable('gated')).toBe(true);
+    expect(await pgq(`select nspname from pg_namespace where nspname like $1`, [`${schema}__pre_restore_%`])).toEqual([]);
+    // Settled once: the next change has nothing left to settle, and the restore itself now works.
+    expect((await run(['tenant', 'migrate', '--all'])).stderr).not.toMatch(/Settled/);
+    await pgq(`create or replace function public.tb_gate(id integer) returns boolean language sql as 'select true'`);
+    const again = await run(['backup', 'restore', created.json().stores[0].backup.id, '--confirm', 'gated']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await postgres.rows('gated')).toEqual([{ id: 1, name: 'backed up' }]);
   });
 });

@@ -12,6 +12,7 @@ import type { StorageError } from '../errors.js';
 import type { Progress } from '../progress.js';
 import type { BackupManifest, Compression, PayloadFile } from '../repository/manifest.js';
 import type { RestoreJournalEntry, RestorePhase } from '../restore-journal.js';
+import type { TenantRestoreEntry } from '../tenant/restore-journal.js';
 import type { SnapshotRecord, SnapshotRestoring } from '../snapshot/catalog.js';
 import type { Provider } from './provider.js';
 
@@ -660,6 +661,12 @@ export interface TenancyCapability<P extends Provider = Provider> {
    * as it was before.
    */
   restoreTenant?(context: TenantRestoreContext<P>): Promise<{ previous?: string }>;
+  /**
+   * Settles what a killed tenant restore left, from its journal entry (the facts `journal` was
+   * given): rolls it back when the restored data never committed, finishes it when it did. Says
+   * what it did. Engines whose restore cannot be left half-done by a kill have none.
+   */
+  settleTenantRestore?(provider: P, entry: TenantRestoreEntry, settings: TenancySettings): Promise<string>;
 }
 
 /** The tenant a backup holds, as the catalog had it when the backup was taken. */
@@ -683,4 +690,6 @@ export interface TenantRestoreContext<P extends Provider = Provider> {
   /** A private scratch directory, removed afterwards. */
   scratch: string;
   progress: Progress;
+  /** Records, before anything is changed, what `settleTenantRestore` needs to settle a killed restore. */
+  journal(facts: Record<string, unknown>): void;
 }

@@ -15,6 +15,7 @@ import type { SealedManifest } from '../repository/manifest.js';
 import type { BackupRepository } from '../repository/repository.js';
 import { StoreLock } from '../store-lock.js';
 import { withStoreLock } from '../fleet-lock.js';
+import { removeTenantJournal, settleTenantRestores, writeTenantJournal } from './restore-journal.js';
 import { holdScratch } from '../system/scratch-registry.js';
 import { checkTenantName } from './names.js';
 import { openTenancy, tenantRecord, type Tenancy } from './service.js';
@@ -141,12 +142,14 @@ export async function restoreTenantBackup(
   const lock = StoreLock.acquire(repo.locksDir, tenancy.store.name, command, (message) => progress.warn(message));
   let releaseScratch: (() => void) | undefined;
   try {
-    // Under the lock: what is there now is what gets replaced (and confirmed).
+    // Under the lock: an earlier restore killed half-way is settled first; what is there then is what gets replaced (and confirmed).
+    await settleTenantRestores(tenancy, progress);
     const now = await tenantRestoreTarget(fleet, repo, request);
     if (now.exists) requireConfirmation(tenant.name, request.confirm, action);
     const scratch = repo.scratch(`restore-${manifest.id}`);
     releaseScratch = holdScratch(scratch, `scratch of the restore of ${manifest.id}`);
     const previous = derivedName(spec, now.current?.container ?? tenant.container, `__pre_restore_${nameStamp()}`);
+    let journalled = false;
     const result = await impl.restoreTenant!({
       manifest,
       dir: repo.backupDir(manifest.id),
@@ -159,6 +162,14 @@ export async function restoreTenantBackup(
       settings: tenancy.settings,
       scratch,
       progress,
+      journal: (facts) => {
+        if (!impl.settleTenantRestore) return;
+        writeTenantJournal({ store: tenancy.store.name, tenant, backup: manifest.id, previous, facts, command });
+        journalled = true;
+      },
+    }).finally(() => {
+      // Done, or failed and undone by the engine: nothing is left to settle (a kill skips this).
+      if (journalled) removeTenantJournal(tenancy.store.name, tenant.name);
     });
     return {
       id: manifest.id,
@@ -205,6 +216,7 @@ export async function dropTenantWithBackup(
     command,
     (message) => progress.warn(message),
     async () => {
+      await settleTenantRestores(tenancy, progress);
       const { record } = await tenantRecord(fleet, name);
       let backup: SealedManifest | undefined;
       if (options.repo) {

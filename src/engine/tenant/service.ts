@@ -13,6 +13,7 @@ import { silentProgress, type Progress } from '../progress.js';
 import { loadMigrations, pendingFor, type LedgerProblem } from './migrations.js';
 import { checkTenantName } from './names.js';
 import { withStoreLock } from '../fleet-lock.js';
+import { settleTenantRestores } from './restore-journal.js';
 
 export interface Tenancy {
   store: ResolvedStore;
@@ -217,6 +218,8 @@ export interface MigrateSummary {
 
 async function migrateTenantsLocked(fleet: Fleet, options: MigrateOptions, progress: Progress = silentProgress): Promise<MigrateSummary> {
   const tenancy = await openTenancy(fleet);
+  // A tenant restore killed half-way is settled before any tenant is migrated.
+  if (!options.dryRun) await settleTenantRestores(tenancy, progress);
   const [catalog, ledger] = await Promise.all([
     tenancy.impl.catalog(tenancy.provider, tenancy.settings),
     tenancy.impl.ledger(tenancy.provider, tenancy.settings),

@@ -7,7 +7,7 @@ import type { PostgresProvider } from './provider.js';
 import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { quoteIdent } from './provider.js';
-import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration } from '../spec.js';
+import type { AppliedMigration, BackedUpTenant, TenancyCapability, TenancySettings, TenantMigration } from '../spec.js';
 import { tenantFromRow } from '../../tenant/records.js';
 
 const CATALOG = 'storage_tenancy';
@@ -202,7 +202,8 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
   // grants (the tenant's role is created first when missing), and the catalog and ledger are set
   // to the backup's in one transaction. Any failure drops what was restored and renames the
   // previous schema back, with its grant.
-  async restoreTenant({ manifest, dir, key, provider, tenant, current, previous, settings, progress }) {
+  async restoreTenant(context) {
+    const { manifest, dir, key, provider, tenant, current, previous, settings, progress } = context;
     const { checkArchive, pgRestoreInto } = await import('./backup.js');
     const schema = quoteIdent(tenant.container);
     let done = progress.step('read back and check the archive');
@@ -234,6 +235,10 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
         hint: 'Move it away (or drop it), then restore again.',
       });
     const createRole = settings.roles && !before.role;
+    // The grants come back with the schema (its role exists now); without a role per tenant they would name a missing one.
+    const roleExists = before.role || createRole;
+    const facts: RestoreFacts = { existing: before.existing ?? null, granted: before.granted, createdRole: createRole, roleExists };
+    context.journal({ ...facts });
     done = progress.step(before.existing ? `move schema "${before.existing}" aside as "${previous}"` : 'prepare');
     await provider.withClient((client) =>
       inOneTransaction(client, [
@@ -243,46 +248,15 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
       ]),
     );
     done();
-    const undo = async () => {
-      await provider.withClient((client) =>
-        inOneTransaction(client, [
-          `drop schema if exists ${schema} cascade`,
-          ...(before.existing ? [`alter schema ${quoteIdent(previous)} rename to ${quoteIdent(before.existing)}`] : []),
-          ...(before.existing && before.granted ? [`grant usage on schema ${quoteIdent(before.existing)} to ${quoteIdent(before.existing)}`] : []),
-          ...(createRole ? [`drop owned by ${schema}`, `drop role ${schema}`] : []),
-        ]),
-      );
-    };
+    const undo = () => rollBack(provider, tenant.container, previous, facts);
     // An interrupted restore (SIGINT/SIGTERM) is undone the same way before the tool exits.
     const unregister = onCleanup(`put schema "${before.existing ?? tenant.container}" back as it was before the tenant restore`, undo);
     try {
       done = progress.step(`pg_restore schema "${tenant.container}" (one transaction)`);
-      // The grants come back with the schema (its role exists now); without a role per tenant they would name a missing one.
-      const roleExists = before.role || createRole;
       await pgRestoreInto(provider, { manifest, dir, key }, ['--single-transaction', '--no-owner', ...(roleExists ? [] : ['--no-privileges'])]);
       done();
       done = progress.step('put the tenant back in the catalog');
-      await provider.withClient((client) =>
-        inOneTransaction(client, [
-          `delete from ${CATALOG}.tenants where name = ${literal(tenant.name)}`,
-          `insert into ${CATALOG}.tenants (name, container, status, version, created_at, migrated_at, role) values (${[
-            literal(tenant.name),
-            literal(tenant.container),
-            literal(tenant.status),
-            tenant.version === null ? 'null' : literal(tenant.version),
-            literal(tenant.createdAt),
-            tenant.migratedAt === null ? 'null' : literal(tenant.migratedAt),
-            String(roleExists),
-          ].join(', ')})`,
-          ...(tenant.ledger.length
-            ? [
-                `insert into ${CATALOG}.migrations (tenant, name, checksum, applied_at) values ${tenant.ledger
-                  .map((m) => `(${literal(tenant.name)}, ${literal(m.name)}, ${literal(m.checksum)}, ${literal(m.appliedAt)})`)
-                  .join(', ')}`,
-              ]
-            : []),
-        ]),
-      );
+      await register(provider, tenant, roleExists);
       done(before.existing ? `the replaced schema is kept as "${previous}"` : undefined);
     } catch (error) {
       await undo().catch((undoError: unknown) =>
@@ -294,4 +268,79 @@ export const postgresTenancy: TenancyCapability<PostgresProvider> = {
     }
     return { previous: before.existing ? previous : undefined };
   },
+
+  // The restored schema exists only if pg_restore's one transaction committed: then the restore is
+  // finished (the catalog set as the backup recorded it); otherwise it is rolled back (the schema
+  // moved aside renamed back, with its grant). Nothing moved aside and nothing restored: nothing to do.
+  async settleTenantRestore(provider, entry) {
+    const facts = entry.facts as unknown as RestoreFacts;
+    const { container } = entry.tenant;
+    await ensureCatalog(provider);
+    const { exists, role } = await provider.withClient(async (client) => {
+      const found = await client.query<{ nspname: string }>('select nspname from pg_namespace where nspname = any($1)', [[container, entry.previous]]);
+      const roles = await client.query('select 1 from pg_roles where rolname = $1', [container]);
+      return { exists: new Set(found.rows.map((row) => row.nspname)), role: (roles.rowCount ?? 0) > 0 };
+    });
+    const movedAside = facts.existing !== null && exists.has(entry.previous);
+    if (exists.has(container) && (facts.existing === null || movedAside)) {
+      await register(provider, entry.tenant, facts.roleExists);
+      return `finished: its data had been restored; the catalog now says what backup ${entry.backup} recorded${movedAside ? `, and the replaced schema is kept as "${entry.previous}"` : ''}`;
+    }
+    if (facts.existing !== null && !movedAside) return 'nothing to undo: it was stopped before it changed anything';
+    // A role it was to create exists only if its first step committed.
+    await rollBack(provider, container, entry.previous, { ...facts, createdRole: facts.createdRole && role });
+    return facts.existing === null
+      ? 'rolled back: nothing of the backup had been restored'
+      : `rolled back: nothing of the backup had been restored, and schema "${facts.existing}" is back as it was`;
+  },
 };
+
+/** What a tenant restore changes before its data is restored: what settling or undoing it needs. */
+interface RestoreFacts {
+  /** The tenant's schema that is moved aside (null: there was none). */
+  existing: string | null;
+  /** Its role had USAGE on it (revoked while it is aside). */
+  granted: boolean;
+  /** The restore created the tenant's role. */
+  createdRole: boolean;
+  /** The tenant's role exists for the restored schema's grants. */
+  roleExists: boolean;
+}
+
+/** Sets the catalog and ledger to what the backup recorded for the tenant (a dropped tenant is registered again); one transaction, and idempotent. */
+async function register(provider: PostgresProvider, tenant: BackedUpTenant, roleExists: boolean): Promise<void> {
+  await provider.withClient((client) =>
+    inOneTransaction(client, [
+      `delete from ${CATALOG}.tenants where name = ${literal(tenant.name)}`,
+      `insert into ${CATALOG}.tenants (name, container, status, version, created_at, migrated_at, role) values (${[
+        literal(tenant.name),
+        literal(tenant.container),
+        literal(tenant.status),
+        tenant.version === null ? 'null' : literal(tenant.version),
+        literal(tenant.createdAt),
+        tenant.migratedAt === null ? 'null' : literal(tenant.migratedAt),
+        String(roleExists),
+      ].join(', ')})`,
+      ...(tenant.ledger.length
+        ? [
+            `insert into ${CATALOG}.migrations (tenant, name, checksum, applied_at) values ${tenant.ledger
+              .map((m) => `(${literal(tenant.name)}, ${literal(m.name)}, ${literal(m.checksum)}, ${literal(m.appliedAt)})`)
+              .join(', ')}`,
+          ]
+        : []),
+    ]),
+  );
+}
+
+/** Drops what was restored (if anything) and renames the schema that was moved aside back, with its grant; one transaction. */
+async function rollBack(provider: PostgresProvider, container: string, previous: string, facts: RestoreFacts): Promise<void> {
+  const schema = quoteIdent(container);
+  await provider.withClient((client) =>
+    inOneTransaction(client, [
+      `drop schema if exists ${schema} cascade`,
+      ...(facts.existing !== null ? [`alter schema ${quoteIdent(previous)} rename to ${quoteIdent(facts.existing)}`] : []),
+      ...(facts.existing !== null && facts.granted ? [`grant usage on schema ${quoteIdent(facts.existing)} to ${quoteIdent(facts.existing)}`] : []),
+      ...(facts.createdRole ? [`drop owned by ${schema}`, `drop role if exists ${schema}`] : []),
+    ]),
+  );
+}

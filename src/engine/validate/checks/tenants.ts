@@ -2,6 +2,7 @@
 // step with the schemas, databases or files that exist (an orphan is a container named like a
 // tenant that the catalog lacks; a missing one is a tenant whose container is gone).
 import type { Fleet } from '../../fleet.js';
+import { listTenantJournal } from '../../tenant/restore-journal.js';
 import { listTenants, openTenancy } from '../../tenant/service.js';
 import type { Check, CheckOutcome } from '../registry.js';
 
@@ -51,8 +52,17 @@ export async function catalogOutcomes(fleet: Fleet): Promise<CheckOutcome[]> {
   const known = new Set(catalog.map((tenant) => tenant.container));
   const present = new Set(containers);
   const outcomes: CheckOutcome[] = [];
+  // A restore killed half-way (kill -9): the next tenant change settles it; until then its container may be aside.
+  const interrupted = new Map(listTenantJournal(tenancy.store.name).map((entry) => [entry.tenant.name, entry]));
+  for (const entry of interrupted.values())
+    outcomes.push({
+      subject: entry.tenant.name,
+      status: 'fail',
+      reason: `a restore of it from ${entry.backup} was interrupted (${entry.command}, pid ${entry.pid} on ${entry.host}, ${entry.startedAt}); what it replaced is kept as ${entry.previous}`,
+      hint: 'The next tenant change settles it (rolled back if its data never committed, finished if it did): storage tenant migrate --all',
+    });
   for (const tenant of catalog)
-    if (!present.has(tenant.container))
+    if (!present.has(tenant.container) && !interrupted.has(tenant.name))
       outcomes.push({
         subject: tenant.name,
         status: 'fail',
