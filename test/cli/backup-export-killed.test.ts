@@ -6,22 +6,28 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeSandbox } from '../support/cli.js';
+import { makeSandbox, type Sandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
 
 const env = { STORAGE_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE };
 
+/** A SQLite store holding a secret row, and its backup's id. */
+async function backedUpStore(): Promise<{ sandbox: Sandbox; id: string }> {
+  const sandbox = makeSandbox();
+  fs.mkdirSync(path.join(sandbox.dir, 'data'));
+  const db = new Sqlite(path.join(sandbox.dir, 'data/app.db'));
+  db.exec("create table t (v text); insert into t values ('secret row')");
+  db.close();
+  sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
+  const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
+  expect(created.exitCode, created.stderr).toBe(0);
+  const id = created.json().stores[0].backup.id;
+  return { sandbox, id };
+}
+
 describe('backup export after an export was killed', () => {
   it("removes a dead export's partial directory of the same backup, keeps a live one's and other files", async () => {
-    const sandbox = makeSandbox();
-    fs.mkdirSync(path.join(sandbox.dir, 'data'));
-    const db = new Sqlite(path.join(sandbox.dir, 'data/app.db'));
-    db.exec("create table t (v text); insert into t values ('secret row')");
-    db.close();
-    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
-    const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
-    expect(created.exitCode, created.stderr).toBe(0);
-    const id = created.json().stores[0].backup.id;
+    const { sandbox, id } = await backedUpStore();
     // What kill -9 leaves: the partial directory of a process that is gone, holding decrypted data.
     const gone = execa('true');
     const dead = gone.pid!;
@@ -41,15 +47,7 @@ describe('backup export after an export was killed', () => {
   });
 
   it('a partial directory name planted in --out (a symlink for every pid, as in a shared /tmp) is refused: nothing decrypted lands where it points', async () => {
-    const sandbox = makeSandbox();
-    fs.mkdirSync(path.join(sandbox.dir, 'data'));
-    const db = new Sqlite(path.join(sandbox.dir, 'data/app.db'));
-    db.exec("create table t (v text); insert into t values ('secret row')");
-    db.close();
-    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
-    const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
-    expect(created.exitCode, created.stderr).toBe(0);
-    const id = created.json().stores[0].backup.id;
+    const { sandbox, id } = await backedUpStore();
     const out = path.join(sandbox.dir, 'shared');
     const elsewhere = path.join(sandbox.dir, 'attacker');
     fs.mkdirSync(out);
