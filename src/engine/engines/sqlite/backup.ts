@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite, { type Database } from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
-import { createFileWithMode, moveWithSideFiles, removeSideFiles, removeWithSideFiles, type SqliteProvider } from './provider.js';
+import { createFileWithMode, moveWithSideFiles, refuseSymlinkedFile, removeSideFiles, removeWithSideFiles, type SqliteProvider } from './provider.js';
 import { settleStaged } from '../../restore-journal.js';
 import type { BackupCapability, DumpContext, DumpResult } from '../spec.js';
 import type { BackupManifest } from '../../repository/manifest.js';
@@ -122,6 +122,12 @@ export const sqliteBackup: BackupCapability<SqliteProvider> = {
     const stagedFile = store.fileFor(staged);
     const consequence = 'whoever still has it open keeps writing to the replaced file, kept aside';
     if (previous !== undefined) await store.refuseIfInUse(database, { force, action: 'replacing it', consequence });
+    refuseSymlinkedFile(
+      target,
+      store.store.name,
+      `restore into database "${database}"`,
+      'restore into a new database (--database NEW_NAME) and move its file into place yourself.',
+    );
     journal('staging');
     let done = progress.step('read, check and decrypt the payload into a staging file');
     // The restored file takes the mode of the file it replaces (a new one: 0600, like every file of a backup).

@@ -43,6 +43,33 @@ export function moveWithSideFiles(from: string, to: string): void {
   for (const suffix of SIDE_FILES) if (fs.existsSync(`${from}${suffix}`)) fs.renameSync(`${from}${suffix}`, `${to}${suffix}`);
 }
 
+/**
+ * Refuses to replace a database file that is a symbolic link. A restore renames its new file over
+ * the path: over a link that puts a regular file where the link was, and the file the link points at
+ * (the one an application opening the link, or the real path, reads) keeps the old data, while the
+ * "replaced" copy kept aside is only the link. Nothing is touched when this throws.
+ */
+export function refuseSymlinkedFile(file: string, store: string, action: string, alternative: string): void {
+  let link: fs.Stats;
+  try {
+    link = fs.lstatSync(file);
+  } catch {
+    return;
+  }
+  if (!link.isSymbolicLink()) return;
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    real = `${path.resolve(path.dirname(file), fs.readlinkSync(file))} (which does not exist)`;
+  }
+  throw new StorageError(
+    'USAGE',
+    `Refusing to ${action}: ${file} is a symbolic link to ${real}. Replacing it would replace the link with a regular file and leave ${real} with its old data; nothing was changed.`,
+    { hint: `Point store "${store}" at the real file (path: ${real}) and run again, or ${alternative}`, details: { store, path: file, realPath: real } },
+  );
+}
+
 /** Removes what a connection left beside a database file (its WAL, shared memory, journal), keeping the file. */
 export function removeSideFiles(file: string): void {
   for (const suffix of SIDE_FILES) fs.rmSync(`${file}${suffix}`, { force: true });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
 import { countRows } from './backup.js';
-import { createFileWithMode, moveWithSideFiles, removeWithSideFiles, type SqliteProvider } from './provider.js';
+import { createFileWithMode, moveWithSideFiles, refuseSymlinkedFile, removeWithSideFiles, type SqliteProvider } from './provider.js';
 import { settleStaged, type StagingOps } from '../../restore-journal.js';
 import type { SnapshotCapability } from '../spec.js';
 
@@ -61,6 +61,12 @@ export const sqliteSnapshots: SnapshotCapability<SqliteProvider> = {
     await store.refuseIfInUse(record.source, { force, action: 'rolling it back', consequence });
     const sourceFile = store.fileFor(record.source);
     const stagedFile = store.fileFor(staged);
+    refuseSymlinkedFile(
+      sourceFile,
+      store.store.name,
+      `roll database "${record.source}" back to snapshot "${record.name}"`,
+      "copy the snapshot's file into place yourself.",
+    );
     journal('staging');
     // The restored file keeps the live file's mode (the snapshot's when there is no live file).
     const mode = fs.existsSync(sourceFile) ? store.fileMode(record.source) : store.fileMode(record.copy);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { SqliteProvider } from './provider.js';
-import { createFileWithMode, moveWithSideFiles, removeWithSideFiles } from './provider.js';
+import { createFileWithMode, moveWithSideFiles, refuseSymlinkedFile, removeWithSideFiles } from './provider.js';
 import type { AppliedMigration, TenancyCapability, TenancySettings, TenantMigration, TenantRecord } from '../spec.js';
 import { tenantFromRow } from '../../tenant/records.js';
 import { onCleanup } from '../../cleanup.js';
@@ -228,6 +228,11 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
     const target = fileOf(provider, settings, tenant.container, tenant.status);
     fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
     const staged = `${fileOf(provider, settings, tenant.container)}.restoring`;
+    for (const file of [
+      target,
+      ...(['active', 'suspended'] as const).map((status) => fileOf(provider, settings, current?.container ?? tenant.container, status)),
+    ])
+      refuseSymlinkedFile(file, provider.store.name, `restore tenant "${tenant.name}"`, "replace the link with the tenant's real file first.");
     let done = progress.step('read, check and decrypt the tenant file into a staging file');
     removeWithSideFiles(staged); // an interrupted earlier restore's (the store's lock is ours)
     await restoreSqliteFile({ manifest, dir, key }, staged, 0o600);
