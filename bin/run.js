@@ -39,6 +39,31 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`storage/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 } else {
+  // Until the command's own handler is in place (src/cli/interrupt.ts), a SIGINT/SIGTERM would kill
+  // the process with no word at all: a --json consumer would get an empty stdout. Nothing has
+  // started yet, so there is nothing to undo: say so, the documented way. The message names no
+  // argument (they may hold a URL with a password; redaction is not loaded yet). These listeners are
+  // never removed (the command's handler marks itself in charge instead): removing a signal's last
+  // listener closes its handle, and a signal already caught but not yet dispatched is then lost.
+  const phase = Symbol.for('storage.interrupts');
+  for (const [signal, exitCode] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ]) {
+    process.on(signal, () => {
+      // The command's handler has it; once the run is over (its result printed), it ends with its own code.
+      if (globalThis[phase] === 'command') return;
+      if (globalThis[phase] === 'done') process.exit();
+      const message = `Interrupted by ${signal}: storage stopped while starting; nothing was in progress to clean up.`;
+      process.stderr.write(`${message}\n`);
+      const end = args.indexOf('--');
+      if ((end === -1 ? args : args.slice(0, end)).includes('--json')) {
+        const hint = 'Run the command again when you are ready; nothing partial was kept as complete.';
+        process.stdout.write(`${JSON.stringify({ error: { code: 'INTERRUPTED', message, hint, exitCode } }, null, 2)}\n`);
+      }
+      process.exit(exitCode);
+    });
+  }
   // Node ≥ 22.1 keeps the V8 code of the modules it compiles (oclif, the commands, their
   // dependencies) in a cache on disk (os.tmpdir()/node-compile-cache, per Node version) and reuses
   // it on the next run instead of parsing and compiling them again. Node 20 has no such cache and

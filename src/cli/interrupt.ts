@@ -52,10 +52,12 @@ async function stop(signal: StopSignal, hooks: InterruptHooks): Promise<never> {
   process.exitCode = exitCode;
   // From here the command's own output (a result table, a failure caused by the signal) is noise.
   silenceOutput();
-  const undone = pendingCleanups().reverse();
-  const failed = await runCleanups();
+  const undone: string[] = [];
+  const failed = await runCleanups((what) => undone.push(what));
   // The task list's unfinished tasks end as interrupted, so the last frame on the terminal is true.
   await settleWithin(closeOpenFlows('interrupted'), 2000);
+  // The run's work went on meanwhile: what it took since (the store's lock) is undone as well.
+  failed.push(...(await runCleanups((what) => undone.push(what))));
   const parts = [`Interrupted by ${signal}: ${hooks.command()} stopped`];
   const cleaned = undone.filter((what) => !failed.some((failure) => failure.startsWith(`${what}: `)));
   parts.push(cleaned.length > 0 ? `cleaned up ${list(cleaned)}` : 'nothing was in progress to clean up');
@@ -70,6 +72,8 @@ async function stop(signal: StopSignal, hooks: InterruptHooks): Promise<never> {
     );
   }
   await settleWithin(hooks.record({ signal, exitCode, message }), 5000);
+  // And what it took while the interruption was recorded: nothing the run holds outlives it.
+  await runCleanups();
   process.exit(exitCode);
 }
 
@@ -83,8 +87,15 @@ export interface InterruptHandling {
   remove(): void;
 }
 
+/** Tells bin/run.js's own signal listeners who answers a signal now (see there). */
+function setPhase(phase: 'command' | 'done'): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('storage.interrupts')] = phase;
+}
+
 /** Handles SIGINT and SIGTERM for one command run. */
 export function handleInterrupts(hooks: InterruptHooks): InterruptHandling {
+  // bin/run.js answers a signal during start-up (and after the run); from here this run's handler does.
+  setPhase('command');
   let settled = false;
   let ignored = false;
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
@@ -107,6 +118,7 @@ export function handleInterrupts(hooks: InterruptHooks): InterruptHandling {
   return {
     settled: () => (settled = true),
     remove() {
+      setPhase('done');
       for (const { signal, handler } of handlers) process.removeListener(signal, handler);
     },
   };

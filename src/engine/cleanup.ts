@@ -37,17 +37,25 @@ export function pendingCleanups(): string[] {
   return [...pending].map((entry) => entry.what);
 }
 
-/** Runs every registered cleanup once, newest first; a failing cleanup does not stop the others. */
-export async function runCleanups(): Promise<string[]> {
+/**
+ * Runs every registered cleanup once, newest first; a failing cleanup does not stop the others.
+ * The run's own work goes on while the cleanups are awaited (it sees runInterrupted() only at its
+ * next check), so what it registers meanwhile (a lock taken, a backup started) is run too, until
+ * nothing is left. `ran` receives what each pass ran, for the interrupted run's message.
+ */
+export async function runCleanups(ran?: (what: string) => void): Promise<string[]> {
   interrupted = true;
-  const entries = [...pending].reverse();
-  pending.clear();
   const failed: string[] = [];
-  for (const entry of entries) {
-    try {
-      await entry.run();
-    } catch (error) {
-      failed.push(`${entry.what}: ${(error as Error).message}`);
+  while (pending.size > 0) {
+    const entries = [...pending].reverse();
+    pending.clear();
+    for (const entry of entries) {
+      ran?.(entry.what);
+      try {
+        await entry.run();
+      } catch (error) {
+        failed.push(`${entry.what}: ${(error as Error).message}`);
+      }
     }
   }
   return failed;

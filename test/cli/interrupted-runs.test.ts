@@ -110,6 +110,38 @@ describe('interrupted runs', () => {
     await expectCleanlyStopped(id, 130);
   });
 
+  it('SIGTERM with --json at any moment of start-up (oclif loading, the lock being taken): the JSON document, exit 143, nothing left', async () => {
+    const backupsBefore = fs.readdirSync(path.join(repo, 'backups')).sort();
+    // A preload marks the moment Node has started and runs JavaScript (before that, Node itself ends
+    // the process on SIGTERM: nothing of the run exists yet, and no handler of any program could run).
+    const preload = path.join(sandbox.dir, 'mark-started.cjs');
+    fs.writeFileSync(preload, "require('node:fs').writeFileSync(process.env.TEST_STARTED_MARK, String(process.pid));\n");
+    // The signal lands at every point of the first ~0.5 s after that: oclif loading, the command
+    // starting, the config read and the lock taken while the interruption is being handled.
+    for (let delay = 20; delay <= 500; delay += 20) {
+      const mark = path.join(sandbox.dir, `started-${delay}`);
+      const run = execa(process.execPath, [BIN, 'backup', 'create', 'big', '--json'], {
+        cwd: sandbox.dir,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env, NODE_OPTIONS: `--require ${preload}`, TEST_STARTED_MARK: mark },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
+      await until(() => (fs.existsSync(mark) ? true : undefined), 30_000, 'the run to start');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      run.kill('SIGTERM');
+      const result = await run;
+      const at = `SIGTERM ${delay} ms after Node started`;
+      expect(result.signal, `${at}: ended by the signal itself, without a word`).toBeUndefined();
+      expect(result.exitCode, `${at}: ${result.stderr}`).toBe(143);
+      expect(JSON.parse(String(result.stdout)), at).toMatchObject({ error: { code: 'INTERRUPTED', exitCode: 143 } });
+      expect(String(result.stderr).trim().split('\n').at(-1), at).toMatch(/^Interrupted by SIGTERM: storage /);
+      expect(fs.existsSync(path.join(repo, 'locks', 'big.lock')), `${at}: no lock is left`).toBe(false);
+      expect(fs.readdirSync(path.join(repo, 'backups')).sort(), `${at}: no backup, complete or not, is left`).toEqual(backupsBefore);
+      expect(fs.readdirSync(path.join(repo, 'tmp')), `${at}: scratch is removed`).toEqual([]);
+    }
+  }, 180_000);
+
   it('the next run takes the store at once: no stale lock to break, no leftover to sweep', async () => {
     const next = await sandbox.run(['backup', 'create', 'big']);
     expect(next.exitCode).toBe(0);
