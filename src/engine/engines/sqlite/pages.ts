@@ -255,7 +255,8 @@ export function openSnapshot(db: Database, held: HeldFiles): SnapshotReader | un
     if (wal) {
       // The frames SQLite's readers use are the ones the WAL index publishes (writers are held off: it cannot change now).
       const index = readWalIndex(file);
-      if (index === undefined || index.pageSize !== pageSize) return undefined;
+      // An index that publishes no frame has no page size yet (0): the snapshot is the main file alone.
+      if (index === undefined || (index.mxFrame > 0 && index.pageSize !== pageSize)) return undefined;
       const frames = readWal(file, pageSize, index);
       if (frames === 'too-big' || frames === 'unusable') return undefined;
       overlay = frames.pages;
