@@ -25,6 +25,8 @@ export const MUTATION_TESTS = [
   'test/unit/restore-journal.test.ts',
   'test/integration/backup-engine.test.ts',
   'test/integration/backup-restore-checks.test.ts',
+  'test/integration/backup-create-checks.test.ts',
+  'test/integration/backup-interrupted.test.ts',
   'test/integration/rotation.test.ts',
   'test/integration/rotation-mongodb.test.ts',
 ];
