@@ -71,6 +71,7 @@ describe('creating and opening a repository', () => {
     const error = await refusal(() => BackupRepository.open(root, NONE));
     expect(error.code).toBe('NOT_FOUND');
     expect(error.exitCode).toBe(1);
+    expect(error.hint).toBe('Take a first backup with `storage backup create`, or point backup.repository in the config at an existing repository.');
     expect(fs.existsSync(root)).toBe(false);
   });
 
@@ -107,6 +108,9 @@ describe('creating and opening a repository', () => {
     const wrong = await refusal(() => BackupRepository.open(root, { ...source, passphrase: 'wrong-Passphrase-2' }));
     expect(wrong.code).toBe('BAD_DATA');
     expect(wrong.message).toBe(`Cannot open the backup repository ${root} with the passphrase from STORAGE_BACKUP_PASSPHRASE: wrong key or passphrase.`);
+    expect(wrong.hint).toBe(
+      'Use the passphrase or key file this repository was created with (STORAGE_BACKUP_PASSPHRASE, backup.encryption in the config). Nothing was written.',
+    );
     const keyfile = await refusal(() => BackupRepository.open(root, keyFile()));
     expect(keyfile.code).toBe('CONFIG_INVALID');
     expect(keyfile.message).toContain('is opened with a passphrase, and none was given');
@@ -119,7 +123,7 @@ describe('creating and opening a repository', () => {
     const other = keyFile();
     const wrong = await refusal(() => BackupRepository.open(root, other));
     expect(wrong.code).toBe('BAD_DATA');
-    expect(wrong.message).toContain(`the key file ${other.file}`);
+    expect(wrong.message).toBe(`Cannot open the backup repository ${root} with the key file ${other.file}: wrong key or passphrase.`);
     const passphrase = await refusal(() => BackupRepository.open(root, { kind: 'passphrase', passphrase: 'x-Passphrase-3', origin: 'o' }));
     expect(passphrase.code).toBe('CONFIG_INVALID');
     expect(passphrase.message).toContain('is opened with a key file');
@@ -127,6 +131,7 @@ describe('creating and opening a repository', () => {
     const off = await refusal(() => BackupRepository.open(root, NONE));
     expect(off.code).toBe('CONFIG_INVALID');
     expect(off.message).toContain('is encrypted, but the config turns encryption off');
+    expect(off.hint).toBe('Remove `encryption: { enabled: false }` and give the repository key. Nothing was written.');
   });
 
   it('an unencrypted repository seals manifests with a key kept in repo.json; asking it for encryption is refused (65), never plaintext', async () => {
@@ -138,14 +143,19 @@ describe('creating and opening a repository', () => {
     const description = readJson(path.join(root, 'repo.json'));
     expect(description).toMatchObject({ format: 2, encryption: 'none', slots: [] });
     expect(Buffer.from(description.sealKey, 'base64').length).toBe(32);
-    const asked = await refusal(() => BackupRepository.open(root, keyFile()));
+    const askedFile = keyFile();
+    const asked = await refusal(() => BackupRepository.open(root, askedFile));
     expect(asked.code).toBe('BAD_DATA');
-    expect(asked.message).toContain('says it is NOT encrypted');
+    expect(asked.message).toContain(`says it is NOT encrypted, but the config asks for encryption (key file ${askedFile.file})`);
+    expect(asked.hint).toContain('If repo.json was replaced, put back the original');
+    const askedPassphrase = await refusal(() => BackupRepository.open(root, { kind: 'passphrase', passphrase: 'p-Passphrase-4', origin: 'the config' }));
+    expect(askedPassphrase.message).toContain('says it is NOT encrypted, but the config asks for encryption (the config)');
     // A format-2 repo.json without its seal key is refused; format 1 never had one (plain SHA-256 seals).
     fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...description, sealKey: undefined }));
     const lacking = await refusal(() => BackupRepository.open(root, NONE));
     expect(lacking.code).toBe('BAD_DATA');
     expect(lacking.message).toContain('lacks the key its manifests are sealed with');
+    expect(lacking.hint).toBe('Put back the original repo.json (keys/ holds a copy). Nothing was written.');
     fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...description, sealKey: randomBytes(16).toString('base64') }));
     expect((await refusal(() => BackupRepository.open(root, NONE))).message).toContain('lacks the key');
     fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...description, format: 1, sealKey: undefined }));
@@ -155,6 +165,7 @@ describe('creating and opening a repository', () => {
     const newer = await refusal(() => BackupRepository.open(root, NONE));
     expect(newer.code).toBe('BAD_DATA');
     expect(newer.message).toContain('has format 3; this tool reads formats 1 and 2');
+    expect(newer.hint).toBe('Use the storage version that wrote it.');
   });
 
   it('a lost or damaged repo.json is recovered from keys/ (and written back by create); with no copy it is refused, never replaced', async () => {
@@ -187,6 +198,7 @@ describe('creating and opening a repository', () => {
     const error = await refusal(() => BackupRepository.open(root, source, undefined, { create: true }));
     expect(error.code).toBe('BAD_DATA');
     expect(error.message).toContain('repo.json is not a repository description, and keys/ holds no readable copy');
+    expect(error.hint).toContain('Put back repo.json (or keys/<id>.json) from your copy of the repository; without it the backups cannot be read.');
     expect(fs.readFileSync(path.join(root, 'repo.json'), 'utf8')).toContain('"encryption":"none"');
   });
 
@@ -200,6 +212,7 @@ describe('creating and opening a repository', () => {
     const error = await refusal(() => BackupRepository.open(root, source, undefined, { create: true }));
     expect(error.code).toBe('BAD_DATA');
     expect(error.message).toContain('backups/ holds 1 backup: refusing to create a new repository over them');
+    expect(error.hint).toContain('To start afresh instead, point backup.repository at an empty directory.');
     expect(fs.existsSync(path.join(root, 'repo.json'))).toBe(false);
     fs.mkdirSync(path.join(repo.backupsDir, '20200101T000000Z-lite-aaaaaa'));
     expect((await refusal(() => BackupRepository.open(root, source, undefined, { create: true }))).message).toContain('holds 2 backups');
@@ -232,6 +245,7 @@ describe('manifests and backup directories', () => {
     const swapped = await refusal(() => repo.dataKey({ ...sealed, dataKey: other.dataKey }));
     expect(swapped.code).toBe('BAD_DATA');
     expect(swapped.message).toContain('does not open');
+    expect(swapped.hint).toBe('Do not restore from this backup.');
     expect((await refusal(() => repo.dataKey({ ...sealed, dataKey: undefined }))).message).toContain('is encrypted but this repository has no key for it');
     expect(repo.dataKey({ ...sealed, cipher: 'none' })).toBeUndefined();
     const plainRepo = await BackupRepository.open(fresh(), NONE, undefined, { create: true });
@@ -248,6 +262,7 @@ describe('manifests and backup directories', () => {
       const error = await refusal(() => repo.readManifest(b.id));
       expect(error.code).toBe('BAD_DATA');
       expect(error.message).toContain(why);
+      expect(error.hint).toBe('Do not restore from this backup.');
       fs.writeFileSync(fileOf(b.id), text);
     };
     fs.writeFileSync(fileOf(b.id), text.replace('"events": 1', '"events": 2'));
@@ -271,9 +286,15 @@ describe('manifests and backup directories', () => {
     const incomplete = await refusal(() => repo.readManifest(b.id));
     expect(incomplete.code).toBe('BAD_DATA');
     expect(incomplete.message).toBe(`Backup ${b.id} is incomplete: it has no manifest.`);
+    expect(incomplete.hint).toBe('An interrupted run left it; `storage backup prune` sweeps it.');
     const unknown = await refusal(() => repo.readManifest('20200101T000000Z-lite-000000'));
     expect(unknown.code).toBe('NOT_FOUND');
-    for (const id of ['../x', '.hidden', 'a/b', 'a..b', '']) expect((await refusal(() => repo.backupDir(id))).code).toBe('USAGE');
+    expect(unknown.hint).toBe('See `storage backup list` for the ids.');
+    for (const id of ['../x', '.hidden', 'a/b', 'a..b', '']) {
+      const error = await refusal(() => repo.backupDir(id));
+      expect(error.code).toBe('USAGE');
+      expect(error.hint).toBe('See `storage backup list`.');
+    }
   });
 
   it('lists every directory with its status: complete, future-dated, running (live lock) or incomplete, damaged with the reason', async () => {
@@ -388,5 +409,19 @@ describe('verification helpers', () => {
     expect(verificationSummary(record('files', true, 't1'))).toBe('ok files t1');
     expect(verificationSummary(record('files', true, 't1', { files: 't1', 'restore-test': 't0' }))).toBe('ok restore-test t0');
     expect(verificationSummary(record('files', true, 't1', {}))).toBe('never');
+  });
+});
+
+describe('scratch of runs that are gone', () => {
+  it('a live run’s scratch stays whatever its label (dashes and all); a dead run’s and one naming pid 0 go', async () => {
+    const repo = await BackupRepository.open(fresh(), NONE, undefined, { create: true });
+    const live = repo.scratch('verify-20260101T000000Z-lite-abcdef');
+    fs.writeFileSync(path.join(live, 'part'), 'x');
+    const dead = path.join(repo.tmpDir, `restore-20260101T000000Z-lite-abcdef-${2 ** 22 + 4242}-q1w2e3`);
+    const zero = path.join(repo.tmpDir, 'restore-x-0-q1w2e3');
+    for (const dir of [dead, zero]) fs.mkdirSync(path.join(dir, 'inner'), { recursive: true });
+    expect(repo.sweepScratch()).toBe(2);
+    expect(fs.readdirSync(repo.tmpDir)).toEqual([path.basename(live)]);
+    expect(fs.readFileSync(path.join(live, 'part'), 'utf8')).toBe('x');
   });
 });
