@@ -135,6 +135,21 @@ describe('what a backup records, and what reaches its dump', () => {
     expect(error.message).toMatch(/^Cannot open .*no-such-dir\/payload: /);
     expect(error.details).toMatchObject({ errno: 'ENOENT' });
     expect(fs.readdirSync(repo.backupsDir).sort()).toEqual(before);
+    // Any other failure is the store's, not a file-system error of the repository.
+    const other = await refusal(
+      createBackup(fleet, repo, 'a', {
+        scope: {
+          tenant,
+          dump: async () => {
+            throw new Error('the dump tool exited 1');
+          },
+        },
+      }),
+    );
+    expect(other.message).toContain('the dump tool exited 1');
+    expect(other.message).not.toMatch(/^Cannot /);
+    expect(other.details?.errno).toBeUndefined();
+    expect(fs.readdirSync(repo.backupsDir).sort()).toEqual(before);
   });
 });
 
