@@ -29,6 +29,7 @@ export const MUTATION_TESTS = [
   'test/integration/backup-interrupted.test.ts',
   'test/integration/rotation.test.ts',
   'test/integration/rotation-mongodb.test.ts',
+  'test/integration/rotation-settle.test.ts',
 ];
 
 const SLOW_TESTS = /^(?!.*(two processes|rekeys atomically|killed after|killed at each step)).*$/;

@@ -11,6 +11,7 @@ import { makeSandbox } from '../support/cli.js';
 import { fleetFor } from '../support/fleet.js';
 import { ROOT } from '../support/paths.js';
 import { startCountingProxy, type CountingProxy } from '../support/net.js';
+import { refusal } from '../support/refusal.js';
 import { pgAdmin, servers, uniqueName } from '../support/servers.js';
 
 const FIRST = 'Initial-Rotation-Pw-5521';
@@ -60,7 +61,14 @@ describe('password rotation (PostgreSQL)', () => {
     const fleet = await appFleet();
     const before = proxy.sent.length;
     try {
-      expect(await rotatePassword(fleet, 'app', vault)).toMatchObject({ rotated: true, user: role, secret: 'rot-pw' });
+      expect(await rotatePassword(fleet, 'app', vault)).toEqual({
+        store: 'app',
+        engine: 'postgres',
+        rotated: true,
+        dryRun: false,
+        user: role,
+        secret: 'rot-pw',
+      });
     } finally {
       await fleet.close();
     }
@@ -93,7 +101,9 @@ describe('password rotation (PostgreSQL)', () => {
       clearPending: (name: string) => vault.clearPending(name),
     };
     try {
-      await expect(rotatePassword(fleet, 'app', failingVault)).rejects.toThrow(/old password was put back/);
+      const error = await refusal(rotatePassword(fleet, 'app', failingVault));
+      expect(error.message).toMatch(/failed after the server-side change: disk full \(injected\)\. The old password was put back; the vault is unchanged\.$/);
+      expect(error.hint).toBe('Fix the cause (vault writable? server reachable?) and run the rotation again.');
     } finally {
       await fleet.close();
     }
