@@ -16,6 +16,7 @@ export const MUTATION_TESTS = [
   'test/unit/validate-checks.test.ts',
   'test/unit/vault-iv.test.ts',
   'test/unit/vault.test.ts',
+  'test/unit/vault-refusals.test.ts',
   'test/unit/confirm-and-exit-codes.test.ts',
   'test/unit/backup-keys.test.ts',
   'test/unit/payload.test.ts',

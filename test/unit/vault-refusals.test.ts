@@ -1,0 +1,119 @@
+// The secrets vault's refusals (src/engine/secrets/vault.ts), each with its code, message and the
+// hint that says what to do: the wrong kind of key, an unreadable or short key file, no vault, a
+// vault gone, unparsable or of another format, a wrong key, a vault re-keyed by another command,
+// empty, oversized and badly named secrets. Nothing is written by any of them.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Vault, type VaultKeySource } from '../../src/engine/secrets/vault.js';
+import { refusal } from '../support/refusal.js';
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-vault-refusals-'));
+let n = 0;
+function keyFile(fill = 9, bytes = 32): VaultKeySource {
+  const file = path.join(home, `k${++n}.key`);
+  fs.writeFileSync(file, Buffer.alloc(bytes, fill).toString('base64'), { mode: 0o600 });
+  return { kind: 'keyfile', file };
+}
+const vaultFile = () => path.join(home, `v${++n}.json`);
+
+describe('vault refusals', () => {
+  it('the wrong kind of key: CONFIG_INVALID saying which is needed', async () => {
+    const byFile = vaultFile();
+    await Vault.open(byFile, keyFile(), { create: true });
+    const passphrase = await refusal(Vault.open(byFile, { kind: 'passphrase', passphrase: 'some-Passphrase-1' }));
+    expect(passphrase.code).toBe('CONFIG_INVALID');
+    expect(passphrase.message).toBe('This vault is opened with a key file, and none was given.');
+    expect(passphrase.hint).toBe('Set vault.keyFile in the config or STORAGE_VAULT_KEY_FILE.');
+    const byPassphrase = vaultFile();
+    await Vault.open(byPassphrase, { kind: 'passphrase', passphrase: 'some-Passphrase-1' }, { create: true });
+    const file = await refusal(Vault.open(byPassphrase, keyFile()));
+    expect(file.code).toBe('CONFIG_INVALID');
+    expect(file.message).toBe('This vault is opened with a passphrase, and none was given.');
+    expect(file.hint).toBe('Set STORAGE_VAULT_PASSPHRASE or use --passphrase-file.');
+  }, 30_000);
+
+  it('a key file that cannot be read, or holds less than 32 bytes: CONFIG_INVALID, no vault created', async () => {
+    const missing = path.join(home, 'no-such.key');
+    const file = vaultFile();
+    const unreadable = await refusal(Vault.open(file, { kind: 'keyfile', file: missing }, { create: true }));
+    expect(unreadable.code).toBe('CONFIG_INVALID');
+    expect(unreadable.message).toBe(`The vault key file ${missing} cannot be read.`);
+    expect(unreadable.hint).toBe('Check vault.keyFile / STORAGE_VAULT_KEY_FILE.');
+    const short = keyFile(1, 31);
+    const tooShort = await refusal(Vault.open(file, short, { create: true }));
+    expect(tooShort.code).toBe('CONFIG_INVALID');
+    expect(tooShort.message).toBe(`The vault key file ${(short as { file: string }).file} does not hold a 32-byte base64 key.`);
+    expect(tooShort.hint).toBe('Create one with: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE');
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('no vault yet, a wrong key, a file that is not JSON or of another format', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const none = await refusal(Vault.open(file, key));
+    expect(none.code).toBe('NOT_FOUND');
+    expect(none.hint).toBe('Create it by storing a first secret: `storage secrets set NAME`.');
+    const vault = await Vault.open(file, key, { create: true });
+    vault.set('one', 'value-1');
+    const text = fs.readFileSync(file, 'utf8');
+    const wrong = await refusal(Vault.open(file, keyFile(10)));
+    expect(wrong.code).toBe('BAD_DATA');
+    expect(wrong.message).toBe(`Cannot open the vault ${file}: wrong passphrase or key.`);
+    expect(wrong.hint).toBe('Use the passphrase or key file the vault was created with. Nothing was changed.');
+    fs.writeFileSync(file, '{ not json');
+    const broken = await refusal(Vault.open(file, key));
+    expect(broken.code).toBe('BAD_DATA');
+    expect(broken.message).toBe(`The vault ${file} is not valid JSON.`);
+    expect(broken.hint).toBe('Restore it from a backup copy.');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(text), format: 99 }));
+    const other = await refusal(Vault.open(file, key));
+    expect(other.code).toBe('BAD_DATA');
+    expect(other.message).toMatch(new RegExp(`^The vault ${file.replace(/[.]/g, '\\.')} has format 99; this tool reads \\d+\\.$`));
+    fs.writeFileSync(file, text);
+    expect((await Vault.open(file, key)).get('one')).toBe('value-1');
+  });
+
+  it('a vault removed, or re-keyed by another command, after it was opened: nothing is written', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const vault = await Vault.open(file, key, { create: true });
+    vault.set('one', 'value-1');
+    const other = await Vault.open(file, key);
+    await other.rekey(keyFile(11));
+    const rekeyed = fs.readFileSync(file, 'utf8');
+    const stale = await refusal(() => vault.set('two', 'value-2'));
+    expect(stale.code).toBe('BAD_DATA');
+    expect(stale.message).toBe(`The vault ${file} was re-keyed by another command while this one ran; nothing was written.`);
+    expect(stale.hint).toBe('Run the command again with the new passphrase or key file.');
+    expect(fs.readFileSync(file, 'utf8')).toBe(rekeyed);
+    fs.rmSync(file);
+    const gone = await refusal(() => vault.set('two', 'value-2'));
+    expect(gone.code).toBe('NOT_FOUND');
+    expect(gone.message).toBe(`The secrets vault ${file} is gone.`);
+    expect(gone.hint).toBe('Restore it from a backup copy.');
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('an empty value, one over 64 KiB, a bad name: USAGE with what to do; the vault unchanged', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const vault = await Vault.open(file, key, { create: true });
+    vault.set('kept', 'value');
+    const before = fs.readFileSync(file, 'utf8');
+    const empty = await refusal(() => vault.set('x', ''));
+    expect(empty.code).toBe('USAGE');
+    expect(empty.hint).toBe('Give a non-empty value.');
+    const big = await refusal(() => vault.set('x', 'a'.repeat(64 * 1024 + 1)));
+    expect(big.code).toBe('USAGE');
+    expect(big.hint).toBe('The vault is for passwords, keys and tokens. Keep a large file elsewhere (encrypted) and store its key here.');
+    for (const name of ['-dash-first', 'has space', 'a/b', '']) {
+      const bad = await refusal(() => vault.set(name, 'v'));
+      expect(bad.code).toBe('USAGE');
+      expect(bad.message).toBe(`"${name}" is not a valid secret name.`);
+      expect(bad.hint).toBe('Use letters, digits, ".", "-" and "_", starting with a letter or digit.');
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+  });
+});
