@@ -117,3 +117,90 @@ describe('vault refusals', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(before);
   });
 });
+
+describe('vault versions and pending rotations, as list and the refusals report them', () => {
+  it('list: sorted by name, each with its version, kept versions and any pending rotation (who and since, never the value)', async () => {
+    const file = vaultFile();
+    const vault = await Vault.open(file, keyFile(), { create: true });
+    vault.set('zeta', 'z-1');
+    vault.set('alpha', 'a-1');
+    expect(vault.set('alpha', 'a-1')).toEqual({ version: 1, unchanged: true });
+    vault.set('alpha', 'a-2', { replace: true });
+    vault.setPending('zeta', 'z-next', 'main');
+    expect(vault.hasPending('zeta')).toBe(true);
+    expect(vault.hasPending('alpha')).toBe(false);
+    expect(vault.hasPending('nothing')).toBe(false);
+    const listed = vault.list();
+    expect(listed.map(({ name, version, versions }) => ({ name, version, versions }))).toEqual([
+      { name: 'alpha', version: 2, versions: [1] },
+      { name: 'zeta', version: 1, versions: [] },
+    ]);
+    expect(listed[0].pending).toBeUndefined();
+    expect(listed[1].pending).toEqual({ store: 'main', since: expect.any(String), pid: process.pid, host: os.hostname() });
+    expect(vault.version('alpha')).toBe(2);
+    expect(vault.version('nothing')).toBeUndefined();
+    expect(JSON.stringify(listed)).not.toContain('z-next');
+  });
+
+  it('replacing without --force, an unknown version, a rollback with nothing or the wrong thing kept, a second rotation, a commit of a rotation settled elsewhere: each refused naming what there is', async () => {
+    const file = vaultFile();
+    const vault = await Vault.open(file, keyFile(), { create: true });
+    vault.set('pw', 'v-1');
+    const unconfirmed = await refusal(() => vault.set('pw', 'v-2'));
+    expect(unconfirmed.code).toBe('CONFIRMATION_REQUIRED');
+    expect(unconfirmed.hint).toBe('Add --force to replace it (the current value is kept as version 1, and `storage secrets rollback pw` brings it back).');
+    const none = await refusal(() => vault.rollback('pw'));
+    expect(none.code).toBe('NOT_FOUND');
+    expect(none.message).toBe('Secret "pw" has no previous version to roll back to.');
+    expect(none.hint).toBe('See the versions with: storage secrets list.');
+    expect((await refusal(() => vault.rollback('nothing'))).hint).toBe('See `storage secrets list`.');
+    vault.set('pw', 'v-2', { replace: true });
+    vault.set('pw', 'v-3', { replace: true });
+    const unknown = await refusal(() => vault.get('pw', 7));
+    expect(unknown.code).toBe('NOT_FOUND');
+    expect(unknown.message).toBe('Secret "pw" has no version 7; the vault keeps versions 3, 2, 1.');
+    expect(unknown.hint).toBe('See the versions with: storage secrets list. At most 10 previous values are kept.');
+    const wrong = await refusal(() => vault.rollback('pw', 9));
+    expect(wrong.message).toBe('Secret "pw" has no kept version 9; kept: 2, 1.');
+    expect(vault.rollback('pw', 1)).toEqual({ version: 4, replaced: 3, unchanged: false, restored: 1 });
+    expect(vault.get('pw')).toBe('v-1');
+    expect(vault.remove('pw')).toBe(true);
+    expect(vault.remove('pw')).toBe(false);
+    expect(vault.get('pw')).toBeUndefined();
+    const missing = await refusal(() => vault.setPending('pw', 'next', 'main'));
+    expect(missing.code).toBe('NOT_FOUND');
+    expect(missing.hint).toBe('storage secrets set pw');
+    vault.set('pw', 'v-1');
+    vault.setPending('pw', 'next-1', 'main');
+    const second = await refusal(() => vault.setPending('pw', 'next-2', 'main'));
+    expect(second.code).toBe('LOCKED');
+    expect(second.hint).toBe('Let it finish, or run `storage db health` to settle a rotation that was interrupted.');
+    const settledElsewhere = await refusal(() => vault.commitPending('pw', 'next-2'));
+    expect(settledElsewhere.code).toBe('FAILED');
+    expect(settledElsewhere.hint).toBe('Run `storage db health` to check which password the server takes.');
+    expect(vault.get('pw')).toBe('v-1');
+    vault.clearPending('pw');
+    expect((await refusal(() => vault.commitPending('pw'))).code).toBe('FAILED');
+    expect(vault.pending('pw')).toBeUndefined();
+    vault.setPending('pw', 'next-3', 'main');
+    vault.commitPending('pw', 'next-3');
+    expect(vault.get('pw')).toBe('next-3');
+    expect(vault.get('pw', 1)).toBe('v-1');
+  });
+
+  it('refresh takes in another command’s write, and ignores a file re-keyed under it', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const vault = await Vault.open(file, key, { create: true });
+    const other = await Vault.open(file, key);
+    other.set('added', 'by-the-other');
+    expect(vault.has('added')).toBe(false);
+    vault.refresh();
+    expect(vault.get('added')).toBe('by-the-other');
+    await other.rekey(keyFile(12));
+    other.set('later', 'after-rekey');
+    vault.refresh();
+    expect(vault.has('later')).toBe(false);
+    expect(vault.get('added')).toBe('by-the-other');
+  });
+});
