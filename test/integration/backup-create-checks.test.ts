@@ -15,6 +15,7 @@ import { settleInterruptedBackupRestores } from '../../src/engine/backup/restore
 import { verifyBackup } from '../../src/engine/backup/verify.js';
 import type { BackedUpTenant, DumpContext, DumpResult } from '../../src/engine/engines/spec.js';
 import { sqliteBackup } from '../../src/engine/engines/sqlite/backup.js';
+import { StorageError } from '../../src/engine/errors.js';
 import type { Fleet } from '../../src/engine/fleet.js';
 import type { Progress } from '../../src/engine/progress.js';
 import { journalDir, listJournal } from '../../src/engine/restore-journal.js';
@@ -153,6 +154,37 @@ describe('what a backup records, and what reaches its dump', () => {
   });
 });
 
+describe('defaults and failures without a path', () => {
+  it('a config without a backup section: the repository in the user data dir, zstd, a key made for it', async () => {
+    const bare = await fleetFor({ stores: { a: { engine: 'sqlite', path: path.join(data, 'a.db') } } });
+    try {
+      const defaultRepo = await openRepository(bare, undefined, { create: true, env: {} });
+      expect(defaultRepo.root).toBe(path.join(process.env.XDG_DATA_HOME!, 'storage', 'backups'));
+      const manifest = await createBackup(bare, defaultRepo, 'a');
+      expect(manifest.files[0].compression).toBe('zstd');
+      expect(manifest.cipher).toBe('aes-256-gcm-chunked');
+      expect(manifest.rowCounts).toBeUndefined();
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('a write error that names no file (a full disk under a stream): reported against the backup repository', async () => {
+    const error = await refusal(
+      createBackup(fleet, repo, 'a', {
+        scope: {
+          tenant,
+          dump: async () => {
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+          },
+        },
+      }),
+    );
+    expect(error.code).toBe('FAILED');
+    expect(error.message).toMatch(new RegExp(`^Cannot write the backup repository ${repo.root}: `));
+  });
+});
+
 describe('several stores at once', () => {
   it('two dumps at a time (of three stores); every outcome reported as it ends; nothing verified unless asked', async () => {
     let running = 0;
@@ -237,6 +269,16 @@ describe('verification edges', () => {
       throw new TypeError('a bug');
     });
     await expect(verifyBackup(fleet, repo, id, { level: 'files' })).rejects.toThrow('a bug');
+  });
+
+  it('a restore test that fails for another reason than bad data is that failure, not a failed verification', async () => {
+    const { id } = await createBackup(fleet, repo, 'c');
+    vi.spyOn(sqliteBackup, 'restore').mockRejectedValueOnce(new StorageError('IN_USE', 'the scratch database is in use'));
+    expect((await refusal(verifyBackup(fleet, repo, id, { level: 'restore-test' }))).code).toBe('IN_USE');
+    vi.spyOn(sqliteBackup, 'restore').mockRejectedValueOnce(new TypeError('a bug'));
+    await expect(verifyBackup(fleet, repo, id, { level: 'restore-test' })).rejects.toThrow('a bug');
+    expect(repo.readVerification(id)).toBeUndefined();
+    expect(listJournal('c')).toEqual([]);
   });
 
   it('a manifest that cannot be read still names the store (from the id)', async () => {
