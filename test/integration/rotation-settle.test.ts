@@ -22,8 +22,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function setUp() {
-  const server = await MongoUserServer.start({ user: 'm18_app', password: OLD });
+async function setUp(refuseUpdate = false) {
+  const server = await MongoUserServer.start({ user: 'm18_app', password: OLD, refuseUpdate });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm18_settle-'));
   fs.writeFileSync(path.join(dir, 'vault.key'), Buffer.alloc(32, 7).toString('base64'));
   const file = path.join(dir, 'vault.json');
@@ -176,6 +176,17 @@ describe('refused before a rotation starts', () => {
     expect(missing.message).toBe('Store "missing" takes its password from secret "not-in-vault", which is not in the vault.');
     expect(missing.hint).toBe('Store the current password first: storage secrets set not-in-vault');
     expect(server.updates()).toEqual([]);
+  });
+
+  it('a server that refuses the change: UNSUPPORTED, the pending password dropped, the old one current and still the server’s', async () => {
+    const { server, vault, fleet } = await setUp(true);
+    const error = await refusal(rotatePassword(fleet, 'events', vault));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.message).toContain('refused updateUser');
+    expect(vault.pending('mongo-pw')).toBeUndefined();
+    expect(vault.get('mongo-pw')).toBe(OLD);
+    expect(server.password).toBe(OLD);
+    expect(await tryLogin(fleet.store('events'), OLD)).toBe('ok');
   });
 
   it('an engine without password rotation cannot be logged in to: unreachable', async () => {

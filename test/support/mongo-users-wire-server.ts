@@ -18,6 +18,8 @@ export interface UserServerOptions {
   password: string;
   /** Refuse a login with this password even when it is the user's (default: never). */
   refuseLogin?: (password: string) => boolean;
+  /** Refuse every `updateUser` (as a server without user management does). */
+  refuseUpdate?: boolean;
 }
 
 interface Conversation {
@@ -116,6 +118,7 @@ export class MongoUserServer {
       case 'saslContinue':
         return this.saslContinue(command, socket);
       case 'updateUser':
+        if (this.options.refuseUpdate) return { ok: 0, code: 13, codeName: 'Unauthorized', errmsg: 'not authorized to change users (stand-in)' };
         if (command.updateUser !== this.options.user) return { ok: 0, code: 11, codeName: 'UserNotFound', errmsg: `User "${command.updateUser}" not found` };
         this.password = String(command.pwd);
         return { ok: 1 };
