@@ -92,3 +92,34 @@ describe('audit log edges', () => {
     }
   });
 });
+
+describe('a long audit log (its tail read in chunks)', () => {
+  it('over 64 KiB, ending in torn writes longer than a chunk: the next entry follows the last whole one and names each torn line; verify passes with a warning', () => {
+    const paths = fresh();
+    const big = { note: 'x'.repeat(3000) };
+    let last = appendAudit({ ...record, details: big }, paths, { env: {} });
+    for (let i = 0; i < 25; i++) last = appendAudit({ ...record, details: big }, paths, { env: {} });
+    expect(fs.statSync(paths.log).size).toBeGreaterThan(64 * 1024);
+    const torn = ['{"seq": 27, "cut off', `{"seq": 27, ${'y'.repeat(70 * 1024)}`];
+    fs.appendFileSync(paths.log, `${torn[0]}\n${torn[1]}`);
+    const next = appendAudit(record, paths, { env: {} });
+    expect(next.seq).toBe(last.seq + 1);
+    expect(next.prev).toBe(last.hash);
+    expect(next.skipped).toHaveLength(2);
+    const lines = fs.readFileSync(paths.log, 'utf8').split('\n');
+    // The cut-off last line was ended before the new entry was appended.
+    expect(lines.at(-2)).toBe(JSON.stringify(next));
+    const verified = verifyAudit(paths);
+    expect(verified).toMatchObject({ ok: true, entries: 27 });
+    expect(verified.warnings).toEqual([`lines 27, 28: a torn write (cut off by a crash), recorded by entry 27`]);
+  });
+
+  it('a torn last line alone: verify passes and says the next entry will record it', () => {
+    const paths = fresh();
+    appendAudit(record, paths, { env: {} });
+    fs.appendFileSync(paths.log, '{"seq": 2, "cut');
+    const verified = verifyAudit(paths);
+    expect(verified).toMatchObject({ ok: true, entries: 1 });
+    expect(verified.warnings).toContain('line 2: the last write was cut off (a crash while writing); the next entry will record it');
+  });
+});
