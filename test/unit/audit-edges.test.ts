@@ -123,3 +123,58 @@ describe('a long audit log (its tail read in chunks)', () => {
     expect(verified.warnings).toContain('line 2: the last write was cut off (a crash while writing); the next entry will record it');
   });
 });
+
+describe('the head and key records against the log', () => {
+  const written = (entries = 3) => {
+    const paths = fresh();
+    const all = Array.from({ length: entries }, () => appendAudit(record, paths, { env: {} }));
+    return { paths, all, head: fs.readFileSync(paths.head, 'utf8'), key: JSON.parse(fs.readFileSync(paths.key, 'utf8')) };
+  };
+
+  it('a head or key record behind the log (a failed write) is a warning; ahead of it, or naming an entry the log does not have, a failure', () => {
+    const { paths, all, key } = written();
+    fs.writeFileSync(paths.head, JSON.stringify({ seq: 1, hash: all[0].hash }));
+    expect(verifyAudit(paths)).toEqual({ ok: true, entries: 3, warnings: ['the head record is at entry 1, behind the log (a write of it failed)'] });
+    fs.writeFileSync(paths.head, JSON.stringify({ seq: 3, hash: all[2].hash }));
+    fs.writeFileSync(paths.key, JSON.stringify({ ...key, seq: 2, hash: all[1].hash }));
+    expect(verifyAudit(paths)).toEqual({ ok: true, entries: 3, warnings: ['the audit key records entry 2, behind the log (a write of it failed)'] });
+    fs.writeFileSync(paths.key, JSON.stringify({ ...key, seq: 2, hash: 'f'.repeat(64) }));
+    expect(verifyAudit(paths)).toEqual({
+      ok: false,
+      entries: 3,
+      problem: { line: 3, seq: 3, reason: 'the audit key records entry 2 as the newest, which this log does not have (replaced)' },
+    });
+    fs.writeFileSync(paths.key, JSON.stringify({ ...key, seq: 4, hash: 'f'.repeat(64) }));
+    expect(verifyAudit(paths).problem).toEqual({
+      line: 4,
+      seq: 4,
+      reason: 'the log ends at entry 3, but the audit key records entry 4 written (the log and its head were rolled back or replaced)',
+    });
+    fs.writeFileSync(paths.key, JSON.stringify({ ...key, seq: 3, hash: 'f'.repeat(64) }));
+    expect(verifyAudit(paths).problem?.reason).toBe(
+      'the log ends at entry 3, but the audit key records entry 3 written (the log and its head were rolled back or replaced)',
+    );
+    fs.writeFileSync(paths.key, JSON.stringify(key));
+    fs.writeFileSync(paths.head, JSON.stringify({ seq: 5, hash: 'e'.repeat(64) }));
+    expect(verifyAudit(paths).problem).toEqual({
+      line: 4,
+      seq: 5,
+      reason: 'the log ends at entry 3, but entry 5 was written (the tail was cut off or replaced)',
+    });
+    fs.writeFileSync(paths.head, '{ torn');
+    expect(verifyAudit(paths).problem).toEqual({ line: 4, seq: 0, reason: `the head record ${paths.head} cannot be read` });
+    fs.rmSync(paths.head);
+    expect(verifyAudit(paths)).toEqual({ ok: false, entries: 3, problem: { line: 1, seq: 1, reason: 'the head record is missing' } });
+  });
+
+  it('the log deleted while the key remembers it: a failure saying so', () => {
+    const { paths } = written(2);
+    fs.rmSync(paths.log);
+    fs.rmSync(paths.head);
+    expect(verifyAudit(paths)).toEqual({
+      ok: false,
+      entries: 0,
+      problem: { line: 1, seq: 2, reason: 'the log is missing or empty, but the audit key records 2 entries written (the log was deleted)' },
+    });
+  });
+});
