@@ -155,7 +155,16 @@ describe('settling an interrupted rotation', () => {
       reason: 'no configured store uses secret "mongo-pw" to try the passwords on',
     });
     await onlySqlite.close();
-    expect(await settlePendingRotation(fleet.config, vault, 'mongo-pw')).toEqual({ secret: 'mongo-pw', store: 'renamed-since', outcome: 'kept-current' });
+    // Only a store that uses this very secret is asked: one listed first with another secret (a user the server does not know) is not.
+    const port = new URL(fleet.config.stores.get('events')!.config.url as string).port;
+    const otherFirst = await fleetFor({
+      stores: {
+        aaa: { engine: 'mongodb', url: `mongodb://nobody@127.0.0.1:${port}/events?directConnection=true`, password: 'secret:other-pw', connectTimeout: '2s' },
+        zzz: { engine: 'mongodb', url: `mongodb://m18_app@127.0.0.1:${port}/events?directConnection=true`, password: 'secret:mongo-pw', connectTimeout: '2s' },
+      },
+    });
+    expect(await settlePendingRotation(otherFirst.config, vault, 'mongo-pw')).toEqual({ secret: 'mongo-pw', store: 'renamed-since', outcome: 'kept-current' });
+    await otherFirst.close();
     expect(vault.pending('mongo-pw')).toBeUndefined();
   });
 });
