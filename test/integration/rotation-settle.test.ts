@@ -145,7 +145,7 @@ describe('settling an interrupted rotation', () => {
   });
 
   it('a pending rotation of a store no longer configured is tried on a store that uses the secret; with none, it stays unsettled', async () => {
-    const { vault, fleet, leavePending } = await setUp();
+    const { server, vault, leavePending } = await setUp();
     leavePending(NEXT, { store: 'renamed-since' });
     const onlySqlite = await fleetFor({ stores: { lite: { engine: 'sqlite', path: path.join(os.tmpdir(), 'm18-settle-none.db') } } });
     expect(await settlePendingRotation(onlySqlite.config, vault, 'mongo-pw')).toEqual({
@@ -156,7 +156,7 @@ describe('settling an interrupted rotation', () => {
     });
     await onlySqlite.close();
     // Only a store that uses this very secret is asked: one listed first with another secret (a user the server does not know) is not.
-    const port = new URL(fleet.config.stores.get('events')!.config.url as string).port;
+    const port = server.port;
     const otherFirst = await fleetFor({
       stores: {
         aaa: { engine: 'mongodb', url: `mongodb://nobody@127.0.0.1:${port}/events?directConnection=true`, password: 'secret:other-pw', connectTimeout: '2s' },
