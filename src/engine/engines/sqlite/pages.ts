@@ -16,7 +16,6 @@
 //   Writers then go on while the main file is read.
 // The main file's descriptor is never closed here but kept in a HeldFiles (see held-files.ts).
 import fs from 'node:fs';
-import os from 'node:os';
 import type { Database } from 'better-sqlite3';
 import Sqlite from 'better-sqlite3';
 import type { HeldFiles } from './held-files.js';
@@ -27,78 +26,35 @@ export const WAL_BYTES_LIMIT = 32 * 1024 * 1024;
 /** Bytes per piece read from the main file: one zstd block, handed on without being joined or cut. */
 const READ_BYTES = ZSTD_BLOCK_SIZE;
 
-/**
- * What the WAL index (the -shm file) says SQLite's readers use of the WAL: its first `mxFrame`
- * frames, of the WAL whose header has these salts, for a database of `nPage` pages. Frames past
- * mxFrame are not part of any snapshot even when their checksums hold (a writer that died between
- * writing its frames and publishing them, or frames appended by hand): recovery's reading of the
- * WAL applies only when no connection has the database open, and the backup holds one. Undefined
- * when the index cannot be read or its two header copies differ (the caller then lets SQLite copy).
- */
-export function readWalIndex(file: string): { mxFrame: number; nPage: number; salt1: number; salt2: number; pageSize: number } | undefined {
-  let header: Buffer;
-  try {
-    const fd = fs.openSync(`${file}-shm`, 'r'); // no SQLite lock is taken through this descriptor: closing it drops none
-    try {
-      header = Buffer.alloc(96);
-      if (fs.readSync(fd, header, 0, 96, 0) < 96) return undefined;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  // Two copies of a 48-byte header, in the host's byte order; a writer updates the second, then the first.
-  if (!header.subarray(0, 48).equals(header.subarray(48, 96)) || header[12] !== 1) return undefined;
-  const little = os.endianness() === 'LE';
-  const u32 = (at: number) => (little ? header.readUInt32LE(at) : header.readUInt32BE(at));
-  const size = little ? header.readUInt16LE(14) : header.readUInt16BE(14);
-  return { mxFrame: u32(16), nPage: u32(20), salt1: header.readUInt32BE(32), salt2: header.readUInt32BE(36), pageSize: size === 1 ? 65536 : size };
-}
-
-/**
- * The WAL's committed frames: latest version of each page, and the database's size after the last
- * commit. With `index` (what the -shm file publishes), exactly its first mxFrame frames, or
- * 'unusable' when the WAL does not hold them intact; without it, as SQLite's recovery reads them.
- */
-export function readWal(
-  file: string,
-  pageSize: number,
-  index?: { mxFrame: number; salt1: number; salt2: number },
-): { pages: Map<number, Buffer>; dbPages: number } | 'too-big' | 'unusable' {
+/** The WAL's committed frames, as SQLite's recovery reads them: latest version of each page, and the database's size after the last commit. */
+export function readWal(file: string, pageSize: number): { pages: Map<number, Buffer>; dbPages: number } | 'too-big' {
   const empty = { pages: new Map<number, Buffer>(), dbPages: 0 };
-  // The index publishes no frame: the snapshot is the main file alone, whatever the WAL holds.
-  const none = () => (index === undefined || index.mxFrame === 0 ? empty : 'unusable');
   let fd: number;
   try {
     fd = fs.openSync(`${file}-wal`, 'r'); // no SQLite lock is ever taken on the WAL file itself: closing it drops none
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return none();
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return empty;
     throw error;
   }
   try {
-    if (index?.mxFrame === 0) return empty;
     const size = fs.fstatSync(fd).size;
     const header = Buffer.alloc(32);
-    if (size < 32 || fs.readSync(fd, header, 0, 32, 0) < 32) return none();
+    if (size < 32 || fs.readSync(fd, header, 0, 32, 0) < 32) return empty;
     const magic = header.readUInt32BE(0);
-    if ((magic & 0xfffffffe) !== 0x377f0682) return none();
+    if ((magic & 0xfffffffe) !== 0x377f0682) return empty;
     const bigEndian = (magic & 1) === 1;
-    if (header.readUInt32BE(8) !== pageSize) return none(); // a WAL of another page size is not in use (SQLite ignores it too)
+    if (header.readUInt32BE(8) !== pageSize) return empty; // a WAL of another page size is not in use (SQLite ignores it too)
     let [s1, s2] = walChecksum(bigEndian, header.subarray(0, 24), 0, 0);
-    if (s1 !== header.readUInt32BE(24) || s2 !== header.readUInt32BE(28)) return none();
+    if (s1 !== header.readUInt32BE(24) || s2 !== header.readUInt32BE(28)) return empty;
     const salt1 = header.readUInt32BE(16);
     const salt2 = header.readUInt32BE(20);
-    if (index && (index.salt1 !== salt1 || index.salt2 !== salt2)) return 'unusable';
-    const last = index ? 32 + index.mxFrame * (24 + pageSize) : Infinity;
-    let frames = 0;
     const frameBytes = 24 + pageSize;
     const committed = new Map<number, Buffer>();
     let pending = new Map<number, Buffer>();
     let dbPages = 0;
     let held = 0;
     const frame = Buffer.alloc(frameBytes);
-    for (let offset = 32; offset + frameBytes <= Math.min(size, last); offset += frameBytes) {
+    for (let offset = 32; offset + frameBytes <= size; offset += frameBytes) {
       if (fs.readSync(fd, frame, 0, frameBytes, offset) < frameBytes) break;
       const pageNumber = frame.readUInt32BE(0);
       const commitSize = frame.readUInt32BE(4);
@@ -109,15 +65,12 @@ export function readWal(
       if (!pending.has(pageNumber) && !committed.has(pageNumber)) held += pageSize;
       if (held > WAL_BYTES_LIMIT) return 'too-big';
       pending.set(pageNumber, Buffer.from(frame.subarray(24)));
-      frames++;
       if (commitSize > 0) {
         for (const [page, data] of pending) committed.set(page, data);
         pending = new Map();
         dbPages = commitSize;
       }
     }
-    // Every published frame read intact, the last one a commit: else SQLite reads what this cannot.
-    if (index && (frames !== index.mxFrame || pending.size > 0)) return 'unusable';
     return { pages: committed, dbPages };
   } finally {
     fs.closeSync(fd);
@@ -134,7 +87,7 @@ export function realFile(name: string): string {
 }
 
 /** SQLite's WAL checksum (two 32-bit sums over 32-bit words, in the byte order the magic number names). */
-export function walChecksum(bigEndian: boolean, data: Buffer, s1: number, s2: number): [number, number] {
+function walChecksum(bigEndian: boolean, data: Buffer, s1: number, s2: number): [number, number] {
   for (let i = 0; i < data.length; i += 8) {
     const x0 = bigEndian ? data.readUInt32BE(i) : data.readUInt32LE(i);
     const x1 = bigEndian ? data.readUInt32BE(i + 4) : data.readUInt32LE(i + 4);
@@ -231,7 +184,7 @@ export interface SnapshotReader {
 export function openSnapshot(db: Database, held: HeldFiles): SnapshotReader | undefined {
   // A transaction of the caller's own is not ours to end.
   if (db.inTransaction) return undefined;
-  // SQLite follows a symlink to the real file, and keeps its WAL and index beside that file, not beside the link.
+  // SQLite follows a symlink to the real file, and keeps its WAL beside that file, not beside the link.
   const file = realFile(db.name);
   const wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
   let overlay = new Map<number, Buffer>();
@@ -253,11 +206,8 @@ export function openSnapshot(db: Database, held: HeldFiles): SnapshotReader | un
     const pageSize = Number(db.pragma('page_size', { simple: true }));
     const pageCount = Number(db.pragma('page_count', { simple: true }));
     if (wal) {
-      // The WAL's committed frames as SQLite's recovery reads them (writers are held off: it cannot
-      // change now). Limiting them to what the -shm index publishes (tried in 4ba5ffd) gave torn
-      // backups under a concurrent writer in test/cli/backup-sqlite-pages.test.ts, cause not found.
       const frames = readWal(file, pageSize);
-      if (frames === 'too-big' || frames === 'unusable') return undefined;
+      if (frames === 'too-big') return undefined;
       overlay = frames.pages;
       walPages = frames.dbPages;
       // The WAL as read must be the snapshot SQLite opened: the same size of database.
