@@ -440,3 +440,28 @@ describe('tenant restore killed with kill -9 (PostgreSQL)', () => {
     expect(await postgres.rows('gated')).toEqual([{ id: 1, name: 'backed up' }]);
   });
 });
+
+describe('a tenant restore entry this tool did not write (PostgreSQL)', () => {
+  it('is left alone with a warning: the schema it names as "previous" is not renamed', async () => {
+    await pgq(`create schema tbvictim; create table tbvictim.keep (id int); insert into tbvictim.keep values (1)`);
+    const dir = path.join(pgSandbox.env.XDG_DATA_HOME, 'storage', 'tenant-restores', 'main');
+    fs.mkdirSync(dir, { recursive: true });
+    const forged = {
+      store: 'main',
+      tenant: { name: 'ghost', container: 'tb_nowhere', status: 'active', version: null, createdAt: '2026-01-01T00:00:00Z', migratedAt: null, ledger: [] },
+      backup: 'forged',
+      previous: 'tbvictim',
+      facts: { existing: 'tbvictim_renamed', granted: false, createdRole: false, roleExists: false },
+      startedAt: '2026-01-01T00:00:00Z',
+      command: 'forged',
+      pid: 1,
+      host: 'elsewhere',
+    };
+    fs.writeFileSync(path.join(dir, 'ghost.json'), JSON.stringify(forged));
+    const run = await pgSandbox.run(['tenant', 'migrate', '--all'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/Left alone a tenant restore entry/);
+    expect(await pgq(`select id from tbvictim.keep`)).toEqual([{ id: 1 }]);
+    await pgq(`drop schema tbvictim cascade`);
+  });
+});

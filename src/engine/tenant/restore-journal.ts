@@ -71,10 +71,29 @@ export async function settleTenantRestores(tenancy: Tenancy, progress: Progress)
   const settle = tenancy.impl.settleTenantRestore;
   if (!settle) return;
   for (const entry of listTenantJournal(tenancy.store.name)) {
+    if (!tenancyNamed(tenancy, entry)) {
+      progress.warn(
+        `Left alone a tenant restore entry that names containers this tenancy does not make (tenant "${entry.tenant?.name}"): it was not written by this tool. Look at it, then remove it from ${tenantJournalDir()}.`,
+      );
+      continue;
+    }
     const what = await settle.call(tenancy.impl, tenancy.provider, entry, tenancy.settings);
     removeTenantJournal(entry.store, entry.tenant.name);
     progress.warn(
       `Settled the restore of tenant "${entry.tenant.name}" from ${entry.backup} that ${entry.command} (pid ${entry.pid} on ${entry.host}, ${entry.startedAt}) left unfinished: ${what}.`,
     );
   }
+}
+
+/** An entry this tool wrote names the tenant's own container (the prefix and its name) and a `__pre_restore_` name beside it: nothing else is settled. */
+function tenancyNamed(tenancy: Tenancy, entry: TenantRestoreEntry): boolean {
+  const container = `${tenancy.settings.prefix}${entry.tenant?.name}`;
+  const existing = (entry.facts as { existing?: unknown } | undefined)?.existing;
+  return (
+    typeof entry.tenant?.name === 'string' &&
+    entry.tenant.container === container &&
+    typeof entry.previous === 'string' &&
+    entry.previous.includes('__pre_restore_') &&
+    (existing === null || existing === container)
+  );
 }
