@@ -12,9 +12,11 @@
 // same types). Packages oclif needs only for rare paths (globbing command files when there is no
 // manifest, plugin patterns, rc-file configs, spinners, WSL detection) are evaluated on first use.
 import esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -79,6 +81,55 @@ const helpTemplate = {
   },
 };
 
+// oclif asks for its platform on every start, and tells WSL from Linux by loading wsl-utils, which
+// loads child_process and prepares PowerShell paths (~3 ms). The same test, WSL's kernel release
+// (`microsoft` in it), is made here without them; wsl-utils still loads for the Windows-only shell
+// lookup.
+const platformCheck = {
+  name: 'platform-check',
+  setup(build) {
+    build.onLoad({ filter: /@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      const call = "return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();";
+      if (!text.includes(call)) throw new Error(`${args.path}: no \`${call}\` to patch (oclif changed: review scripts/bundle-oclif.mjs)`);
+      const same = "return (0, node_os_1.platform)() === 'linux' && /microsoft/i.test((0, node_os_1.release)()) ? 'wsl' : (0, node_os_1.platform)();";
+      return { contents: text.replace(call, same), loader: 'js' };
+    });
+  },
+};
+
+// oclif makes its loggers with the debug package at start-up, which reads the terminal's colour
+// support and DEBUG's patterns (~3 ms). Unless DEBUG is set (or debug's own enable() is called),
+// a logger here is a function that does nothing; with DEBUG set, debug itself makes every logger.
+const quietDebug = {
+  name: 'quiet-debug',
+  setup(build) {
+    build.onResolve({ filter: /^debug$/ }, (args) =>
+      args.pluginData === 'real' ? undefined : { path: 'debug', namespace: 'quiet-debug', pluginData: args.resolveDir },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'quiet-debug' }, (args) => ({
+      resolveDir: args.pluginData,
+      pluginData: 'real',
+      loader: 'js',
+      contents: [
+        'let real;',
+        "const load = () => (real ??= require('debug'));",
+        'const quiet = (namespace) => {',
+        '  const logger = () => undefined;',
+        "  return Object.assign(logger, { namespace, enabled: false, log: () => undefined, destroy: () => true, extend: (more, delimiter = ':') => createDebug(`${namespace}${delimiter}${more}`) });",
+        '};',
+        'function createDebug(namespace) {',
+        '  return process.env.DEBUG || real ? load()(namespace) : quiet(namespace);',
+        '}',
+        'createDebug.enable = (namespaces) => load().enable(namespaces);',
+        "createDebug.disable = () => (real ? real.disable() : '');",
+        'createDebug.enabled = (namespace) => (process.env.DEBUG || real ? load().enabled(namespace) : false);',
+        'module.exports = createDebug;',
+      ].join('\n'),
+    }));
+  },
+};
+
 fs.rmSync(vendor, { recursive: true, force: true });
 const result = await esbuild.build({
   stdin: { contents: "module.exports = require('@oclif/core');", resolveDir: root, loader: 'js', sourcefile: 'oclif-core-entry.cjs' },
@@ -90,17 +141,62 @@ const result = await esbuild.build({
   // typescript and ts-node: oclif's development mode (ts-node on .ts command files), never used
   // from dist; semver: oclif's Node version warning, which bin/run.js turns off.
   external: ['typescript', 'ts-node', 'semver'],
-  plugins: [lazyPlugin, helpTemplate],
+  plugins: [lazyPlugin, helpTemplate, platformCheck, quietDebug],
   legalComments: 'eof',
   logLevel: 'warning',
 });
 if (result.errors.length > 0) process.exit(1);
 
+// The bundle is compiled by a vm.Script, so that V8's code cache for it can be handed back on the
+// next start (below). A script compiled that way has no `import()` of its own on Node 20 (and with
+// cached code, none on any Node): oclif's few dynamic imports (command and hook files) go through a
+// function the ES module beside it supplies, which resolves them as that module's own import().
+const bundleFile = path.join(vendor, 'oclif-core.cjs');
+let bundle = fs.readFileSync(bundleFile, 'utf8');
+const dynamicImports = bundle.split('await import(').length - 1;
+bundle = bundle.replaceAll('await import(', 'await __storage_import(');
+const leftImports = bundle.replace(/`[^`]*`/g, '').match(/\bimport\s*\(/g) ?? [];
+if (dynamicImports === 0 || leftImports.length > 0) {
+  console.error(
+    `bundle-oclif: expected oclif's dynamic imports as \`await import(\` (found ${dynamicImports}, ${leftImports.length} left): review scripts/bundle-oclif.mjs`,
+  );
+  process.exit(1);
+}
+bundle = `var __storage_import = globalThis[Symbol.for('storage.import')] ?? ((specifier) => import(specifier));\n${bundle}`;
+fs.writeFileSync(bundleFile, bundle);
+// The cache's name carries the bundle's hash: a cache never meets a bundle it was not made from
+// (V8 itself checks only the source's length, the V8 version and its flags).
+const cacheName = `oclif-core.${crypto.createHash('sha256').update(bundle).digest('hex').slice(0, 16)}.v8cache`;
+
 fs.writeFileSync(
   path.join(vendor, 'oclif-core.js'),
   [
     '// Generated by scripts/bundle-oclif.mjs: @oclif/core, bundled into oclif-core.cjs (see there).',
-    "const core = process.getBuiltinModule('node:module').createRequire(import.meta.url)('./oclif-core.cjs');",
+    '// Compiled with the V8 code cache `npm run build` left beside it, when this Node and its flags',
+    '// accept it (a cache from another Node version or flag set is rejected by V8 and the bundle is',
+    '// compiled as usual); NODE_DISABLE_COMPILE_CACHE=1 compiles it without.',
+    "const { readFileSync } = process.getBuiltinModule('node:fs');",
+    "const Module = process.getBuiltinModule('node:module');",
+    "const { Script } = process.getBuiltinModule('node:vm');",
+    "const file = process.getBuiltinModule('node:url').fileURLToPath(new URL('./oclif-core.cjs', import.meta.url));",
+    "const dir = process.getBuiltinModule('node:path').dirname(file);",
+    "globalThis[Symbol.for('storage.import')] = (specifier) => import(specifier);",
+    'let cachedData;',
+    'if (!process.env.NODE_DISABLE_COMPILE_CACHE) {',
+    '  try {',
+    `    cachedData = readFileSync(new URL('./${cacheName}', import.meta.url));`,
+    '  } catch {',
+    '    // not built, or not readable: compiled without',
+    '  }',
+    '}',
+    'const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData });',
+    'const bundle = new Module(file);',
+    'bundle.filename = file;',
+    'bundle.paths = Module._nodeModulePaths(dir);',
+    'script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dir);',
+    'bundle.loaded = true;',
+    "globalThis[Symbol.for('storage.oclifScript')] = { script, cached: cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used' };",
+    'const core = bundle.exports;',
     `export const { ${names.join(', ')} } = core;`,
     '',
   ].join('\n'),
@@ -131,6 +227,32 @@ if (left.length > 0) {
   console.error(`bundle-oclif: these files still import @oclif/core (import from '@oclif/core' only):\n  ${left.join('\n  ')}`);
   process.exit(1);
 }
+// The code cache: V8's compiled code for the bundle after a start-up and a help page, so that the
+// functions every command runs (loading the config and manifest, parsing flags, help) are not
+// compiled again on each start. Made by a fresh Node process, as `storage` runs.
+const warm = spawnSync(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
+  const core = await import(${JSON.stringify(pathToFileURL(path.join(vendor, 'oclif-core.js')).href)});
+  const write = process.stdout.write;
+  process.stdout.write = () => true;
+  for (const argv of [['--help'], ['db', 'health', '--help']]) await core.run(argv, ${JSON.stringify(pathToFileURL(path.join(root, 'bin/run.js')).href)});
+  process.stdout.write = write;
+  const { script } = globalThis[Symbol.for('storage.oclifScript')];
+  (await import('node:fs')).writeFileSync(${JSON.stringify(path.join(vendor, cacheName))}, script.createCachedData());
+`,
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1', NODE_OPTIONS: '' } },
+);
+if (warm.status !== 0) {
+  console.error(`bundle-oclif: making the code cache failed:\n${warm.stderr}`);
+  process.exit(1);
+}
+
 console.log(
-  `bundle-oclif: dist/vendor/oclif-core.cjs (${(fs.statSync(path.join(vendor, 'oclif-core.cjs')).size / 1024).toFixed(0)} KiB), ${rewritten} files import it`,
+  `bundle-oclif: dist/vendor/oclif-core.cjs (${(fs.statSync(path.join(vendor, 'oclif-core.cjs')).size / 1024).toFixed(0)} KiB, code cache ${(fs.statSync(path.join(vendor, cacheName)).size / 1024).toFixed(0)} KiB), ${rewritten} files import it`,
 );

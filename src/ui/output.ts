@@ -1,8 +1,8 @@
 // The few ways results are printed: tables for people, CSV and JSON for programs. Everything
 // passes through redaction on its way out.
-import Table from 'cli-table3';
 import { redact, redactDeep } from '../engine/redact.js';
 import { cell } from './format.js';
+import { boxTable } from './table.js';
 import { colorEnabled } from './terminal.js';
 
 export type Row = unknown[];
@@ -50,13 +50,11 @@ export function writeRaw(text: string): void {
 }
 
 export function renderTable(headers: string[], rows: Row[]): string {
-  const table = new Table({
-    head: headers,
-    // compact: a rule under the header, none between rows, so twenty backups take twenty lines.
-    style: { head: colorEnabled() ? ['cyan'] : [], border: colorEnabled() ? ['grey'] : [], compact: true },
-  });
-  for (const row of rows) table.push(row.map(cell));
-  return table.toString();
+  return boxTable(
+    headers,
+    rows.map((row) => row.map(cell)),
+    { color: colorEnabled() },
+  );
 }
 
 function csvField(value: unknown): string {
