@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 export const MUTATION_TESTS = [
   'test/unit/audit.test.ts',
   'test/unit/audit-edges.test.ts',
+  'test/unit/audit-mutants.test.ts',
   'test/unit/config.test.ts',
   'test/unit/crypto.test.ts',
   'test/unit/lock.test.ts',
