@@ -6,7 +6,7 @@
 import { fileNameSafe } from '../../system/files.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import Sqlite, { type Database } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
 import { createFileWithMode, moveWithSideFiles, refuseSymlinkedFile, removeSideFiles, removeWithSideFiles, type SqliteProvider } from './provider.js';
 import { settleStaged } from '../../restore-journal.js';
@@ -17,10 +17,11 @@ import { payloadName, readFileStream, readPayload, writePayload } from '../../re
 import type { HeldFiles } from './held-files.js';
 import { openSnapshot } from './pages.js';
 import { Readable } from 'node:stream';
+import { openDatabase } from './driver.js';
 
 /** Rows per table of a SQLite file (read-only). */
 export function countRows(file: string): Record<string, number> {
-  const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+  const db = openDatabase(file, { readonly: true, fileMustExist: true });
   try {
     const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").all() as { name: string }[];
     const counts: Record<string, number> = {};
@@ -93,7 +94,7 @@ export async function restoreSqliteFile(
     const fd = createFileWithMode(file, mode);
     await readPayload(dir, manifest.files[0], { key, context: `${manifest.id}/${manifest.files[0].name}` }, fs.createWriteStream(file, { fd }));
     fsyncFile(file);
-    const check = new Sqlite(file, { readonly: true, fileMustExist: true });
+    const check = openDatabase(file, { readonly: true, fileMustExist: true });
     // integrity_check reads every page once: a 2 MiB page cache checks as fast as the default 16 MiB
     // one, and keeps the restore's peak memory ~14 MB lower.
     check.pragma('cache_size = -2048');

@@ -17,9 +17,9 @@
 // The main file's descriptor is never closed here but kept in a HeldFiles (see held-files.ts).
 import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import Sqlite from 'better-sqlite3';
 import type { HeldFiles } from './held-files.js';
 import { ZSTD_BLOCK_SIZE } from '../../repository/zstd.js';
+import { openDatabase } from './driver.js';
 
 /** The WAL's pages kept in memory at most (32 MiB; SQLite's automatic checkpoints keep a WAL near 4 MiB); a bigger WAL makes the caller use the backup API. */
 export const WAL_BYTES_LIMIT = 32 * 1024 * 1024;
@@ -194,7 +194,7 @@ export function openSnapshot(db: Database, held: HeldFiles): SnapshotReader | un
   try {
     if (wal) {
       try {
-        blocker = new Sqlite(file, { fileMustExist: true, timeout: Number(db.pragma('busy_timeout', { simple: true })) });
+        blocker = openDatabase(file, { fileMustExist: true, timeout: Number(db.pragma('busy_timeout', { simple: true })) });
         blocker.exec('begin immediate');
       } catch {
         return undefined;

@@ -13,6 +13,7 @@ import { describeFailure } from '../failures.js';
 import { storeTarget } from '../target.js';
 import { HeldFiles } from './held-files.js';
 import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Session, StoreInfo } from '../provider.js';
+import { openDatabase } from './driver.js';
 
 type Database = BetterSqlite3.Database;
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
@@ -191,7 +192,6 @@ export class SqliteProvider implements Provider {
   }
 
   private async openFile(file: string, options: { create: boolean; readonly?: boolean }): Promise<Database> {
-    const { default: Sqlite } = await import('better-sqlite3');
     if (!options.create && !fs.existsSync(file)) {
       const error = new Error(`no such file: ${file}`) as NodeJS.ErrnoException;
       error.code = 'ENOENT';
@@ -199,7 +199,7 @@ export class SqliteProvider implements Provider {
     }
     // Only the embedded store's file is ever created in a missing directory: the tool's own data dir.
     if (options.create && !fs.existsSync(path.dirname(file))) ensurePrivateDir(path.dirname(file));
-    const db = new Sqlite(file, { readonly: options.readonly ?? false, fileMustExist: !options.create, timeout: this.store.statementTimeoutMs });
+    const db = openDatabase(file, { readonly: options.readonly ?? false, fileMustExist: !options.create, timeout: this.store.statementTimeoutMs });
     return db;
   }
 

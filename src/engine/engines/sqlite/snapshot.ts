@@ -4,12 +4,12 @@
 // rename the copy into place; a file that others have open is not replaced without --force.
 import fs from 'node:fs';
 import path from 'node:path';
-import Sqlite from 'better-sqlite3';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
 import { countRows } from './backup.js';
 import { createFileWithMode, moveWithSideFiles, refuseSymlinkedFile, removeWithSideFiles, type SqliteProvider } from './provider.js';
 import { settleStaged, type StagingOps } from '../../restore-journal.js';
 import type { SnapshotCapability } from '../spec.js';
+import { openDatabase } from './driver.js';
 
 /** Copies database `sourceName` of the store into `target` (a new file of `mode`) with the online backup API. */
 async function copyInto(provider: SqliteProvider, sourceName: string, target: string, mode: number): Promise<void> {
@@ -17,7 +17,7 @@ async function copyInto(provider: SqliteProvider, sourceName: string, target: st
   const own = store.isOwn(sourceName);
   fs.closeSync(createFileWithMode(target, mode));
   try {
-    const db = own ? await store.handle() : new Sqlite(store.fileFor(sourceName), { readonly: true, fileMustExist: true });
+    const db = own ? await store.handle() : openDatabase(store.fileFor(sourceName), { readonly: true, fileMustExist: true });
     try {
       await db.backup(target, { progress: () => 1_000_000_000 });
     } finally {

@@ -22,6 +22,7 @@ import {
   unmappable,
 } from '../../sync/values.js';
 import { CHUNK, readRecords, writeRecords } from './sync-records.js';
+import { openDatabase } from './driver.js';
 
 const CHECKPOINTS = 'storage_sync_checkpoints';
 
@@ -65,8 +66,7 @@ const NATIVE: Record<SyncType, string> = {
 };
 
 async function openReadOnly(provider: SqliteProvider): Promise<Database> {
-  const { default: Sqlite } = await import('better-sqlite3');
-  return new Sqlite(provider.file, { readonly: true, fileMustExist: true, timeout: provider.store.statementTimeoutMs });
+  return openDatabase(provider.file, { readonly: true, fileMustExist: true, timeout: provider.store.statementTimeoutMs });
 }
 
 function describeIn(db: Database, table: string): SyncTableShape | undefined {

@@ -14,6 +14,7 @@ import { tenantFromRow } from '../../tenant/records.js';
 import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
+import { openDatabase } from './driver.js';
 
 const TENANTS = 'storage_tenants';
 const LEDGER = 'storage_tenant_migrations';
@@ -37,8 +38,7 @@ async function catalogDb(provider: SqliteProvider): Promise<Database> {
 }
 
 async function openTenant(file: string, settings: TenancySettings, options: { building?: boolean } = {}): Promise<Database> {
-  const { default: Sqlite } = await import('better-sqlite3');
-  const db = new Sqlite(file, { fileMustExist: true, timeout: settings.lockTimeoutMs });
+  const db = openDatabase(file, { fileMustExist: true, timeout: settings.lockTimeoutMs });
   // A file being built under its temporary name is not trusted until it is fsynced and renamed: no journal, no syncs until then.
   if (options.building) db.exec('pragma journal_mode = off; pragma synchronous = off');
   db.exec(`create table if not exists ${OWN_LEDGER} (name text primary key, checksum text not null, applied_at text not null)`);
@@ -182,8 +182,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
 
   async stats(provider, tenant, settings) {
     const file = fileOf(provider, settings, tenant.container, tenant.status);
-    const { default: Sqlite } = await import('better-sqlite3');
-    const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+    const db = openDatabase(file, { readonly: true, fileMustExist: true });
     try {
       const rows: Record<string, number> = {};
       const tables = db
@@ -201,14 +200,13 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
   async dumpTenant(context, tenant, settings) {
     const { dumpSqlite } = await import('./backup.js');
     const { HeldFiles } = await import('./held-files.js');
-    const { default: Sqlite } = await import('better-sqlite3');
     const file = fileOf(context.provider, settings, tenant.container, tenant.status);
     if (!fs.existsSync(file))
       throw new StorageError('NOT_FOUND', `Tenant "${tenant.name}"'s file ${file} is missing.`, {
         hint: '`storage validate --suite tenants` compares the catalog with the files.',
       });
     // Read-only: a suspended tenant's file is 0400, and a backup never writes to what it copies.
-    const db = new Sqlite(file, { readonly: true, fileMustExist: true, timeout: settings.lockTimeoutMs });
+    const db = openDatabase(file, { readonly: true, fileMustExist: true, timeout: settings.lockTimeoutMs });
     const held = new HeldFiles();
     try {
       return { ...(await dumpSqlite(db, context, held)), database: tenant.container };
