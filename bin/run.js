@@ -64,10 +64,11 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
       process.exit(exitCode);
     });
   }
-  // Node ≥ 22.1 keeps the V8 code of the modules it compiles (oclif, the commands, their
-  // dependencies) in a cache on disk (os.tmpdir()/node-compile-cache, per Node version) and reuses
-  // it on the next run instead of parsing and compiling them again. Node 20 has no such cache and
-  // runs as before; NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE=DIR moves it.
+  // Node ≥ 22.1 keeps the V8 code of the modules it compiles (the commands, their dependencies) in
+  // a cache on disk (os.tmpdir()/node-compile-cache, per Node version) and reuses it on the next run
+  // instead of parsing and compiling them again. Node 20 has no such cache and runs as before;
+  // NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE=DIR moves it. oclif's bundle has
+  // a code cache of its own, made by `npm run build`, on every Node (scripts/bundle-oclif.mjs).
   module.enableCompileCache?.();
   // @oclif/core checks the running Node against its own `engines` with semver on import (~15–50 ms
   // of start-up compiling semver); `storage validate` checks the Node version against ours instead.

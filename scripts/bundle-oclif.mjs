@@ -192,7 +192,7 @@ fs.writeFileSync(
     'const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData });',
     'const bundle = new Module(file);',
     'bundle.filename = file;',
-    'bundle.paths = Module._nodeModulePaths(dir);',
+    'bundle.paths = Module._nodeModulePaths?.(dir) ?? [];',
     'script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dir);',
     'bundle.loaded = true;',
     "globalThis[Symbol.for('storage.oclifScript')] = { script, cached: cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used' };",
