@@ -17,6 +17,7 @@ import type { BackedUpTenant, DumpContext, DumpResult } from '../../src/engine/e
 import type { Fleet } from '../../src/engine/fleet.js';
 import { journalDir, listJournal, writeJournal } from '../../src/engine/restore-journal.js';
 import type { BackupRepository } from '../../src/engine/repository/repository.js';
+import { StoreLock } from '../../src/engine/store-lock.js';
 import { fleetFor } from '../support/fleet.js';
 import { refusal } from '../support/refusal.js';
 
@@ -378,6 +379,31 @@ describe('backup engine: failures leave nothing that looks complete', () => {
     const id = (await createBackup(s.fleet, s.repo, 'lite')).id;
     expect(files(s.repo.backupsDir)).toEqual([id, otherStore].sort());
     expect(fs.readdirSync(s.repo.tmpDir)).toEqual([]);
+    await s.fleet.close();
+  });
+
+  it('a run that fails before its scratch exists (tmp/ is a file) reports that failure and frees the lock', async () => {
+    const s = await setup({ encryption: { enabled: false } });
+    fs.rmSync(s.repo.tmpDir, { recursive: true, force: true });
+    fs.writeFileSync(s.repo.tmpDir, 'not a directory');
+    const error = await refusal(createBackup(s.fleet, s.repo, 'lite'));
+    expect(error.code).toBe('FAILED');
+    expect(error.message).toContain(s.repo.root);
+    expect(fs.readdirSync(s.repo.locksDir).filter((name) => name.endsWith('.lock'))).toEqual([]);
+    expect(fs.readdirSync(s.repo.backupsDir)).toEqual([]);
+    await s.fleet.close();
+  });
+
+  it('a caller that holds the store’s lock (locked: true) gets its backup, and its lock stays', async () => {
+    const s = await setup({ encryption: { enabled: false } });
+    const lock = StoreLock.acquire(s.repo.locksDir, 'lite', 'storage tenant drop');
+    try {
+      const sealed = await createBackup(s.fleet, s.repo, 'lite', { locked: true });
+      expect(s.repo.readManifest(sealed.id)).toEqual(sealed);
+      expect(StoreLock.liveHolder(s.repo.locksDir, 'lite')).toMatchObject({ pid: process.pid, command: 'storage tenant drop' });
+    } finally {
+      lock.release();
+    }
     await s.fleet.close();
   });
 });

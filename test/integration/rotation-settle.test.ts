@@ -132,6 +132,18 @@ describe('settling an interrupted rotation', () => {
     expect(vault.get('mongo-pw', 1)).toBe(OLD);
   });
 
+  it('a rotation that finds a killed rotation the server took settles it as completed and rotates on', async () => {
+    const { server, vault, fleet, leavePending } = await setUp();
+    leavePending(NEXT);
+    server.password = NEXT;
+    const result = await rotatePassword(fleet, 'events', vault);
+    expect(result).toMatchObject({ rotated: true, settled: { secret: 'mongo-pw', store: 'events', outcome: 'completed' } });
+    expect(vault.get('mongo-pw', 2)).toBe(NEXT);
+    expect(vault.get('mongo-pw')).toBe(server.password);
+    expect([OLD, NEXT]).not.toContain(server.password);
+    expect(vault.pending('mongo-pw')).toBeUndefined();
+  });
+
   it('the server takes neither: unsettled, both kept, a new rotation refused naming why', async () => {
     const { server, vault, fleet, leavePending } = await setUp();
     leavePending(NEXT);

@@ -228,6 +228,93 @@ describe('creating and opening a repository', () => {
     await BackupRepository.open(root, source, undefined, { create: true });
     expect(fs.readFileSync(path.join(root, 'keys', `${repo.repoId}.json`), 'utf8')).toBe(fs.readFileSync(path.join(root, 'repo.json'), 'utf8'));
   });
+
+  it('an unencrypted repository opens again with its seal key and reads its manifests; a seal key cut short is refused', async () => {
+    const root = fresh();
+    const made = await BackupRepository.open(root, NONE, undefined, { create: true });
+    const sealed = made.writeManifest(manifestFor(made));
+    const again = await BackupRepository.open(root, NONE);
+    expect(again.encrypted).toBe(false);
+    expect(again.repoId).toBe(made.repoId);
+    expect(again.readManifest(sealed.id)).toEqual(sealed);
+    const description = readJson(path.join(root, 'repo.json'));
+    fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...description, sealKey: randomBytes(31).toString('base64') }));
+    expect((await refusal(() => BackupRepository.open(root, NONE))).message).toContain('lacks the key its manifests are sealed with');
+  });
+
+  it('a key-file repository whose key file is gone is refused (CONFIG_INVALID) and no new key file is made, even by create', async () => {
+    const root = fresh();
+    const source = keyFile();
+    await BackupRepository.open(root, source, undefined, { create: true });
+    fs.rmSync(source.file);
+    const gone = await refusal(() => BackupRepository.open(root, { ...source, create: true }, undefined, { create: true }));
+    expect(gone.code).toBe('CONFIG_INVALID');
+    expect(gone.message).toBe(`Backup encryption is configured with key file ${source.file}, which does not exist.`);
+    expect(fs.existsSync(source.file)).toBe(false);
+  });
+
+  it('a repo.json without a string id, or holding null, is not a description (opened from keys/); a copy that is not one is never used', async () => {
+    const root = fresh();
+    const source = keyFile();
+    const repo = await BackupRepository.open(root, source, undefined, { create: true });
+    const description = readJson(path.join(root, 'repo.json'));
+    const notices: string[] = [];
+    for (const text of [JSON.stringify({ ...description, id: undefined }), JSON.stringify({ ...description, id: 7 }), 'null']) {
+      fs.writeFileSync(path.join(root, 'repo.json'), text);
+      notices.length = 0;
+      const opened = await BackupRepository.open(root, source, (message) => notices.push(message));
+      expect(opened.repoId).toBe(repo.repoId);
+      expect(notices).toEqual([expect.stringContaining('repo.json is not a repository description: opened it from its copy')]);
+    }
+    fs.writeFileSync(path.join(root, 'repo.json'), '{ broken');
+    fs.writeFileSync(path.join(root, 'keys', `${repo.repoId}.json`), JSON.stringify({ ...description, encryption: 'rot13' }));
+    const error = await refusal(() => BackupRepository.open(root, source));
+    expect(error.message).toContain('repo.json is not valid JSON, and keys/ holds no readable copy');
+  });
+
+  it('a repo.json that cannot be read (a directory) is an error of its own, not damage recovered from keys/', async () => {
+    const root = fresh();
+    const source = keyFile();
+    await BackupRepository.open(root, source, undefined, { create: true });
+    fs.rmSync(path.join(root, 'repo.json'));
+    fs.mkdirSync(path.join(root, 'repo.json'));
+    await expect(BackupRepository.open(root, source)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('backups/ holding only hidden entries counts as empty: create makes the repository there', async () => {
+    const root = fresh();
+    fs.mkdirSync(path.join(root, 'backups'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'backups', '.DS_Store'), 'x');
+    await BackupRepository.open(root, NONE, undefined, { create: true });
+    expect(readJson(path.join(root, 'repo.json'))).toMatchObject({ encryption: 'none' });
+  });
+
+  it('create rewrites a keys/ copy that differs from repo.json, and tells when it cannot keep one (opening anyway)', async () => {
+    const root = fresh();
+    const source = keyFile();
+    const repo = await BackupRepository.open(root, source, undefined, { create: true });
+    const copy = path.join(root, 'keys', `${repo.repoId}.json`);
+    const text = fs.readFileSync(path.join(root, 'repo.json'), 'utf8');
+    fs.writeFileSync(copy, text.replace('"format": 2,', '"format": 2, "stale": true,'));
+    await BackupRepository.open(root, source, undefined, { create: true });
+    expect(fs.readFileSync(copy, 'utf8')).toBe(text);
+    fs.rmSync(path.join(root, 'keys'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'keys'), 'not a directory');
+    const notices: string[] = [];
+    const opened = await BackupRepository.open(root, source, (message) => notices.push(message), { create: true });
+    expect(opened.masterKey!.equals(repo.masterKey!)).toBe(true);
+    expect(notices).toEqual([expect.stringContaining(`Could not keep a copy of repo.json in ${path.join(root, 'keys')}: `)]);
+  });
+
+  it('the first notice of a passphrase repository names where the passphrase came from; an encrypted repo.json with no slots is CONFIG_INVALID', async () => {
+    const root = fresh();
+    const source: KeySource = { kind: 'passphrase', passphrase: 'notice-Passphrase-5', origin: 'STORAGE_BACKUP_PASSPHRASE' };
+    const notices: string[] = [];
+    await BackupRepository.open(root, source, (message) => notices.push(message), { create: true });
+    expect(notices[0]).toContain(`Initialised the backup repository ${root} (encrypted; key from STORAGE_BACKUP_PASSPHRASE).`);
+    fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...readJson(path.join(root, 'repo.json')), slots: [] }));
+    expect((await refusal(() => BackupRepository.open(root, source))).code).toBe('CONFIG_INVALID');
+  }, 30_000);
 });
 
 describe('manifests and backup directories', () => {
@@ -333,6 +420,38 @@ describe('manifests and backup directories', () => {
     expect(repo.list().find((entry) => entry.id === running)!.status).toBe('incomplete');
     expect(storeOfBackupId(repo.newBackupId('my-store'))).toBe('my-store');
     expect(repo.newBackupId('s', new Date('2026-01-02T03:04:05.678Z'))).toMatch(/^20260102T030405Z-s-[0-9a-f]{6}$/);
+  });
+
+  it('a killed run’s lock does not make its unfinished backup "running"', async () => {
+    const repo = await BackupRepository.open(fresh(), NONE, undefined, { create: true });
+    const id = repo.newBackupId('crashed');
+    fs.mkdirSync(repo.backupDir(id));
+    const now = new Date().toISOString();
+    const holder = { pid: 2 ** 22 + 4243, host: os.hostname(), command: 'storage backup create crashed', startedAt: now, heartbeatAt: now };
+    fs.writeFileSync(path.join(repo.locksDir, 'crashed.lock'), JSON.stringify(holder));
+    expect(repo.lockedStores()).toEqual(new Set());
+    expect(repo.list().find((entry) => entry.id === id)).toMatchObject({ store: 'crashed', status: 'incomplete' });
+  });
+
+  it('list() is in id order (oldest first) whatever order the directories were made in; without backups/ or locks/ it is empty', async () => {
+    const repo = await BackupRepository.open(fresh(), NONE, undefined, { create: true });
+    const ids = [5, 1, 4, 2, 3, 7, 6].map((day) => repo.newBackupId('lite', new Date(Date.UTC(2026, 0, day))));
+    for (const id of ids) fs.mkdirSync(repo.backupDir(id));
+    expect(repo.list(new Set()).map((entry) => entry.id)).toEqual([...ids].sort());
+    fs.rmSync(repo.backupsDir, { recursive: true });
+    fs.rmSync(repo.locksDir, { recursive: true });
+    expect(repo.lockedStores()).toEqual(new Set());
+    expect(repo.list()).toEqual([]);
+  });
+
+  it('a manifest.json of exactly 16 MiB is read (and refused for what it holds); one byte more is refused for its size', async () => {
+    const repo = await BackupRepository.open(fresh(), NONE, undefined, { create: true });
+    const { id } = repo.writeManifest(manifestFor(repo));
+    const file = path.join(repo.backupDir(id), 'manifest.json');
+    fs.writeFileSync(file, Buffer.alloc(16 * 1024 * 1024, 0x20));
+    expect((await refusal(() => repo.readManifest(id))).message).toBe(`manifest.json of backup ${id} is not valid JSON.`);
+    fs.appendFileSync(file, ' ');
+    expect((await refusal(() => repo.readManifest(id))).message).toContain(`is ${16 * 1024 * 1024 + 1} bytes, far more than a manifest holds`);
   });
 
   it('scratch directories of dead runs are swept; a live run’s stays', async () => {

@@ -214,6 +214,12 @@ describe('key derivation and header errors, exactly', () => {
     expect(await deriveKey('pass', params)).toEqual(scryptSync('pass', Buffer.alloc(16, 7), 32, { N: 2 ** 10, r: 8, p: 1 }));
   });
 
+  it('a slot made with the older, larger scrypt parameters (N=2^17, r=8: 128 MiB) still derives its key', async () => {
+    const salt = Buffer.alloc(16, 3).toString('base64');
+    const derived = await deriveKey('older slot', { N: 2 ** 17, r: 8, p: 1, salt });
+    expect(derived.length).toBe(32);
+  }, 30_000);
+
   it('a header whose chunk size differs from the manifest tells the operator not to restore; a matching one reads', async () => {
     const plain = randomBytes(CHUNK + 3);
     const sealed = await encrypt(plain);

@@ -32,3 +32,13 @@ describe('manifest compression', () => {
     expect(manifestProblem(manifest(undefined as unknown as string))).toMatch(/unknown compression/);
   });
 });
+
+describe('manifest fields', () => {
+  it('rowCounts is exact, estimate or absent; jobs an integer from 1 to 64', () => {
+    const base = manifest('zstd');
+    for (const rowCounts of ['exact', 'estimate', undefined]) expect(manifestProblem({ ...base, rowCounts } as BackupManifest)).toBeUndefined();
+    expect(manifestProblem({ ...base, rowCounts: 'bogus' } as unknown as BackupManifest)).toBe('gives an unknown kind of row counts "bogus"');
+    for (const jobs of [1, 64, undefined]) expect(manifestProblem({ ...base, jobs })).toBeUndefined();
+    for (const jobs of [0, 65, 1.5]) expect(manifestProblem({ ...base, jobs })).toBe(`gives an impossible number of dump jobs (${jobs})`);
+  });
+});

@@ -171,6 +171,15 @@ describe('payload files', () => {
     expect(missing.details).toEqual({ file: 'payload.gone' });
   });
 
+  it('a missing payload file ends the sink it was given (destroyed, its late error swallowed)', async () => {
+    const { entry, sub } = await written(data(1_000), 'none');
+    const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    const missing = await bad(readPayload(sub, { ...entry, name: 'payload.gone' }, { context: 'x' }, sink));
+    expect(missing.message).toBe('payload.gone is missing from the backup.');
+    expect(sink.destroyed).toBe(true);
+    sink.emit('error', new Error('late failure of the sink'));
+  });
+
   it('a gzip payload whose bytes and manifest were both replaced (matching SHA-256) fails decoding as BAD_DATA, not a crash', async () => {
     const input = data(40_000);
     const { entry, file, sub } = await written(input, 'gzip');

@@ -204,3 +204,104 @@ describe('vault versions and pending rotations, as list and the refusals report 
     expect(vault.get('added')).toBe('by-the-other');
   });
 });
+
+describe('vault versions', () => {
+  it('asking for the current version by number gives the current value; a secret at version 2 reports 2 when set again to the same value or refused without --force', async () => {
+    const vault = await Vault.open(vaultFile(), keyFile(), { create: true });
+    vault.set('db-pw', 'first-Value-1');
+    expect(vault.get('db-pw', 1)).toBe('first-Value-1');
+    expect((await refusal(() => vault.get('db-pw', 5))).message).toBe('Secret "db-pw" has no version 5; the vault keeps versions 1.');
+    expect(vault.set('db-pw', 'second-Value-2', { replace: true })).toEqual({ version: 2, replaced: 1, unchanged: false });
+    expect(vault.get('db-pw', 2)).toBe('second-Value-2');
+    expect(vault.get('db-pw', 1)).toBe('first-Value-1');
+    expect(vault.set('db-pw', 'second-Value-2')).toEqual({ version: 2, unchanged: true });
+    const unconfirmed = await refusal(() => vault.set('db-pw', 'third-Value-3'));
+    expect(unconfirmed.code).toBe('CONFIRMATION_REQUIRED');
+    expect(unconfirmed.hint).toBe('Add --force to replace it (the current value is kept as version 2, and `storage secrets rollback db-pw` brings it back).');
+    expect(vault.get('db-pw')).toBe('second-Value-2');
+  });
+});
+
+describe('vault paths the full mutation run left unpinned', () => {
+  const flip = (file: string, name: string) => {
+    const data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const bytes = Buffer.from(data.secrets[name].data, 'base64');
+    bytes[0] ^= 1;
+    data.secrets[name].data = bytes.toString('base64');
+    fs.writeFileSync(file, JSON.stringify(data));
+  };
+
+  it('a tampered secret is neither replaced (its value cannot be kept as a version) nor re-keyed: BAD_DATA with what to do, the file unchanged', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const vault = await Vault.open(file, key, { create: true });
+    vault.set('api', 'api-Value-1');
+    flip(file, 'api');
+    const tampered = fs.readFileSync(file, 'utf8');
+    const reopened = await Vault.open(file, key);
+    const read = await refusal(() => reopened.get('api'));
+    expect(read.hint).toBe('Set the secret again: storage secrets set api --force');
+    const replaced = await refusal(() => reopened.set('api', 'api-Value-2', { replace: true }));
+    expect(replaced.code).toBe('BAD_DATA');
+    expect(replaced.message).toBe(`Secret "api" in ${file} fails authentication, so it cannot be kept as a version.`);
+    expect(replaced.hint).toBe('Remove it (storage secrets remove api --force) and set it again.');
+    const rekeyed = await refusal(reopened.rekey(keyFile(12)));
+    expect(rekeyed.code).toBe('BAD_DATA');
+    expect(rekeyed.message).toBe(`Secret "api" in ${file} fails authentication; the vault was not re-keyed.`);
+    expect(rekeyed.hint).toBe('Remove or set it again first: storage secrets set api --force');
+    expect(fs.readFileSync(file, 'utf8')).toBe(tampered);
+  });
+
+  it('re-keying a vault another command re-keyed since it was opened is refused, nothing written', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const vault = await Vault.open(file, key, { create: true });
+    vault.set('one', 'value-1');
+    await (await Vault.open(file, key)).rekey(keyFile(13));
+    const rekeyed = fs.readFileSync(file, 'utf8');
+    const stale = await refusal(vault.rekey(keyFile(14)));
+    expect(stale.code).toBe('BAD_DATA');
+    expect(stale.message).toBe(`The vault ${file} was re-keyed by another command while this one ran; nothing was written.`);
+    expect(stale.hint).toBe('Run the command again with the new passphrase or key file.');
+    expect(fs.readFileSync(file, 'utf8')).toBe(rekeyed);
+  });
+
+  it('a pending rotation survives a forced replace; committing or clearing it after another command removed the secret is FAILED or nothing, never a crash', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    const vault = await Vault.open(file, key, { create: true });
+    vault.set('pw', 'pw-Value-1');
+    vault.setPending('pw', 'pw-Next-2', 'main');
+    vault.set('pw', 'pw-Value-3', { replace: true });
+    expect(vault.pending('pw')).toMatchObject({ store: 'main', value: 'pw-Next-2' });
+    expect((await Vault.open(file, key)).remove('pw')).toBe(true);
+    const commit = await refusal(() => vault.commitPending('pw', 'pw-Next-2'));
+    expect(commit.code).toBe('FAILED');
+    expect(commit.message).toBe('The pending rotation of secret "pw" is no longer in the vault (another command settled it).');
+    expect(() => vault.clearPending('pw')).not.toThrow();
+    expect(vault.has('pw')).toBe(false);
+  });
+
+  it('a new secret records when it was created; a forced replace keeps that time and records when it was rotated', async () => {
+    const vault = await Vault.open(vaultFile(), keyFile(), { create: true });
+    vault.set('t', 't-Value-1');
+    const [made] = vault.list();
+    expect(Number.isNaN(Date.parse(made.created))).toBe(false);
+    expect(made.rotated).toBeNull();
+    vault.set('t', 't-Value-2', { replace: true });
+    const [replaced] = vault.list();
+    expect(replaced.created).toBe(made.created);
+    expect(Number.isNaN(Date.parse(replaced.rotated!))).toBe(false);
+  });
+
+  it('two first opens at once in one process share one vault (the second opens the first one’s); exists tells before and after', async () => {
+    const key = keyFile();
+    const file = vaultFile();
+    expect(Vault.exists(file)).toBe(false);
+    const [first, second] = await Promise.all([Vault.open(file, key, { create: true }), Vault.open(file, key, { create: true })]);
+    expect(Vault.exists(file)).toBe(true);
+    first.set('shared', 'shared-Value-1');
+    second.refresh();
+    expect(second.get('shared')).toBe('shared-Value-1');
+  });
+});
