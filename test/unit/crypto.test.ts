@@ -214,6 +214,28 @@ describe('key derivation and header errors, exactly', () => {
     expect(await deriveKey('pass', params)).toEqual(scryptSync('pass', Buffer.alloc(16, 7), 32, { N: 2 ** 10, r: 8, p: 1 }));
   });
 
+  it('a key the cipher refuses fails the stream, with data or with none, and never leaves it hanging', async () => {
+    const drain = async (source: AsyncIterable<Buffer>) => {
+      for await (const _ of source) void _;
+    };
+    const refusedKey = Buffer.alloc(16, 1);
+    for (const parts of [[randomBytes(100)], []]) {
+      await expect(pipeline(Readable.from(parts), new EncryptStream(refusedKey, 'b1/payload', 16), drain)).rejects.toThrow(/key length/i);
+    }
+  }, 10_000);
+
+  it('a file of exactly a header is judged as a header: a wrong magic says the header failed, not that the file was cut short', async () => {
+    const header = Buffer.from((await encrypt(Buffer.alloc(0))).subarray(0, HEADER_BYTES));
+    header[0] ^= 1;
+    const drain = async (source: AsyncIterable<Buffer>) => {
+      for await (const _ of source) void _;
+    };
+    await expect(pipeline(Readable.from([header]), new DecryptStream(key, 'b1/payload', 'payload.enc'), drain)).rejects.toMatchObject({
+      code: 'BAD_DATA',
+      message: expect.stringMatching(/^payload\.enc header failed authentication/),
+    });
+  });
+
   it('a slot made with the older, larger scrypt parameters (N=2^17, r=8: 128 MiB) still derives its key', async () => {
     const salt = Buffer.alloc(16, 3).toString('base64');
     const derived = await deriveKey('older slot', { N: 2 ** 17, r: 8, p: 1, salt });
