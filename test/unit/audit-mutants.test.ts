@@ -356,3 +356,15 @@ describe('syslog forwarding failures', () => {
     expect(warnings).toEqual([`audit entry 1 was written, but could not be forwarded to syslog at ${socket}: stdin=/dev/null storage=0`]);
   });
 });
+
+describe('a log over 1 MiB', () => {
+  it('the next entry follows the last one, found in the last 64 KiB of a log over 1 MiB', () => {
+    const paths = fresh();
+    const first = append(paths);
+    const tail = fs.readFileSync(paths.log, 'utf8');
+    fs.writeFileSync(paths.log, `${'x'.repeat(1024 * 1024 + 4096)}\n${tail}`);
+    const next = append(paths);
+    expect(next).toMatchObject({ seq: first.seq + 1, prev: first.hash });
+    expect(logLines(paths).at(-1)).toBe(JSON.stringify(next));
+  });
+});

@@ -272,6 +272,19 @@ describe('creating and opening a repository', () => {
     expect(error.message).toContain('repo.json is not valid JSON, and keys/ holds no readable copy');
   });
 
+  it('only keys/*.json are copies: another repository’s description left as a .bak beside the copy is never used', async () => {
+    const root = fresh();
+    const source = keyFile();
+    const repo = await BackupRepository.open(root, source, undefined, { create: true });
+    const other = fresh();
+    await BackupRepository.open(other, source, undefined, { create: true });
+    fs.copyFileSync(path.join(other, 'repo.json'), path.join(root, 'keys', '-old.json.bak'));
+    fs.rmSync(path.join(root, 'repo.json'));
+    const opened = await BackupRepository.open(root, source);
+    expect(opened.repoId).toBe(repo.repoId);
+    expect(opened.masterKey!.equals(repo.masterKey!)).toBe(true);
+  });
+
   it('a repo.json that cannot be read (a directory) is an error of its own, not damage recovered from keys/', async () => {
     const root = fresh();
     const source = keyFile();
