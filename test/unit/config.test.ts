@@ -227,3 +227,15 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('config issues name hostile keys safely', () => {
+  it('a store name holding a terminal escape is refused, and the issue shows it escaped, not as is', async () => {
+    const { checkConfig } = await import('../../src/engine/config/load.js');
+    const name = `a${String.fromCharCode(27)}[31mred`;
+    const { issues } = await checkConfig({ stores: { [name]: { engine: 'sqlite', path: 'x.db' } } });
+    expect(issues.length).toBeGreaterThan(0);
+    const shown = issues.map((issue) => issue.path).join('\n');
+    expect(shown).not.toContain(String.fromCharCode(27));
+    expect(shown).toContain('"a\\u001b[31mred"');
+  });
+});

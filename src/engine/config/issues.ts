@@ -21,8 +21,11 @@ export interface SchemaIssue {
   origin?: string;
 }
 
+/** A key with control characters (a terminal escape hidden in a store's name) is shown quoted and escaped, never as is. */
 function issuePath(parts: ReadonlyArray<PropertyKey>): string {
-  return parts.length === 0 ? '(root)' : parts.map((part) => String(part)).join('.');
+  // eslint-disable-next-line no-control-regex
+  const shown = (part: string) => (/[\u0000-\u001f\u007f-\u009f]/.test(part) ? JSON.stringify(part) : part);
+  return parts.length === 0 ? '(root)' : parts.map((part) => shown(String(part))).join('.');
 }
 
 function valueAt(raw: unknown, parts: ReadonlyArray<PropertyKey>): unknown {
