@@ -2,12 +2,11 @@
 // passes through redaction on its way out.
 import { redact, redactDeep } from '../engine/redact.js';
 import { cell } from './format.js';
-import { boxTable } from './table.js';
+import { boxTable, ESC } from './table.js';
 import { colorEnabled } from './terminal.js';
 
 export type Row = unknown[];
 
-const ESC = String.fromCharCode(27);
 const paint = (code: number) => (text: string) => (colorEnabled() ? `${ESC}[${code}m${text}${ESC}[0m` : text);
 export const color = { green: paint(32), red: paint(31), yellow: paint(33), dim: paint(2), bold: paint(1) };
 

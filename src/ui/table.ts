@@ -3,7 +3,8 @@
 // string-width stack under it cost `storage db health` ~15 ms of its start-up (issue 16), for
 // what is a few loops over strings.
 
-const ESC = String.fromCharCode(27);
+/** The escape character that starts every terminal colour code. */
+export const ESC = String.fromCharCode(27);
 const ANSI = new RegExp(`${ESC}\\[[0-9;]*m`, 'g');
 
 /** Code points shown two columns wide: CJK, Hangul, full-width forms, most emoji. */
