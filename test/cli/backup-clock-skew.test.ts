@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startCli, waitFor } from '../support/backups.js';
+import { startCli, waitFor, whileStopped } from '../support/backups.js';
 import { backupIds, createBackup, makeSqlite, repoSandbox, runAtClock } from '../support/repository.js';
 
 describe('clock skew', () => {
@@ -38,7 +38,8 @@ describe('clock skew', () => {
     const lock = path.join(sandbox.repo, 'locks', 'lite.lock');
     const first = startCli(sandbox, ['backup', 'create', 'lite', '--json'], { STORAGE_AUDIT_DIR: sandbox.audit });
     await waitFor(() => fs.existsSync(lock), 30_000);
-    const second = await runAtClock(sandbox, '+5m', ['backup', 'create', 'lite']);
+    // The first run is stopped while the second tries: it still holds the lock, whatever the speeds.
+    const second = await whileStopped(first, () => runAtClock(sandbox, '+5m', ['backup', 'create', 'lite']));
     expect(second.exitCode, second.stderr).toBe(75);
     expect(second.stderr).toMatch(/locked by storage backup create lite/);
     expect(second.stderr).not.toMatch(/stale lock/);

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backupDirs, flipByte, payloadFile, startCli, waitFor } from '../support/backups.js';
+import { backupDirs, flipByte, payloadFile, startCli, waitFor, whileStopped } from '../support/backups.js';
 import { makeSandbox, type Sandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
 
@@ -154,12 +154,13 @@ describe('SQLite backups', () => {
 
   it('two backups of one store at once: one wins, the other exits 75 naming the holder; list shows it running', async () => {
     const sandbox = liteSandbox(4000, 16_384);
-    // gzip keeps the winner busy long enough on these random bytes: zstd stores incompressible
-    // blocks at memory speed, so the winner could finish before the loser starts.
-    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo', compression: 'gzip' } });
     const winner = startCli(sandbox, ['backup', 'create'], env);
-    await waitFor(() => fs.existsSync(path.join(repoOf(sandbox), 'locks', 'lite.lock')));
-    const [loser, listing] = await Promise.all([sandbox.run(['backup', 'create'], { env }), sandbox.run(['backup', 'list', '--json'], { env })]);
+    // Its lock taken and its backup directory made: from here on it lists as running.
+    await waitFor(() => fs.existsSync(path.join(repoOf(sandbox), 'locks', 'lite.lock')) && backupDirs(repoOf(sandbox)).length > 0);
+    // The winner is stopped while the others run, so it cannot finish before the loser starts.
+    const [loser, listing] = await whileStopped(winner, () =>
+      Promise.all([sandbox.run(['backup', 'create'], { env }), sandbox.run(['backup', 'list', '--json'], { env })]),
+    );
     expect(loser.exitCode).toBe(75);
     expect(loser.stderr).toMatch(/locked by storage backup create/);
     // While it runs, the winner shows as running, never as complete.

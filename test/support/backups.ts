@@ -17,6 +17,21 @@ export function startCli(sandbox: Sandbox, args: string[], env: Record<string, s
   });
 }
 
+/**
+ * Runs `during` while `child` is stopped (SIGSTOP), then lets it go on (SIGCONT): a run that holds a
+ * lock keeps holding it however long `during` takes, so a race against it cannot be lost by it
+ * finishing first. A stopped process is alive, so its lock is never stale.
+ */
+export async function whileStopped<T>(child: ResultPromise, during: () => Promise<T>): Promise<T> {
+  if (child.pid === undefined) throw new Error('the child process did not start');
+  process.kill(child.pid, 'SIGSTOP');
+  try {
+    return await during();
+  } finally {
+    process.kill(child.pid, 'SIGCONT');
+  }
+}
+
 export async function waitFor(condition: () => boolean, timeoutMs = 20_000, stepMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
