@@ -25,6 +25,7 @@ export const MUTATION_TESTS = [
   'test/unit/manifest-seal.test.ts',
   'test/unit/backup-repository.test.ts',
   'test/unit/lock-holders.test.ts',
+  'test/unit/lock-wait.test.ts',
   'test/unit/restore-journal.test.ts',
   'test/integration/backup-engine.test.ts',
   'test/integration/backup-restore-checks.test.ts',
