@@ -240,7 +240,7 @@ const warm = spawnSync(
   const core = await import(${JSON.stringify(pathToFileURL(path.join(vendor, 'oclif-core.js')).href)});
   const write = process.stdout.write;
   process.stdout.write = () => true;
-  for (const argv of [['--help'], ['db', 'health', '--help']]) await core.run(argv, ${JSON.stringify(pathToFileURL(path.join(root, 'bin/run.js')).href)});
+  for (const argv of [['--help'], ['db', 'health', '--help']]) await core.run(argv, ${JSON.stringify(root)});
   process.stdout.write = write;
   const { script } = globalThis[Symbol.for('storage.oclifScript')];
   (await import('node:fs')).writeFileSync(${JSON.stringify(path.join(vendor, cacheName))}, script.createCachedData());

@@ -110,6 +110,25 @@ describe('interrupted runs', () => {
     await expectCleanlyStopped(id, 130);
   });
 
+  it('SIGTERM at the first turn of the event loop after Node starts running JavaScript: still answered (JSON, exit 143), not a silent death by the signal', async () => {
+    // The signal is sent by a preload, on the loop's first turn. An entry loaded as an ES module
+    // is read, linked and run over several turns, so its listeners came too late (killed by the
+    // signal, no output); the CommonJS entry has them in place before the loop turns at all.
+    const preload = path.join(sandbox.dir, 'term-first-turn.cjs');
+    fs.writeFileSync(preload, "setImmediate(() => process.kill(process.pid, 'SIGTERM'));\n");
+    const result = await execa(process.execPath, [BIN, 'backup', 'create', 'big', '--json'], {
+      cwd: sandbox.dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env, NODE_OPTIONS: `--require ${preload}` },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(result.signal, String(result.stderr)).toBeUndefined();
+    expect(result.exitCode).toBe(143);
+    expect(JSON.parse(String(result.stdout))).toMatchObject({ error: { code: 'INTERRUPTED', exitCode: 143 } });
+    expect(String(result.stderr).trim()).toBe('Interrupted by SIGTERM: storage stopped while starting; nothing was in progress to clean up.');
+  });
+
   it('SIGTERM with --json at any moment of start-up (oclif loading, the lock being taken): the JSON document, exit 143, nothing left', async () => {
     const backupsBefore = fs.readdirSync(path.join(repo, 'backups')).sort();
     // A preload marks the moment Node has started and runs JavaScript (before that, Node itself ends
