@@ -8,7 +8,6 @@ import { pendingCleanups, runCleanups } from '../engine/cleanup.js';
 import { ExitCode } from '../engine/errors.js';
 import { redact } from '../engine/redact.js';
 import { renderJson, silenceOutput } from '../ui/output.js';
-import { closeOpenFlows } from '../ui/task-list.js';
 
 const EXIT_CODES = { SIGINT: ExitCode.interrupted, SIGTERM: ExitCode.terminated } as const;
 export type StopSignal = keyof typeof EXIT_CODES;
@@ -55,7 +54,12 @@ async function stop(signal: StopSignal, hooks: InterruptHooks): Promise<never> {
   const undone: string[] = [];
   const failed = await runCleanups((what) => undone.push(what));
   // The task list's unfinished tasks end as interrupted, so the last frame on the terminal is true.
-  await settleWithin(closeOpenFlows('interrupted'), 2000);
+  // Imported here, not at start-up: a run that opened a task list has loaded it already (no wait),
+  // and one that did not (db health, every --json run) never pays for loading it.
+  await settleWithin(
+    import('../ui/task-list.js').then(({ closeOpenFlows }) => closeOpenFlows('interrupted')),
+    2000,
+  );
   // The run's work went on meanwhile: what it took since (the store's lock) is undone as well.
   failed.push(...(await runCleanups((what) => undone.push(what))));
   const parts = [`Interrupted by ${signal}: ${hooks.command()} stopped`];

@@ -13,6 +13,7 @@ import { onCleanup } from './cleanup.js';
 import { StorageError } from './errors.js';
 import { ensurePrivateDir } from './system/private-dir.js';
 import { randomSuffix, writeFileAtomic } from './system/files.js';
+import { processAlive } from './system/processes.js';
 
 export interface LockHolder {
   pid: number;
@@ -34,15 +35,6 @@ export const STALE_AFTER_MS = 120_000;
 const UNREADABLE_GRACE_MS = 5_000;
 /** How far in the future a just-written lock file's time may be and still count as young. */
 const FUTURE_SLACK_MS = 1_000;
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readProc(file: string): string | undefined {
   try {

@@ -8,7 +8,7 @@ import { onCleanup } from '../cleanup.js';
 import { StorageError } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { fsyncDir } from '../system/files.js';
-import { alive } from '../system/file-lock.js';
+import { processAlive } from '../system/processes.js';
 import type { BackupManifest } from '../repository/manifest.js';
 import { readPayload } from '../repository/payload.js';
 import { BackupRepository } from '../repository/repository.js';
@@ -46,7 +46,7 @@ export async function exportBackup(repo: BackupRepository, id: string, out: stri
   const partial = path.resolve(out, `${prefix}${process.pid}`);
   for (const entry of fs.existsSync(out) ? fs.readdirSync(out) : []) {
     const pid = entry.startsWith(prefix) ? Number(entry.slice(prefix.length)) : NaN;
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) fs.rmSync(path.join(out, entry), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) fs.rmSync(path.join(out, entry), { recursive: true, force: true });
   }
   fs.mkdirSync(out, { recursive: true });
   // Made here, never found: a name already taken in --out (a symlink planted in a shared directory such

@@ -11,7 +11,8 @@ import { listJournal, removeJournal, writeJournal, type RestoreJournalEntry, typ
 import { holdScratch } from '../system/scratch-registry.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { BackupCapability } from '../engines/spec.js';
-import { processAlive, StoreLock } from '../store-lock.js';
+import { StoreLock } from '../store-lock.js';
+import { processAlive } from '../system/processes.js';
 import type { SealedManifest } from '../repository/manifest.js';
 import { BackupRepository } from '../repository/repository.js';
 import { shellQuote } from '../system/shell.js';

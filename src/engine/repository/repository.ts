@@ -16,7 +16,8 @@ import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptP
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { writeFileAtomic, writeFileExclusive } from '../system/files.js';
 import { readKeyFile, type KeySource } from './keys.js';
-import { StoreLock, processAlive } from '../store-lock.js';
+import { StoreLock } from '../store-lock.js';
+import { processAlive } from '../system/processes.js';
 import { MAX_MANIFEST_BYTES, manifestIntact, manifestProblem, sealManifest, type BackupManifest, type SealedManifest } from './manifest.js';
 import { isFutureDated } from './retention.js';
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from '../cleanup.js';
 import { ensurePrivateDir } from './private-dir.js';
+import { processAlive } from './processes.js';
 import { StorageError } from '../errors.js';
 import { sleepSync } from '../resilience/clock.js';
 
@@ -33,22 +34,12 @@ function readHolder(file: string): Holder | undefined {
   }
 }
 
-/** Whether process `pid` of this host is running (one of another user's counts). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function isStale(file: string, staleMs: number): boolean {
   const holder = readHolder(file);
   const age = Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
   // A lock file still being written (no holder yet) is fresh unless it is old.
   if (!holder) return age > staleMs;
-  if (holder.host === os.hostname()) return !alive(holder.pid);
+  if (holder.host === os.hostname()) return !processAlive(holder.pid);
   return age > staleMs;
 }
 

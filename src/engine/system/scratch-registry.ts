@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processAlive } from '../store-lock.js';
+import { processAlive } from './processes.js';
 import { randomSuffix } from './files.js';
 import { onCleanup } from '../cleanup.js';
 import { userPaths } from '../config/paths.js';
