@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotatePassword, type RotationStep } from '../../src/engine/secrets/rotate.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rotatePassword, settlePendingRotation, type RotationStep } from '../../src/engine/secrets/rotate.js';
 import { Vault } from '../../src/engine/secrets/vault.js';
 import { makeSandbox } from '../support/cli.js';
 import { fleetFor } from '../support/fleet.js';
 import { ROOT } from '../support/paths.js';
-import { startCountingProxy, type CountingProxy } from '../support/net.js';
+import { startCountingProxy, startFaultProxy, type CountingProxy, type FaultProxy } from '../support/net.js';
 import { refusal } from '../support/refusal.js';
 import { pgAdmin, servers, uniqueName } from '../support/servers.js';
 
@@ -109,6 +109,168 @@ describe('password rotation (PostgreSQL)', () => {
     }
     expect(await canLogin(port, role, old)).toBe(true);
     expect(vault.get('rot-pw')).toBe(old);
+  });
+});
+
+describe('rotation failures on the wire (PostgreSQL behind a fault-injecting proxy)', () => {
+  const role = uniqueName('rotfault');
+  const port = Number(new URL(servers().pgAuthUrl).port);
+  const deadPid = 2 ** 22 + 4711;
+  let proxy: FaultProxy;
+  let vault: Vault;
+  let vaultFile: string;
+
+  beforeAll(async () => {
+    await pgAdmin((client) => client.query(`create role ${role} login password '${FIRST}'`), servers().pgAuthUrl);
+  });
+
+  beforeEach(async () => {
+    await pgAdmin((client) => client.query(`alter role ${role} password '${FIRST}'`), servers().pgAuthUrl);
+    proxy = await startFaultProxy(port);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-rotate-fault-'));
+    fs.writeFileSync(path.join(dir, 'vault.key'), Buffer.alloc(32, 5).toString('base64'));
+    vaultFile = path.join(dir, 'vault.json');
+    vault = await Vault.open(vaultFile, { kind: 'keyfile', file: path.join(dir, 'vault.key') }, { create: true });
+    vault.set('fault-pw', FIRST);
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+  });
+
+  afterAll(async () => {
+    await pgAdmin((client) => client.query(`drop role if exists ${role}`), servers().pgAuthUrl);
+  });
+
+  const faultFleet = () =>
+    fleetFor(
+      {
+        stores: { app: { engine: 'postgres', url: `postgres://${role}@127.0.0.1:${proxy.port}/postgres`, password: 'secret:fault-pw', connectTimeout: '2s' } },
+      },
+      {},
+      async (name) => vault.get(name),
+    );
+
+  /** The pending rotation as a killed run would have left it (its pid no longer running), so the next command settles it. */
+  const asIfKilled = () => {
+    const data = JSON.parse(fs.readFileSync(vaultFile, 'utf8'));
+    data.secrets['fault-pw'].pending.pid = deadPid;
+    fs.writeFileSync(vaultFile, JSON.stringify(data));
+    vault.refresh();
+  };
+
+  it('the server applies the change and the connection drops before its reply: the new password stays pending (the old one no longer logs in), and the next command makes it current', async () => {
+    // The ALTER ROLE is committed; its CommandComplete never reaches the client.
+    proxy.onCommandComplete = (tag) => (tag === 'ALTER ROLE' ? 'drop' : undefined);
+    const fleet = await faultFleet();
+    try {
+      const error = await refusal(rotatePassword(fleet, 'app', vault));
+      expect(error.code).toBe('UNREACHABLE');
+      expect(error.message).toMatch(/Connection terminated unexpectedly/);
+    } finally {
+      await fleet.close();
+    }
+    expect(vault.get('fault-pw')).toBe(FIRST);
+    const pending = vault.pending('fault-pw');
+    expect(pending, 'the new password the server took is not lost').toBeDefined();
+    expect(pending!.value).not.toBe(FIRST);
+    expect(await canLogin(port, role, pending!.value)).toBe(true);
+    expect(await canLogin(port, role, FIRST)).toBe(false);
+
+    proxy.onCommandComplete = undefined;
+    asIfKilled();
+    const settleFleet = await faultFleet();
+    try {
+      expect(await settlePendingRotation(settleFleet.config, vault, 'fault-pw')).toEqual({ secret: 'fault-pw', store: 'app', outcome: 'completed' });
+    } finally {
+      await settleFleet.close();
+    }
+    expect(vault.get('fault-pw')).toBe(pending!.value);
+    expect(vault.pending('fault-pw')).toBeUndefined();
+  });
+
+  it('the server takes the change, then answers no fresh connection: the proof fails as "did not answer", the old password is put back over the open connection', async () => {
+    proxy.onCommandComplete = (tag) => {
+      if (tag === 'ALTER ROLE') proxy.refuseNew = true;
+      return undefined;
+    };
+    const fleet = await faultFleet();
+    try {
+      const error = await refusal(rotatePassword(fleet, 'app', vault));
+      expect(error.code).toBe('FAILED');
+      expect(error.message).toBe(
+        `Rotation of "${role}" on store "app" failed after the server-side change: the server did not answer a fresh connection. The old password was put back; the vault is unchanged.`,
+      );
+      expect(error.hint).toBe('Fix the cause (vault writable? server reachable?) and run the rotation again.');
+    } finally {
+      await fleet.close();
+    }
+    expect(await canLogin(port, role, FIRST)).toBe(true);
+    expect(vault.get('fault-pw')).toBe(FIRST);
+    // The old password could not be tried either, so the new one stays pending for the next command to drop.
+    const pending = vault.pending('fault-pw');
+    expect(pending).toBeDefined();
+    expect(await canLogin(port, role, pending!.value)).toBe(false);
+  });
+
+  it('the server is gone after taking the change: no proof and no way to put the old password back: FAILED saying so, the new password (the one the server takes) kept pending', async () => {
+    proxy.onCommandComplete = (tag) => {
+      if (tag === 'ALTER ROLE') proxy.down = true;
+      return undefined;
+    };
+    const fleet = await faultFleet();
+    try {
+      const error = await refusal(rotatePassword(fleet, 'app', vault));
+      expect(error.code).toBe('FAILED');
+      expect(error.message).toMatch(/^Rotation failed \(the server did not answer a fresh connection\) and putting the old password back failed too \(.+\)\.$/);
+      expect(error.hint).toBe(
+        'The new password is kept in the vault as pending for secret "fault-pw"; the next command that connects to store "app" (e.g. storage db health app) tries both and keeps the one the server takes.',
+      );
+    } finally {
+      await fleet.close();
+    }
+    expect(vault.get('fault-pw')).toBe(FIRST);
+    const pending = vault.pending('fault-pw');
+    expect(pending).toBeDefined();
+    expect(await canLogin(port, role, pending!.value)).toBe(true);
+    expect(await canLogin(port, role, FIRST)).toBe(false);
+
+    proxy.down = false;
+    asIfKilled();
+    const settleFleet = await faultFleet();
+    try {
+      expect(await settlePendingRotation(settleFleet.config, vault, 'fault-pw')).toMatchObject({ outcome: 'completed' });
+    } finally {
+      await settleFleet.close();
+    }
+    expect(vault.get('fault-pw')).toBe(pending!.value);
+  });
+
+  it('settling: the old password’s login gets no answer while the pending one logs in: unsettled, nothing committed without proof the old one is gone', async () => {
+    const NEXT = 'Pending-Fault-Pw-7713';
+    vault.setPending('fault-pw', NEXT, 'app');
+    asIfKilled();
+    await pgAdmin((client) => client.query(`alter role ${role} password '${NEXT}'`), servers().pgAuthUrl);
+    const fleet = await faultFleet();
+    try {
+      // The first login (with the current password) is reset; the second (the pending one) goes through.
+      proxy.resetNext = 1;
+      const before = proxy.connections;
+      expect(await settlePendingRotation(fleet.config, vault, 'fault-pw')).toEqual({
+        secret: 'fault-pw',
+        store: 'app',
+        outcome: 'unsettled',
+        reason: 'the server of store "app" did not answer, or took neither password',
+      });
+      expect(proxy.connections - before).toBe(2);
+      expect(vault.get('fault-pw')).toBe(FIRST);
+      expect(vault.pending('fault-pw')?.value).toBe(NEXT);
+      // Once the old password can be tried (and is rejected), the pending one is made current.
+      expect(await settlePendingRotation(fleet.config, vault, 'fault-pw')).toMatchObject({ outcome: 'completed' });
+      expect(vault.get('fault-pw')).toBe(NEXT);
+    } finally {
+      await fleet.close();
+    }
   });
 });
 

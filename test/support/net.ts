@@ -102,3 +102,88 @@ export async function startCountingProxy(targetPort: number, mode: 'forward' | '
       }),
   };
 }
+
+export interface FaultProxy {
+  port: number;
+  /** Connections accepted so far (reset ones included). */
+  readonly connections: number;
+  /** Resets this many of the next new connections (a login that gets no answer), then forwards again. */
+  resetNext: number;
+  /** Resets every new connection (the server takes no more); connections already open are still served. */
+  refuseNew: boolean;
+  /** The server is gone: new connections are reset, and an open one is dropped as soon as its client sends anything. */
+  down: boolean;
+  /**
+   * Sees the tag of each CommandComplete the server sends ('ALTER ROLE', 'SELECT 1', …) before the
+   * client does; answering 'drop' drops that connection instead: the server did the work, the
+   * client never hears it.
+   */
+  onCommandComplete?: (tag: string) => 'drop' | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback TCP proxy in front of a PostgreSQL server that injects network faults where a real
+ * server can produce none on demand: a reply lost after the server applied a change, a server
+ * that stops taking connections, one login that gets no answer. It reads the server's messages
+ * (type byte + length), so it is for plain-text connections (no sslmode in the url).
+ */
+export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const server = net.createServer((client) => {
+    connections++;
+    track(client);
+    if (proxy.down || proxy.refuseNew || proxy.resetNext > 0) {
+      if (proxy.resetNext > 0) proxy.resetNext--;
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect({ port: targetPort, host: '127.0.0.1' });
+    track(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('data', (chunk) => (proxy.down ? drop() : upstream.write(chunk)));
+    // Whole server messages are passed on; a partial one waits for the rest.
+    let unsent = Buffer.alloc(0);
+    upstream.on('data', (chunk) => {
+      unsent = Buffer.concat([unsent, chunk]);
+      let end = 0;
+      while (unsent.length - end >= 5 && unsent.length - end >= 1 + unsent.readUInt32BE(end + 1)) {
+        const length = unsent.readUInt32BE(end + 1);
+        if (unsent[end] === 0x43 /* 'C': CommandComplete */) {
+          const tag = unsent.toString('utf8', end + 5, end + 1 + length).replace(/\0$/, '');
+          if (proxy.onCommandComplete?.(tag) === 'drop') return drop();
+        }
+        end += 1 + length;
+      }
+      client.write(unsent.subarray(0, end));
+      unsent = unsent.subarray(end);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy: FaultProxy = {
+    port: (server.address() as net.AddressInfo).port,
+    get connections() {
+      return connections;
+    },
+    resetNext: 0,
+    refuseNew: false,
+    down: false,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return proxy;
+}
