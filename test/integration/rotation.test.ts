@@ -166,7 +166,11 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
     try {
       const error = await refusal(rotatePassword(fleet, 'app', vault));
       expect(error.code).toBe('UNREACHABLE');
-      expect(error.message).toMatch(/Connection terminated unexpectedly/);
+      expect(error.message).toMatch(/Connection terminated unexpectedly.* The password change may have reached the server before the connection was lost\.$/);
+      // The operator is told where the new password is, not only that the server was unreachable.
+      expect(error.hint).toBe(
+        'The new password is kept in the vault as pending for secret "fault-pw"; the next command that connects to store "app" (e.g. storage db health app) tries both and keeps the one the server takes.',
+      );
     } finally {
       await fleet.close();
     }
@@ -199,7 +203,7 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
       const error = await refusal(rotatePassword(fleet, 'app', vault));
       expect(error.code).toBe('FAILED');
       expect(error.message).toBe(
-        `Rotation of "${role}" on store "app" failed after the server-side change: the server did not answer a fresh connection. The old password was put back; the vault is unchanged.`,
+        `Rotation of "${role}" on store "app" failed after the server-side change: the server did not answer a fresh connection. The old password was put back; the new password stays pending in the vault until a command can check which one the server takes.`,
       );
       expect(error.hint).toBe('Fix the cause (vault writable? server reachable?) and run the rotation again.');
     } finally {

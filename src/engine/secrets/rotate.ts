@@ -162,8 +162,15 @@ export async function rotatePassword(fleet: Fleet, storeName: string, vault: Sec
       } catch {
         // Left pending: the next command finds the old password works and drops it.
       }
-    } else await settleAfterFailure(fleet, vault, plan);
-    throw error;
+      throw error;
+    }
+    if ((await settleAfterFailure(fleet, vault, plan)) || !isStorageError(error)) throw error;
+    // The old password no longer logs in (or could not be tried): the server may hold the new one.
+    throw new StorageError(error.code, `${error.message} The password change may have reached the server before the connection was lost.`, {
+      hint: pendingKept(plan),
+      details: error.details,
+      cause: error,
+    });
   }
   step('server-changed');
   try {
@@ -179,25 +186,39 @@ export async function rotatePassword(fleet: Fleet, storeName: string, vault: Sec
       await server.restore();
     } catch (failure) {
       throw new StorageError('FAILED', `Rotation failed (${cause}) and putting the old password back failed too (${(failure as Error).message}).`, {
-        hint: `The new password is kept in the vault as pending for secret "${plan.secret}"; the next command that connects to store "${plan.store}" (e.g. storage db health ${plan.store}) tries both and keeps the one the server takes.`,
+        hint: pendingKept(plan),
       });
     }
-    await settleAfterFailure(fleet, vault, plan);
+    const vaultState = (await settleAfterFailure(fleet, vault, plan))
+      ? 'the vault is unchanged'
+      : 'the new password stays pending in the vault until a command can check which one the server takes';
     throw new StorageError(
       'FAILED',
-      `Rotation of "${plan.user}" on store "${plan.store}" failed after the server-side change: ${cause}. The old password was put back; the vault is unchanged.`,
+      `Rotation of "${plan.user}" on store "${plan.store}" failed after the server-side change: ${cause}. The old password was put back; ${vaultState}.`,
       { hint: 'Fix the cause (vault writable? server reachable?) and run the rotation again.' },
     );
   }
   return { ...plan, rotated: true, dryRun: false, ...(settled ? { settled } : {}) };
 }
 
-/** After a failed step: drop the pending password if the old one works (else leave it for the next command to settle). */
-async function settleAfterFailure(fleet: Fleet, vault: SecretStore, plan: RotationPlan): Promise<void> {
+/**
+ * After a failed step: drops the pending password if the old one works, and says whether it did
+ * (false: it is left for the next command to settle).
+ */
+async function settleAfterFailure(fleet: Fleet, vault: SecretStore, plan: RotationPlan): Promise<boolean> {
   try {
     const current = vault.get(plan.secret);
-    if (current !== undefined && (await tryLogin(fleet.store(plan.store), current)) === 'ok') vault.clearPending(plan.secret);
+    if (current !== undefined && (await tryLogin(fleet.store(plan.store), current)) === 'ok') {
+      vault.clearPending(plan.secret);
+      return true;
+    }
   } catch {
     // Left pending: settled by the next command that needs the secret.
   }
+  return false;
+}
+
+/** What an operator is told when a rotation ends with the new password kept pending in the vault. */
+function pendingKept(plan: RotationPlan): string {
+  return `The new password is kept in the vault as pending for secret "${plan.secret}"; the next command that connects to store "${plan.store}" (e.g. storage db health ${plan.store}) tries both and keeps the one the server takes.`;
 }
