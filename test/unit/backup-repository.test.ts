@@ -291,7 +291,11 @@ describe('creating and opening a repository', () => {
     await BackupRepository.open(root, source, undefined, { create: true });
     fs.rmSync(path.join(root, 'repo.json'));
     fs.mkdirSync(path.join(root, 'repo.json'));
-    await expect(BackupRepository.open(root, source)).rejects.toMatchObject({ code: 'EISDIR' });
+    const error = await refusal(() => BackupRepository.open(root, source));
+    // Said in words with the file's path, never Node's raw "EISDIR: illegal operation" error.
+    expect(error).toMatchObject({ code: 'FAILED', exitCode: 1, details: { errno: 'EISDIR', path: path.join(root, 'repo.json') } });
+    expect(error.message).toBe(`Cannot read ${path.join(root, 'repo.json')}: illegal operation on a directory, read (EISDIR).`);
+    expect(error.hint).toMatch(/\S/);
   });
 
   it('backups/ holding only hidden entries counts as empty: create makes the repository there', async () => {
@@ -319,14 +323,23 @@ describe('creating and opening a repository', () => {
     expect(notices).toEqual([expect.stringContaining(`Could not keep a copy of repo.json in ${path.join(root, 'keys')}: `)]);
   });
 
-  it('the first notice of a passphrase repository names where the passphrase came from; an encrypted repo.json with no slots is CONFIG_INVALID', async () => {
+  it('the first notice of a passphrase repository names where the passphrase came from; an encrypted repo.json with no key slot is opened from its keys/ copy, and is BAD_DATA saying so when there is none', async () => {
     const root = fresh();
     const source: KeySource = { kind: 'passphrase', passphrase: 'notice-Passphrase-5', origin: 'STORAGE_BACKUP_PASSPHRASE' };
     const notices: string[] = [];
     await BackupRepository.open(root, source, (message) => notices.push(message), { create: true });
     expect(notices[0]).toContain(`Initialised the backup repository ${root} (encrypted; key from STORAGE_BACKUP_PASSPHRASE).`);
-    fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...readJson(path.join(root, 'repo.json')), slots: [] }));
-    expect((await refusal(() => BackupRepository.open(root, source))).code).toBe('CONFIG_INVALID');
+    const original = readJson(path.join(root, 'repo.json'));
+    fs.writeFileSync(path.join(root, 'repo.json'), JSON.stringify({ ...original, slots: [] }));
+    const recovered = await BackupRepository.open(root, source);
+    expect(recovered.repoId).toBe(original.id);
+    expect(recovered.masterKey).toBeDefined();
+    fs.rmSync(path.join(root, 'keys'), { recursive: true });
+    const error = await refusal(() => BackupRepository.open(root, source));
+    expect(error.code).toBe('BAD_DATA');
+    expect(error.message).toBe(
+      `The backup repository ${root} cannot be opened: repo.json holds no key slot (the wrapped master key), and keys/ holds no readable copy.`,
+    );
   }, 30_000);
 });
 

@@ -12,6 +12,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
+import { fileSystemFailure } from '../system/fs-errors.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams, type WrappedKey } from './crypto.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { writeFileAtomic, writeFileExclusive } from '../system/files.js';
@@ -163,6 +164,8 @@ export interface OpenOptions {
 function repoFileProblem(repo: RepoFile): string | undefined {
   if (!repo || typeof repo !== 'object' || typeof repo.id !== 'string' || !Array.isArray(repo.slots)) return 'is not a repository description';
   if (repo.encryption !== 'none' && repo.encryption !== 'aes-256-gcm') return `names an unknown encryption "${String(repo.encryption)}"`;
+  // The master key is only ever stored wrapped in a slot: an encrypted repository without one cannot be opened.
+  if (repo.encryption === 'aes-256-gcm' && repo.slots.length === 0) return 'holds no key slot (the wrapped master key)';
   return undefined;
 }
 
@@ -176,7 +179,10 @@ function readRepoFile(root: string): { repo: RepoFile; from: string; problem?: s
       problem = repoFileProblem(repo);
       if (!problem) return { repo, from: main };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // A repo.json that cannot be read (a directory, no permission, an I/O error) is not damage to
+      // recover from keys/: the operator is told what is wrong with it, in words.
+      if ((error as NodeJS.ErrnoException).code && (error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw fileSystemFailure(error as NodeJS.ErrnoException, main);
       problem = 'is not valid JSON';
     }
   } else problem = 'is missing';
