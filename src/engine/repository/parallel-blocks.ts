@@ -9,7 +9,7 @@ export abstract class ParallelBlocks extends Transform {
   private blocks = 0;
   private readonly pending = new ByteQueue();
   /** Blocks being compressed, oldest first; their results are pushed in this order. */
-  private readonly inFlight: Promise<Buffer>[] = [];
+  private readonly inFlight: Promise<Buffer | readonly Buffer[]>[] = [];
 
   constructor(
     private readonly blockSize: number,
@@ -22,8 +22,8 @@ export abstract class ParallelBlocks extends Transform {
     super();
   }
 
-  /** One block, compressed into a piece that can be decoded on its own. */
-  protected abstract compressBlock(block: Buffer): Promise<Buffer>;
+  /** One block, compressed into a piece that can be decoded on its own (in parts, pushed in order, to save joining them). */
+  protected abstract compressBlock(block: Buffer): Promise<Buffer | readonly Buffer[]>;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.pending.add(chunk);
@@ -52,6 +52,10 @@ export abstract class ParallelBlocks extends Transform {
 
   /** Pushes finished blocks, oldest first, until at most `max` are in flight. */
   private async pushUntil(max: number): Promise<void> {
-    while (this.inFlight.length > max) this.push(await this.inFlight.shift()!);
+    while (this.inFlight.length > max) {
+      const piece = await this.inFlight.shift()!;
+      if (Buffer.isBuffer(piece)) this.push(piece);
+      else for (const part of piece) this.push(part);
+    }
   }
 }
