@@ -7,7 +7,7 @@
 import { pendingCleanups, runCleanups } from '../engine/cleanup.js';
 import { ExitCode } from '../engine/errors.js';
 import { redact } from '../engine/redact.js';
-import { renderJson, silenceOutput } from '../ui/output.js';
+import { renderJson, silenceOutput, terminalSafe } from '../ui/output.js';
 
 const EXIT_CODES = { SIGINT: ExitCode.interrupted, SIGTERM: ExitCode.terminated } as const;
 export type StopSignal = keyof typeof EXIT_CODES;
@@ -69,10 +69,13 @@ async function stop(signal: StopSignal, hooks: InterruptHooks): Promise<never> {
   const left = hooks.left();
   if (left) parts.push(left);
   const message = redact(`${parts.join('; ')}.`);
-  process.stderr.write(`${message}\n`);
+  // Written past writeErr (silenced by now): the names in it are made terminal-safe here.
+  process.stderr.write(terminalSafe(`${message}\n`));
   if (hooks.json()) {
     process.stdout.write(
-      `${renderJson({ error: { code: 'INTERRUPTED', message, hint: 'Run the command again when you are ready; nothing partial was kept as complete.', exitCode } })}\n`,
+      terminalSafe(
+        `${renderJson({ error: { code: 'INTERRUPTED', message, hint: 'Run the command again when you are ready; nothing partial was kept as complete.', exitCode } })}\n`,
+      ),
     );
   }
   await settleWithin(hooks.record({ signal, exitCode, message }), 5000);
@@ -111,7 +114,7 @@ export function handleInterrupts(hooks: InterruptHooks): InterruptHandling {
       if (stopping || settled) {
         // A second signal while cleaning up (a cleanup waits on a server that does not answer): stop now.
         const left = pendingCleanups();
-        process.stderr.write(`Interrupted again (${signal}): stopped at once${left.length ? `; NOT cleaned up: ${list(left)}` : ''}.\n`);
+        process.stderr.write(terminalSafe(`Interrupted again (${signal}): stopped at once${left.length ? `; NOT cleaned up: ${list(left)}` : ''}.\n`));
         process.exit(EXIT_CODES[signal]);
       }
       stopping = stop(signal, hooks);

@@ -4,6 +4,7 @@
 import readline from 'node:readline/promises';
 import type { Writable } from 'node:stream';
 import { StorageError } from '../engine/errors.js';
+import { terminalSafe } from './output.js';
 
 async function ask(question: string, output: Writable, whileAnswering: () => void = () => undefined): Promise<string> {
   const rl = readline.createInterface({ input: process.stdin, output, terminal: true });
@@ -19,7 +20,8 @@ async function ask(question: string, output: Writable, whileAnswering: () => voi
     abort.abort();
   });
   try {
-    const answer = rl.question(question, { signal: abort.signal });
+    // The question names what is at stake (a store, a database): readline writes it as given.
+    const answer = rl.question(terminalSafe(question), { signal: abort.signal });
     whileAnswering();
     return await answer;
   } catch (error) {

@@ -2,7 +2,7 @@
 // underneath), drawn on stderr. Elsewhere (cron, CI, pipes, --json): one plain timestamped
 // line per step on stderr.
 import type { Progress } from '../engine/progress.js';
-import { writeWarning } from './output.js';
+import { terminalSafe, writeWarning } from './output.js';
 import { lineProgress, quietProgress } from './progress.js';
 import { canAnimate } from './terminal.js';
 
@@ -37,8 +37,10 @@ export async function closeOpenFlows(summary: string): Promise<void> {
   await Promise.all([...openFlows].map((flow) => flow.close(summary)));
 }
 
-export async function openFlow(names: string[], titleFor: (name: string) => string, options: { json: boolean; quiet: boolean }): Promise<StoreFlow> {
+export async function openFlow(names: string[], describe: (name: string) => string, options: { json: boolean; quiet: boolean }): Promise<StoreFlow> {
   if (options.json || options.quiet || !canAnimate()) return lineFlow(names, options.json || options.quiet);
+  // listr2 draws titles, outputs and errors as given, past writeErr: each is made terminal-safe here.
+  const titleFor = (name: string) => terminalSafe(describe(name));
   const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
   const handles = new Map<string, TaskHandle>();
   let markReady: () => void = () => undefined;
@@ -74,17 +76,17 @@ export async function openFlow(names: string[], titleFor: (name: string) => stri
       return {
         step(title) {
           const started = Date.now();
-          handle.task.output = `${title} …`;
+          handle.task.output = terminalSafe(`${title} …`);
           return (detail) => {
-            handle.task.output = `✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)}s${detail ? `, ${detail}` : ''})`;
+            handle.task.output = terminalSafe(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)}s${detail ? `, ${detail}` : ''})`);
           };
         },
         warn(message) {
           handle.warnings.push(message);
-          handle.task.output = `⚠ ${message}`;
+          handle.task.output = terminalSafe(`⚠ ${message}`);
         },
         note(message) {
-          handle.task.output = message;
+          handle.task.output = terminalSafe(message);
         },
       };
     },
@@ -92,9 +94,9 @@ export async function openFlow(names: string[], titleFor: (name: string) => stri
       const handle = handles.get(name)!;
       handle.settled = true;
       if (ok) {
-        handle.task.title = `${titleFor(name)}: ${summary}`;
+        handle.task.title = `${titleFor(name)}: ${terminalSafe(summary)}`;
         handle.resolve();
-      } else handle.reject(new Error(summary));
+      } else handle.reject(new Error(terminalSafe(summary)));
     },
     async close(unsettled = 'not run') {
       if (closed) return;

@@ -12,6 +12,8 @@ export interface Terminal {
   /** The visible screen as text (wrapped lines joined), or with colours when `escapes` is set. */
   screen(options?: { escapes?: boolean }): string;
   resize(columns: number, rows: number): void;
+  /** The pane's title, as an OSC 0/2 escape the command printed would have set it. */
+  title(): string;
   /** Waits until the screen matches; throws with the screen after `ms`. */
   waitFor(pattern: RegExp, ms?: number): Promise<string>;
   /** Waits for the command to end and returns its exit code. */
@@ -68,6 +70,7 @@ export function openTerminal(args: string[], options: { cwd: string; env: Record
     keys: (...keys) => void tmux('send-keys', '-t', 'main', ...keys),
     screen: ({ escapes = false } = {}) => tmux('capture-pane', '-p', '-J', ...(escapes ? ['-e'] : []), '-t', 'main'),
     resize: (columns, rows) => void tmux('resize-window', '-t', 'main', '-x', String(columns), '-y', String(rows)),
+    title: () => tmux('display-message', '-p', '-t', 'main', '#{pane_title}').trim(),
     async waitFor(pattern, ms = 30_000) {
       let last = '';
       try {

@@ -1,5 +1,6 @@
 // Schema problems in the operator's words: `unknown engine "oracle"; expected one of postgres,
 // mongodb, sqlite` rather than the validator's own vocabulary.
+import { hasControls, quotedVisible } from '../control-chars.js';
 
 export interface ConfigIssue {
   path: string;
@@ -23,8 +24,7 @@ export interface SchemaIssue {
 
 /** A key with control characters (a terminal escape hidden in a store's name) is shown quoted and escaped, never as is. */
 function issuePath(parts: ReadonlyArray<PropertyKey>): string {
-  // eslint-disable-next-line no-control-regex
-  const shown = (part: string) => (/[\u0000-\u001f\u007f-\u009f]/.test(part) ? JSON.stringify(part) : part);
+  const shown = (part: string) => (hasControls(part) || /[\n\t]/.test(part) ? quotedVisible(part) : part);
   return parts.length === 0 ? '(root)' : parts.map((part) => shown(String(part))).join('.');
 }
 

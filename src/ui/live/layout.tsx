@@ -1,6 +1,7 @@
 // Fitting a live view into the terminal: columns are kept by priority and narrowed or dropped so
 // that every row is one line, rows that do not fit are summarised, and colours follow NO_COLOR.
 import { Text } from 'ink';
+import { visibleControls } from '../../engine/control-chars.js';
 
 export interface ColumnSpec {
   key: string;
@@ -51,8 +52,10 @@ export function fitColumns(specs: ColumnSpec[], width: number): FittedColumn[] {
 }
 
 /** `text` in exactly `width` characters: cut with an ellipsis, or padded (one space is kept between columns). */
-export function cellText(text: string, width: number): string {
+export function cellText(value: string, width: number): string {
   if (width <= 0) return '';
+  // A name or a server's error holding a terminal escape is shown as an escape, and measured so.
+  const text = visibleControls(value);
   const room = width - 1;
   if (text.length <= room) return text.padEnd(width);
   return `${text.slice(0, Math.max(0, room - 1))}…`.padEnd(width);
