@@ -20,6 +20,7 @@ import type { Database } from 'better-sqlite3';
 import type { HeldFiles } from './held-files.js';
 import { ZSTD_BLOCK_SIZE } from '../../repository/zstd.js';
 import { openDatabase } from './driver.js';
+import { realFile } from './real-file.js';
 
 /** The WAL's pages kept in memory at most (32 MiB; SQLite's automatic checkpoints keep a WAL near 4 MiB); a bigger WAL makes the caller use the backup API. */
 export const WAL_BYTES_LIMIT = 32 * 1024 * 1024;
@@ -74,15 +75,6 @@ export function readWal(file: string, pageSize: number): { pages: Map<number, Bu
     return { pages: committed, dbPages };
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** The file SQLite opens for `name`: symlinks followed (as its unix VFS does); `name` itself when it cannot be resolved. */
-export function realFile(name: string): string {
-  try {
-    return fs.realpathSync(name);
-  } catch {
-    return name;
   }
 }
 

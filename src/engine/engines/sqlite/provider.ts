@@ -2,6 +2,9 @@
 // (whatever its name: `app.db`, `app.sqlite`, `app`), and `db create` makes siblings named
 // <NAME>.db in the same directory; snapshots, restore staging copies and the data a restore
 // replaced are such siblings too, so `db info` lists them and `db drop` removes them.
+// A store configured through a symlink is worked on where SQLite keeps it (real-file.ts): its
+// siblings, side files and every copy, rename and removal are beside the real file, and the link
+// is left as it is.
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -14,6 +17,7 @@ import { storeTarget } from '../target.js';
 import { HeldFiles } from './held-files.js';
 import type { DatabaseInfo, DropResult, HealthProbe, PoolStats, Provider, Session, StoreInfo } from '../provider.js';
 import { openDatabase } from './driver.js';
+import { realFile } from './real-file.js';
 
 type Database = BetterSqlite3.Database;
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
@@ -48,7 +52,8 @@ export function moveWithSideFiles(from: string, to: string): void {
  * Refuses to replace a database file that is a symbolic link. A restore renames its new file over
  * the path: over a link that puts a regular file where the link was, and the file the link points at
  * (the one an application opening the link, or the real path, reads) keeps the old data, while the
- * "replaced" copy kept aside is only the link. Nothing is touched when this throws.
+ * "replaced" copy kept aside is only the link. Nothing is touched when this throws. A store's own
+ * file never gets here as a link (the provider resolves it); a NAME.db sibling or a tenant's file can.
  */
 export function refuseSymlinkedFile(file: string, store: string, action: string, alternative: string): void {
   let link: fs.Stats;
@@ -173,13 +178,23 @@ export class SqliteProvider implements Provider {
     this.config = store.config as SqliteStoreConfig;
   }
 
-  get file(): string {
+  /** The path as configured (a symlink, or through one, maybe): what the store's database is named after. */
+  get configuredFile(): string {
     return this.config.path;
+  }
+
+  /**
+   * The file SQLite opens for the store, symlinks followed: where its WAL and shared-memory files
+   * are, and what every copy, rename and removal works on (resolved on each use: a link re-pointed
+   * between commands is followed).
+   */
+  get file(): string {
+    return realFile(this.config.path);
   }
 
   /** The store's own database name: its file name without the extension (`app.db` → `app`, `app.sqlite` → `app`). */
   get databaseName(): string {
-    return path.basename(this.file).replace(/\.(db|sqlite3?|db3)$/i, '');
+    return path.basename(this.configuredFile).replace(/\.(db|sqlite3?|db3)$/i, '');
   }
 
   /** The store's file's mode (0600, 0640...), which copies of it keep. */
@@ -259,8 +274,8 @@ export class SqliteProvider implements Provider {
 
   /** NAME.db files beside the store's file that are SQLite databases (made by db create, snapshots, restores). */
   private siblings(): Array<{ name: string; file: string }> {
-    const dir = path.dirname(path.resolve(this.file));
-    const own = path.resolve(this.file);
+    const own = this.file;
+    const dir = path.dirname(own);
     return fs
       .readdirSync(dir)
       .filter((entry) => entry.endsWith('.db') && SIBLING_NAME.test(entry.slice(0, -3)))
@@ -293,7 +308,7 @@ export class SqliteProvider implements Provider {
       const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
       const attached = db.pragma('database_list') as { name: string; file: string }[];
       const databases: DatabaseInfo[] = attached.map((entry) => ({
-        name: entry.name === 'main' ? path.basename(this.file) : entry.name,
+        name: entry.name === 'main' ? path.basename(this.configuredFile) : entry.name,
         sizeBytes: entry.file ? fileSize(entry.file) + fileSize(`${entry.file}-wal`) : null,
         objects: objectCounts(db, entry.name),
         current: entry.name === 'main',
@@ -344,19 +359,20 @@ export class SqliteProvider implements Provider {
    * `db info` shows it).
    */
   fileFor(name: string): string {
-    if (name === this.databaseName || name === path.basename(this.file)) return this.file;
+    const own = this.file;
+    if (name === this.databaseName || name === path.basename(this.configuredFile)) return own;
     const bare = name.endsWith('.db') ? name.slice(0, -3) : name;
     if (!SIBLING_NAME.test(bare)) {
       throw new StorageError('USAGE', `"${name}" is not a valid SQLite database name.`, {
         hint: "Use letters, digits, - and _ (no paths): the database is created as NAME.db beside the store's file.",
       });
     }
-    return path.join(path.dirname(this.file), `${bare}.db`);
+    return path.join(path.dirname(own), `${bare}.db`);
   }
 
   /** Whether `name` is the store's own file. */
   isOwn(name: string): boolean {
-    return path.resolve(this.fileFor(name)) === path.resolve(this.file);
+    return this.fileFor(name) === this.file;
   }
 
   /**

@@ -21,7 +21,8 @@ const LEDGER = 'storage_tenant_migrations';
 const OWN_LEDGER = 'storage_migrations';
 
 function directoryOf(provider: SqliteProvider, settings: TenancySettings): string {
-  return settings.directory ?? path.join(path.dirname(provider.file), 'tenants');
+  // Beside the store's file as configured: through a link to the file, where the operator put the link.
+  return settings.directory ?? path.join(path.dirname(provider.configuredFile), 'tenants');
 }
 
 function fileOf(provider: SqliteProvider, settings: TenancySettings, container: string, status: TenantRecord['status'] = 'active'): string {
