@@ -42,8 +42,18 @@ function isSqliteFile(file: string): boolean {
   }
 }
 
-/** Moves a database file and its WAL/shared-memory/journal files together. */
+/** Moves a database file and its WAL/shared-memory/journal files together, never over another file. */
 export function moveWithSideFiles(from: string, to: string): void {
+  // rename() would replace `to` silently: the data an earlier restore kept aside (two restores in
+  // the same second are given the same __pre_restore_ name) would be lost while both said "kept".
+  if (fs.lstatSync(to, { throwIfNoEntry: false })) {
+    throw new StorageError('ALREADY_EXISTS', `Refusing to move ${path.basename(from)} to ${to}: that file exists and would be lost; nothing was moved.`, {
+      hint: 'It is data kept aside by an earlier run (its name has the time to the second): run again, or move it away first.',
+      details: { from, to },
+    });
+  }
+  // Side files with no database of their own (a crash's) would be taken for the moved file's.
+  removeSideFiles(to);
   fs.renameSync(from, to);
   for (const suffix of SIDE_FILES) if (fs.existsSync(`${from}${suffix}`)) fs.renameSync(`${from}${suffix}`, `${to}${suffix}`);
 }
