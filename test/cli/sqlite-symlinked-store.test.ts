@@ -148,3 +148,52 @@ describe('the databases of a store whose path is a symlink', () => {
     expect(info.json().databases.map((db: { name: string }) => db.name)).toEqual(['app.db', 'copy.db']);
   });
 });
+
+describe('a SQLite tenant whose file is a symlink (moved to another volume, a relative link left in tenants/)', () => {
+  /** Tenants acme and beta of store `lite`; acme's file moved to volume/ with a relative link in its place, a row in its WAL only. */
+  async function linkedTenant() {
+    const sandbox = makeSandbox();
+    fs.mkdirSync(path.join(sandbox.dir, 'migrations'));
+    fs.writeFileSync(path.join(sandbox.dir, 'migrations', '001_t.sql'), 'create table t (v text);');
+    fs.mkdirSync(path.join(sandbox.dir, 'data'));
+    new Sqlite(path.join(sandbox.dir, 'data', 'app.db')).close();
+    sandbox.writeConfig({
+      stores: { lite: { engine: 'sqlite', path: 'data/app.db' } },
+      tenancy: { store: 'lite', migrations: 'migrations' },
+      backup: { repository: './repo' },
+    });
+    expect((await sandbox.run(['tenant', 'create', 'acme'], { env })).exitCode).toBe(0);
+    expect((await sandbox.run(['tenant', 'create', 'beta'], { env })).exitCode).toBe(0);
+    const volume = path.join(sandbox.dir, 'volume');
+    fs.mkdirSync(volume);
+    const link = path.join(sandbox.dir, 'data', 'tenants', 't_acme.db');
+    const real = path.join(volume, 't_acme.db');
+    fs.renameSync(link, real);
+    fs.symlinkSync('../../volume/t_acme.db', link);
+    writeAndCrash(link, ['wal only']);
+    expect(fs.statSync(`${real}-wal`).size).toBeGreaterThan(0);
+    return { sandbox, volume, link, real };
+  }
+
+  it('tenant drop removes the real file with its WAL and shared memory, and the link', async () => {
+    const { sandbox, volume, link } = await linkedTenant();
+    const dropped = await sandbox.run(['tenant', 'drop', 'acme', '--confirm', 'acme'], { env });
+    expect(dropped.exitCode, dropped.stderr).toBe(0);
+    expect(fs.readdirSync(volume), "none of the dropped tenant's data is left").toEqual([]);
+    expect(fs.lstatSync(link, { throwIfNoEntry: false }), 'no dangling link left in tenants/').toBeUndefined();
+    const validated = await sandbox.run(['validate', '--suite', 'tenants', '--json']);
+    expect(validated.exitCode, validated.stdout).toBe(0);
+  });
+
+  it('tenant suspend is refused (64) naming the real file; the link, its data and the tenant stay as they were', async () => {
+    const { sandbox, link, real } = await linkedTenant();
+    const suspended = await sandbox.run(['tenant', 'suspend', 'acme', '--json'], { env });
+    expect(suspended.exitCode, suspended.stderr).toBe(64);
+    expect(suspended.json().error.message).toContain(real);
+    expect(fs.readlinkSync(link)).toBe('../../volume/t_acme.db');
+    expect(rows(link)).toEqual(['wal only']);
+    const shown = await sandbox.run(['tenant', 'show', 'acme', '--json'], { env });
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(shown.json().status).toBe('active');
+  });
+});

@@ -91,9 +91,16 @@ export function removeSideFiles(file: string): void {
   for (const suffix of SIDE_FILES) fs.rmSync(`${file}${suffix}`, { force: true });
 }
 
+/**
+ * Removes a database: the file SQLite opens for `file` (a link followed: a tenant's file moved to
+ * another volume, say) with the side files beside it, then the link, which would point at nothing.
+ * A store's own file comes here resolved already (the provider's `file`): its link, the operator's, stays.
+ */
 export function removeWithSideFiles(file: string): void {
-  removeSideFiles(file);
-  fs.rmSync(file, { force: true });
+  const real = realFile(file);
+  removeSideFiles(real);
+  fs.rmSync(real, { force: true });
+  if (real !== path.resolve(file)) fs.rmSync(file, { force: true });
 }
 
 /**

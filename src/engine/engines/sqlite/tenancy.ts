@@ -15,6 +15,7 @@ import { onCleanup } from '../../cleanup.js';
 import { StorageError } from '../../errors.js';
 import { fsyncDir, fsyncFile } from '../../system/files.js';
 import { openDatabase } from './driver.js';
+import { realFile } from './real-file.js';
 
 const TENANTS = 'storage_tenants';
 const LEDGER = 'storage_tenant_migrations';
@@ -75,6 +76,24 @@ function recordLedger(catalog: Database, tenant: string, ledger: Array<{ name: s
     const last = ledger.at(-1);
     if (last) catalog.prepare(`update ${TENANTS} set version = ?, migrated_at = ? where name = ?`).run(last.name, last.applied_at, tenant);
   })();
+}
+
+/**
+ * Refuses to suspend or resume a tenant whose file is a symlink (moved to another volume, a link
+ * left in its place). Moving the link breaks a relative one and leaves the data where it is, still
+ * writable; moving the real file into suspended/ may cross file systems. Nothing is touched here.
+ */
+function refuseLinkedTenantFile(provider: SqliteProvider, tenant: string, file: string, action: 'suspend' | 'resume'): void {
+  if (!fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) return;
+  const real = realFile(file);
+  throw new StorageError(
+    'USAGE',
+    `Refusing to ${action} tenant "${tenant}": its file ${file} is a symbolic link to ${real}, and moving the link would leave the data where it is; nothing was changed.`,
+    {
+      hint: `Move ${real} (with its -wal and -shm files) into ${path.dirname(file)} in place of the link, then run again.`,
+      details: { store: provider.store.name, tenant, path: file, realPath: real },
+    },
+  );
 }
 
 export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
@@ -163,6 +182,7 @@ export const sqliteTenancy: TenancyCapability<SqliteProvider> = {
     const catalog = await catalogDb(provider);
     const from = fileOf(provider, settings, tenant.container, tenant.status);
     const to = fileOf(provider, settings, tenant.container, status);
+    refuseLinkedTenantFile(provider, tenant.name, from, status === 'suspended' ? 'suspend' : 'resume');
     fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
     if (fs.existsSync(from)) {
       moveWithSideFiles(from, to);
