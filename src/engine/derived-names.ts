@@ -15,6 +15,17 @@ export function nameStamp(at: Date = new Date()): string {
   return at.toISOString().replace(/\D/g, '').slice(0, 14);
 }
 
+/**
+ * The timestamp of a restore's staging copy and of the data it replaces: YYYYMMDDHHMMSSmmm. Restores
+ * of one store run one at a time (its lock), and two of them within one second happen (a script, a
+ * small database): to the second, the second restore's name for the data it replaced was the first
+ * one's, so that data was lost (SQLite: renamed over) or the restore failed (PostgreSQL: the name
+ * is taken). To the millisecond, restores that follow each other under a lock never share one.
+ */
+export function restoreStamp(at: Date = new Date()): string {
+  return at.toISOString().replace(/\D/g, '').slice(0, 17);
+}
+
 function bytes(name: string): number {
   return Buffer.byteLength(name, 'utf8');
 }

@@ -124,7 +124,7 @@ describe('SQLite backups', () => {
     const done = await sandbox.run(['backup', 'restore', id, '--to', 'lite', '--database', 'app', '--confirm', 'app', '--json'], { env });
     expect(done.exitCode, done.stderr).toBe(0);
     // One naming scheme with snapshot restores and PostgreSQL, a name `db drop` accepts (issue 10, item 14).
-    expect(done.json().previous).toMatch(/^app__pre_restore_\d{14}$/);
+    expect(done.json().previous).toMatch(/^app__pre_restore_\d{17}$/);
   });
 
   it('kill -9 mid-backup leaves no complete backup; earlier ones still verify; the next run breaks the lock and sweeps', async () => {

@@ -109,7 +109,7 @@ describe('PostgreSQL restores', () => {
     );
     const next = await sandbox.run(['backup', 'restore', bigId, '--to', 'big', '--database', target, '--json'], { env });
     expect(next.exitCode, next.stderr).toBe(0);
-    expect(next.stderr).toMatch(/dropped \S+__restoring_\d{14}, the staging copy of an interrupted restore/);
+    expect(next.stderr).toMatch(/dropped \S+__restoring_\d{17}, the staging copy of an interrupted restore/);
     expect(await databases(target)).toEqual([target]);
     const rows = await pgAdmin(async (client) => Number((await client.query('select count(*) as n from pgbench_accounts')).rows[0].n), pgUrlFor(target));
     expect(rows).toBe(800_000);
@@ -184,7 +184,7 @@ describe('PostgreSQL restores', () => {
       env,
     });
     expect(confirmed.exitCode, confirmed.stderr).toBe(0);
-    expect(confirmed.json().previous).toMatch(new RegExp(`^${small}_fn__pre_restore_\\d{14}$`));
+    expect(confirmed.json().previous).toMatch(new RegExp(`^${small}_fn__pre_restore_\\d{17}$`));
   });
 
   it('refuses the system databases (64) and leaves nothing behind', async () => {
@@ -283,7 +283,7 @@ describe('SQLite restores', () => {
     const restored = await sandbox.run(['backup', 'restore', id, '--to', 'local', '--database', 'local', '--confirm', 'local', '--json'], { env });
     expect(restored.exitCode, restored.stderr).toBe(0);
     const previous: string = restored.json().previous;
-    expect(previous).toMatch(/^local__pre_restore_\d{14}$/);
+    expect(previous).toMatch(/^local__pre_restore_\d{17}$/);
     expect((await sandbox.run(['db', 'create', 'local', 'reports'], { env })).exitCode).toBe(0);
     const info = await sandbox.run(['db', 'info', 'local', '--json'], { env });
     expect(info.json().databases.map((db: { name: string }) => db.name)).toEqual(expect.arrayContaining(['local.db', 'reports.db', `${previous}.db`]));

@@ -169,7 +169,7 @@ describe('snapshot safety', () => {
       explanation: expect.stringContaining('snapshot cleanup main'),
     });
     const shown = await sandbox.run(['snapshot', 'show', 'orphan', '--store', 'main', '--json'], { env });
-    expect(shown.json().explanation).toMatch(/__restoring_\d{14} \(the staging copy of the snapshot\): present/);
+    expect(shown.json().explanation).toMatch(/__restoring_\d{17} \(the staging copy of the snapshot\): present/);
     const validated = await sandbox.run(['validate', '--suite', 'snapshots', '--store', 'main', '--json'], { env });
     expect(validated.exitCode).toBe(3);
     expect(validated.json().checks).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'snapshots.state[main/orphan]', status: 'fail' })]));

@@ -1,11 +1,13 @@
-// A SQLite restore keeps the data it replaces as <db>__pre_restore_<time>, the time to the second:
-// a second restore within the same second is given the same name. It must never rename its own
-// replaced file over the one kept before (rename() replaces silently): it fails with nothing moved.
+// A SQLite restore keeps the data it replaces as <db>__pre_restore_<time>. Restores that follow each
+// other within one second (a script, a small database) each keep their own copy: the time is to the
+// millisecond (to the second, the second restore renamed its replaced file over the first one's
+// copy, and both said "kept as" that name). And a restore never renames over a file that is there.
 import Sqlite from 'better-sqlite3';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nameStamp } from '../../src/engine/derived-names.js';
+import { moveWithSideFiles } from '../../src/engine/engines/sqlite/provider.js';
 import { makeSandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
 
@@ -27,47 +29,55 @@ function rows(file: string): string[] {
   }
 }
 
-/** A store with a snapshot and a backup of 'old', then 'current' written; files kept aside "by an earlier restore" under every name the next minute gives. */
-async function storeWithKeptCopies() {
-  const sandbox = makeSandbox();
-  const dir = path.join(sandbox.dir, 'data');
-  fs.mkdirSync(dir);
-  const file = path.join(dir, 'app.db');
-  write(file, 'old');
-  sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
-  expect((await sandbox.run(['snapshot', 'create', 'lite', '--name', 's1'], { env })).exitCode).toBe(0);
-  const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
-  expect(created.exitCode, created.stderr).toBe(0);
-  write(file, 'current');
-  const now = Date.now();
-  const kept: string[] = [];
-  for (let second = 0; second < 60; second++) {
-    const copy = path.join(dir, `app__pre_restore_${nameStamp(new Date(now + second * 1000))}.db`);
-    write(copy, 'kept by an earlier restore');
-    kept.push(copy);
-  }
-  const untouched = () => {
-    for (const copy of kept) expect(rows(copy), copy).toEqual(['kept by an earlier restore']);
-    expect(rows(file)).toEqual(['old', 'current']);
-    expect(fs.readdirSync(dir).filter((name) => name.includes('__restoring_'))).toEqual([]);
-  };
-  return { sandbox, id: created.json().stores[0].backup.id as string, untouched };
-}
-
-describe('a SQLite restore whose name for the replaced data is taken', () => {
-  it('snapshot restore fails with nothing moved: the copy kept before is intact, the database unchanged', async () => {
-    const { sandbox, untouched } = await storeWithKeptCopies();
-    const restored = await sandbox.run(['snapshot', 'restore', 's1', '--confirm', 'app', '--json'], { env });
-    expect(restored.exitCode, restored.stderr).toBe(1);
-    expect(restored.json().error.code).toBe('ALREADY_EXISTS');
-    untouched();
+describe('the data a SQLite restore replaces is kept, whatever the pace', () => {
+  it('restores one after another: each keeps its own copy under its own name, and each copy holds what it replaced', async () => {
+    const sandbox = makeSandbox();
+    const dir = path.join(sandbox.dir, 'data');
+    fs.mkdirSync(dir);
+    const file = path.join(dir, 'app.db');
+    write(file, 'old');
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/app.db' } }, backup: { repository: './repo' } });
+    expect((await sandbox.run(['snapshot', 'create', 'lite', '--name', 's1'], { env })).exitCode).toBe(0);
+    const created = await sandbox.run(['backup', 'create', 'lite', '--json'], { env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = created.json().stores[0].backup.id as string;
+    const said: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      write(file, `before snapshot restore ${round}`);
+      const bySnapshot = await sandbox.run(['snapshot', 'restore', 's1', '--confirm', 'app', '--json'], { env });
+      expect(bySnapshot.exitCode, bySnapshot.stderr).toBe(0);
+      said.push(bySnapshot.json().previous);
+      write(file, `before backup restore ${round}`);
+      const byBackup = await sandbox.run(['backup', 'restore', id, '--to', 'lite', '--database', 'app', '--confirm', 'app', '--json'], { env });
+      expect(byBackup.exitCode, byBackup.stderr).toBe(0);
+      said.push(byBackup.json().previous);
+    }
+    expect(new Set(said).size, said.join(' ')).toBe(6);
+    const kept = fs
+      .readdirSync(dir)
+      .filter((name) => /^app__pre_restore_\d{17}\.db$/.test(name))
+      .sort();
+    expect(kept.map((name) => name.replace(/\.db$/, ''))).toEqual([...said].sort());
+    // In order, each copy is what the restore before it left, plus the row written just before it.
+    const held = said.map((name) => rows(path.join(dir, `${name}.db`)).at(-1));
+    expect(held).toEqual([0, 1, 2].flatMap((round) => [`before snapshot restore ${round}`, `before backup restore ${round}`]));
+    expect(rows(file)).toEqual(['old']);
   });
 
-  it('backup restore fails with nothing moved: the copy kept before is intact, the database unchanged', async () => {
-    const { sandbox, id, untouched } = await storeWithKeptCopies();
-    const restored = await sandbox.run(['backup', 'restore', id, '--to', 'lite', '--database', 'app', '--confirm', 'app', '--json'], { env });
-    expect(restored.exitCode, restored.stderr).toBe(1);
-    expect(restored.json().error.code).toBe('ALREADY_EXISTS');
-    untouched();
+  it('moving a database file never replaces a file at the destination: ALREADY_EXISTS, nothing moved', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-kept-aside-'));
+    const from = path.join(dir, 'app.db');
+    const to = path.join(dir, 'app__pre_restore_20261128110103123.db');
+    write(from, 'live');
+    write(to, 'kept before');
+    let error: { code?: string; exitCode?: number } = {};
+    try {
+      moveWithSideFiles(from, to);
+    } catch (caught) {
+      error = caught as typeof error;
+    }
+    expect(error).toMatchObject({ code: 'ALREADY_EXISTS', exitCode: 1 });
+    expect(rows(from)).toEqual(['live']);
+    expect(rows(to)).toEqual(['kept before']);
   });
 });

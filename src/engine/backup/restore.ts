@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { onCleanup } from '../cleanup.js';
 import { type ResolvedStore } from '../config/load.js';
-import { derivedName, nameStamp } from '../derived-names.js';
+import { derivedName, nameStamp, restoreStamp } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import type { Provider } from '../engines/provider.js';
@@ -172,7 +172,7 @@ export async function restoreBackup(
     confirmReplace(store, database, state, request.confirm);
     const scratch = repo.scratch(`restore-${manifest.id}`);
     releaseScratch = holdScratch(scratch, `scratch of the restore of ${manifest.id}`);
-    const stamp = nameStamp();
+    const stamp = restoreStamp();
     // An engine that cannot rename a database (MongoDB) restores into the new database itself, marked unfinished until done.
     const staged = engine.restoresInPlace ? database : derivedName(spec, database, `__restoring_${stamp}`);
     const previous = state === 'absent' ? undefined : derivedName(spec, database, `__pre_restore_${stamp}`);

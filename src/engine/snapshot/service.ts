@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { onCleanup, runInterrupted } from '../cleanup.js';
 import { requireConfirmation } from '../confirm.js';
-import { derivedName, nameStamp, type NamingEngine } from '../derived-names.js';
+import { derivedName, nameStamp, restoreStamp, type NamingEngine } from '../derived-names.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { StoreLock } from '../store-lock.js';
@@ -253,7 +253,7 @@ export async function restoreSnapshot(
     // What killed restores left on this store is settled first (we hold the lock: their runs are gone).
     await settleStore(fleet, store.name, warn);
     const record = findSnapshot(found.name, found.store);
-    const now = nameStamp();
+    const now = restoreStamp();
     const names = {
       staged: derivedName(spec, record.source, `__restoring_${now}`),
       previous: derivedName(spec, record.source, `__pre_restore_${now}`),

@@ -6,7 +6,7 @@
 // backup first (tagged `tenant-drop`, so retention keeps it).
 import { createBackup } from '../backup/create.js';
 import { requireConfirmation } from '../confirm.js';
-import { derivedName, nameStamp } from '../derived-names.js';
+import { derivedName, restoreStamp } from '../derived-names.js';
 import type { BackedUpTenant, TenancyCapability, TenantRecord } from '../engines/spec.js';
 import { StorageError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
@@ -148,7 +148,7 @@ export async function restoreTenantBackup(
     if (now.exists) requireConfirmation(tenant.name, request.confirm, action);
     const scratch = repo.scratch(`restore-${manifest.id}`);
     releaseScratch = holdScratch(scratch, `scratch of the restore of ${manifest.id}`);
-    const previous = derivedName(spec, now.current?.container ?? tenant.container, `__pre_restore_${nameStamp()}`);
+    const previous = derivedName(spec, now.current?.container ?? tenant.container, `__pre_restore_${restoreStamp()}`);
     let journalled = false;
     const result = await impl.restoreTenant!({
       manifest,

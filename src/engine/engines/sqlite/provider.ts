@@ -44,11 +44,11 @@ function isSqliteFile(file: string): boolean {
 
 /** Moves a database file and its WAL/shared-memory/journal files together, never over another file. */
 export function moveWithSideFiles(from: string, to: string): void {
-  // rename() would replace `to` silently: the data an earlier restore kept aside (two restores in
-  // the same second are given the same __pre_restore_ name) would be lost while both said "kept".
+  // rename() would replace `to` silently: data kept aside under that name (by an earlier restore,
+  // or put there by hand) would be lost while the run said it kept its own there.
   if (fs.lstatSync(to, { throwIfNoEntry: false })) {
     throw new StorageError('ALREADY_EXISTS', `Refusing to move ${path.basename(from)} to ${to}: that file exists and would be lost; nothing was moved.`, {
-      hint: 'It is data kept aside by an earlier run (its name has the time to the second): run again, or move it away first.',
+      hint: 'It is data kept aside before (or put there by hand): move it away, then run again.',
       details: { from, to },
     });
   }
