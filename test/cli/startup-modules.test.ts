@@ -109,4 +109,15 @@ describe('start-up', () => {
     expect(debug.stderr).toMatch(/oclif:main process\.argv/);
     for (const run of [quiet, debug]) expect(run.stdout).toMatch(/│ local +│ sqlite /);
   }, 60_000);
+
+  it('sorts the commands without ICU (the bundle patches oclif): for our command ids, code-point order is the order localeCompare gave', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as { commands: Record<string, unknown> };
+    const ids = Object.keys(manifest.commands);
+    expect(ids.length).toBeGreaterThan(40);
+    const byLocale = [...ids].sort((a, b) => a.localeCompare(b));
+    const byCodePoint = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(byCodePoint).toEqual(byLocale);
+    const bundle = fs.readFileSync(path.join(ROOT, 'dist/vendor/oclif-core.cjs'), 'utf8');
+    expect(bundle).not.toMatch(/localeCompare/);
+  });
 });
