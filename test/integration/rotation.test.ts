@@ -193,6 +193,22 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
     expect(vault.pending('fault-pw')).toBeUndefined();
   });
 
+  it('the connection drops before the server gets the change: the pending password is dropped (the old one still logs in) and the plain connection error is reported, not "may have reached the server"', async () => {
+    proxy.onClientData = (chunk) => (chunk.includes('alter role') ? 'drop' : undefined);
+    const fleet = await faultFleet();
+    try {
+      const error = await refusal(rotatePassword(fleet, 'app', vault));
+      expect(error.code).toBe('UNREACHABLE');
+      expect(error.message).not.toMatch(/may have reached the server/);
+      expect(error.hint).not.toMatch(/pending/);
+    } finally {
+      await fleet.close();
+    }
+    expect(vault.get('fault-pw')).toBe(FIRST);
+    expect(vault.pending('fault-pw')).toBeUndefined();
+    expect(await canLogin(port, role, FIRST)).toBe(true);
+  });
+
   it('the server takes the change, then answers no fresh connection: the proof fails as "did not answer", the old password is put back over the open connection', async () => {
     proxy.onCommandComplete = (tag) => {
       if (tag === 'ALTER ROLE') proxy.refuseNew = true;

@@ -119,6 +119,8 @@ export interface FaultProxy {
    * client never hears it.
    */
   onCommandComplete?: (tag: string) => 'drop' | undefined;
+  /** Sees what the client sends before the server does; answering 'drop' drops the connection: the server never gets it. */
+  onClientData?: (chunk: Buffer) => 'drop' | undefined;
   close(): Promise<void>;
 }
 
@@ -152,7 +154,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     };
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.on('data', (chunk) => (proxy.down ? drop() : upstream.write(chunk)));
+    client.on('data', (chunk) => (proxy.down || proxy.onClientData?.(chunk) === 'drop' ? drop() : upstream.write(chunk)));
     // Whole server messages are passed on; a partial one waits for the rest.
     let unsent = Buffer.alloc(0);
     upstream.on('data', (chunk) => {
