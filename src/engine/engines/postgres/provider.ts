@@ -240,13 +240,13 @@ export class PostgresProvider implements Provider {
 
   async health(): Promise<HealthProbe> {
     return this.withClient(async (client) => {
-      const started = performance.now();
+      const started = process.hrtime.bigint(); // not performance.now(): its first use loads perf_hooks (~1 ms of start-up)
       const result = await client.query<{ version: string; in_recovery: boolean; read_only: string; replicas: number }>(
         `select current_setting('server_version') as version, pg_is_in_recovery() as in_recovery,
                 current_setting('default_transaction_read_only') as read_only,
                 (select count(*)::int from pg_stat_replication) as replicas`,
       );
-      const latencyMs = performance.now() - started;
+      const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       const row = result.rows[0];
       const role = row.in_recovery ? 'standby' : row.replicas > 0 ? 'primary' : 'standalone';
       return { latencyMs, serverVersion: row.version, role, readOnly: row.in_recovery || row.read_only === 'on' };

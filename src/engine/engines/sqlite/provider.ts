@@ -272,9 +272,9 @@ export class SqliteProvider implements Provider {
   async health(): Promise<HealthProbe> {
     const db = await this.handle();
     return this.run(() => {
-      const started = performance.now();
+      const started = process.hrtime.bigint(); // not performance.now(): its first use loads perf_hooks (~1 ms of start-up)
       const row = db.prepare('select sqlite_version() as version, (select count(*) from sqlite_master) as objects').get() as { version: string };
-      const latencyMs = performance.now() - started;
+      const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       return { latencyMs, serverVersion: row.version, role: 'standalone', readOnly: !this.isWritable() };
     });
   }
