@@ -36,10 +36,13 @@ class Meter extends Transform {
   }
 }
 
-/** Reads files in 1 MiB pieces: about three times faster than the 64 KiB default here. */
+/**
+ * Reads files in 256 KiB pieces: much faster than the 64 KiB default here, as fast as 1 MiB pieces,
+ * and a restore's peak memory 4–9 MB lower than with those (3 interleaved rounds, 28 Nov 2026).
+ */
 export function readFileStream(file: string): fs.ReadStream {
   // Stryker disable next-line ObjectLiteral: equivalent; the piece size changes speed, not the bytes read
-  return fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+  return fs.createReadStream(file, { highWaterMark: 256 * 1024 });
 }
 
 export interface WriteOptions {
