@@ -62,57 +62,55 @@ const lazyPlugin = {
   },
 };
 
+/**
+ * An esbuild plugin that replaces `call` with `replacement` in the one oclif file `file` matches.
+ * The build fails when oclif's code changed under the patch (no `call` in the file).
+ */
+function patch(name, file, call, replacement) {
+  return {
+    name,
+    setup(build) {
+      build.onLoad({ filter: file }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        if (!text.includes(call)) throw new Error(`${args.path}: no \`${call}\` to patch (oclif changed: review scripts/bundle-oclif.mjs)`);
+        return { contents: text.replace(call, replacement), loader: 'js' };
+      });
+    },
+  };
+}
+
 // oclif's help passes every description, summary and flag line through ejs (compiling each into
 // a function) although only examples hold a template (`<%= config.bin %>`). Text with neither an
 // opening `<%` nor a closing `%>` is what ejs returns unchanged, so it is returned as it is and
-// ejs loads only for a template. The build fails if oclif's code changed under this patch.
-const helpTemplate = {
-  name: 'help-template',
-  setup(build) {
-    build.onLoad({ filter: /@oclif[\\/]core[\\/]lib[\\/]help[\\/]util\.js$/ }, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8');
-      const call = 'return ejs_1.default.render(t, context);';
-      if (!text.includes(call)) throw new Error(`${args.path}: no \`${call}\` to patch (oclif changed: review scripts/bundle-oclif.mjs)`);
-      return {
-        contents: text.replace(call, `return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context);`),
-        loader: 'js',
-      };
-    });
-  },
-};
+// ejs loads only for a template.
+const helpTemplate = patch(
+  'help-template',
+  /@oclif[\\/]core[\\/]lib[\\/]help[\\/]util\.js$/,
+  'return ejs_1.default.render(t, context);',
+  "return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context);",
+);
 
 // oclif asks for its platform on every start, and tells WSL from Linux by loading wsl-utils, which
 // loads child_process and prepares PowerShell paths (~3 ms). The same test, WSL's kernel release
 // (`microsoft` in it), is made here without them; wsl-utils still loads for the Windows-only shell
 // lookup.
-const platformCheck = {
-  name: 'platform-check',
-  setup(build) {
-    build.onLoad({ filter: /@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/ }, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8');
-      const call = "return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();";
-      if (!text.includes(call)) throw new Error(`${args.path}: no \`${call}\` to patch (oclif changed: review scripts/bundle-oclif.mjs)`);
-      const same = "return (0, node_os_1.platform)() === 'linux' && /microsoft/i.test((0, node_os_1.release)()) ? 'wsl' : (0, node_os_1.platform)();";
-      return { contents: text.replace(call, same), loader: 'js' };
-    });
-  },
-};
+const platformCheck = patch(
+  'platform-check',
+  /@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/,
+  "return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();",
+  "return (0, node_os_1.platform)() === 'linux' && /microsoft/i.test((0, node_os_1.release)()) ? 'wsl' : (0, node_os_1.platform)();",
+);
 
 // oclif sorts the commands by id with localeCompare on every start, and the first localeCompare
 // of a process sets up ICU's collator: 5–20 ms here, more than the rest of the sort by far. Our
 // command ids are ASCII (lowercase letters, digits, `:` and `-`), which code-point order sorts the
 // same way ICU does (a test compares both orders over the manifest's ids).
-const plainSort = {
-  name: 'plain-sort',
-  setup(build) {
-    build.onLoad({ filter: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/ }, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8');
-      const call = '.sort((a, b) => a.id.localeCompare(b.id));';
-      if (!text.includes(call)) throw new Error(`${args.path}: no \`${call}\` to patch (oclif changed: review scripts/bundle-oclif.mjs)`);
-      return { contents: text.replace(call, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));'), loader: 'js' };
-    });
-  },
-};
+const plainSort = patch(
+  'plain-sort',
+  /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
+  '.sort((a, b) => a.id.localeCompare(b.id));',
+  '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
+);
 
 // oclif makes its loggers with the debug package at start-up, which reads the terminal's colour
 // support and DEBUG's patterns (~3 ms). Unless DEBUG is set (or debug's own enable() is called),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeSandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
+import { sqliteTenancySandbox } from '../support/repository.js';
 
 const env = { STORAGE_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE };
 
@@ -56,16 +57,7 @@ describe('restore over a SQLite store whose path is a symlink', () => {
 
 describe('restoring a SQLite tenant whose file is a symlink', () => {
   it('is refused (64) naming the real file; the link, the real file and its rows are as they were', async () => {
-    const sandbox = makeSandbox();
-    fs.mkdirSync(path.join(sandbox.dir, 'migrations'));
-    fs.writeFileSync(path.join(sandbox.dir, 'migrations', '001_items.sql'), 'create table items (id integer primary key, name text not null);');
-    fs.mkdirSync(path.join(sandbox.dir, 'data'));
-    new Sqlite(path.join(sandbox.dir, 'data', 'app.db')).close();
-    sandbox.writeConfig({
-      stores: { lite: { engine: 'sqlite', path: 'data/app.db' } },
-      tenancy: { store: 'lite', migrations: 'migrations' },
-      backup: { repository: './repo' },
-    });
+    const sandbox = sqliteTenancySandbox('create table items (id integer primary key, name text not null);');
     expect((await sandbox.run(['tenant', 'create', 'acme'], { env })).exitCode).toBe(0);
     const file = path.join(sandbox.dir, 'data', 'tenants', 't_acme.db');
     const insert = (name: string) => {

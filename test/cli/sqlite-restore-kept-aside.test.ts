@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { moveWithSideFiles } from '../../src/engine/engines/sqlite/provider.js';
 import { makeSandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
+import { tableValues } from '../support/repository.js';
 
 const env = { STORAGE_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE };
 
@@ -18,15 +19,6 @@ function write(file: string, value: string): void {
   db.exec('create table if not exists t (v text)');
   db.prepare('insert into t values (?)').run(value);
   db.close();
-}
-
-function rows(file: string): string[] {
-  const db = new Sqlite(file, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('select v from t order by rowid').all() as Array<{ v: string }>).map((row) => row.v);
-  } finally {
-    db.close();
-  }
 }
 
 describe('the data a SQLite restore replaces is kept, whatever the pace', () => {
@@ -59,9 +51,9 @@ describe('the data a SQLite restore replaces is kept, whatever the pace', () => 
       .sort();
     expect(kept.map((name) => name.replace(/\.db$/, ''))).toEqual([...said].sort());
     // In order, each copy is what the restore before it left, plus the row written just before it.
-    const held = said.map((name) => rows(path.join(dir, `${name}.db`)).at(-1));
+    const held = said.map((name) => tableValues(path.join(dir, `${name}.db`)).at(-1));
     expect(held).toEqual([0, 1, 2].flatMap((round) => [`before snapshot restore ${round}`, `before backup restore ${round}`]));
-    expect(rows(file)).toEqual(['old']);
+    expect(tableValues(file)).toEqual(['old']);
   });
 
   it('moving a database file never replaces a file at the destination: ALREADY_EXISTS, nothing moved', () => {
@@ -77,7 +69,7 @@ describe('the data a SQLite restore replaces is kept, whatever the pace', () => 
       error = caught as typeof error;
     }
     expect(error).toMatchObject({ code: 'ALREADY_EXISTS', exitCode: 1 });
-    expect(rows(from)).toEqual(['live']);
-    expect(rows(to)).toEqual(['kept before']);
+    expect(tableValues(from)).toEqual(['live']);
+    expect(tableValues(to)).toEqual(['kept before']);
   });
 });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeSandbox } from '../support/cli.js';
 import { BACKUP_PASSPHRASE } from '../support/secrets.js';
+import { sqliteTenancySandbox, tableValues } from '../support/repository.js';
 
 const env = { STORAGE_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE };
 
@@ -22,15 +23,6 @@ function writeAndCrash(file: string, values: string[]): void {
     for (const v of ${JSON.stringify(values)}) db.prepare('insert into t values (?)').run(v);
     process.kill(process.pid, 'SIGKILL');`;
   spawnSync(process.execPath, ['-e', code], { cwd: process.cwd() });
-}
-
-function rows(file: string): string[] {
-  const db = new Sqlite(file, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('select v from t order by rowid').all() as Array<{ v: string }>).map((row) => row.v);
-  } finally {
-    db.close();
-  }
 }
 
 /** A store `lite` configured as link/app.db, a symlink to ../real/app.db, its data 'base' (checkpointed) then 'wal only' (in the WAL). */
@@ -87,11 +79,11 @@ describe('a SQLite store whose path is a symlink to a WAL database', () => {
     linkIntact();
     // The replaced data went aside with its WAL: nothing of it is left to be replayed onto the restored file.
     expect(fs.existsSync(`${real}-wal`), 'no WAL of the replaced data beside the restored file').toBe(false);
-    expect(rows(link)).toEqual(['base', 'wal only']);
-    expect(rows(real)).toEqual(['base', 'wal only']);
+    expect(tableValues(link)).toEqual(['base', 'wal only']);
+    expect(tableValues(real)).toEqual(['base', 'wal only']);
     const kept = fs.readdirSync(realDir).filter((name) => /^app__pre_restore_\d+\.db$/.test(name));
     expect(kept).toHaveLength(1);
-    expect(rows(path.join(realDir, kept[0]))).toEqual(['base', 'wal only', 'after the snapshot']);
+    expect(tableValues(path.join(realDir, kept[0]))).toEqual(['base', 'wal only', 'after the snapshot']);
 
     const dropped = await sandbox.run(['snapshot', 'delete', 's1', '--confirm', 's1'], { env });
     expect(dropped.exitCode, dropped.stderr).toBe(0);
@@ -111,10 +103,10 @@ describe('a SQLite store whose path is a symlink to a WAL database', () => {
     expect(restored.exitCode, restored.stderr).toBe(0);
     linkIntact();
     expect(fs.existsSync(`${real}-wal`), 'no WAL of the replaced data beside the restored file').toBe(false);
-    expect(rows(link)).toEqual(['base', 'wal only']);
+    expect(tableValues(link)).toEqual(['base', 'wal only']);
     const kept = fs.readdirSync(realDir).filter((name) => /^app__pre_restore_\d+\.db$/.test(name));
     expect(kept).toHaveLength(1);
-    expect(rows(path.join(realDir, kept[0]))).toEqual(['base', 'wal only', 'after the backup']);
+    expect(tableValues(path.join(realDir, kept[0]))).toEqual(['base', 'wal only', 'after the backup']);
   });
 
   it('db drop removes the real file with its WAL and shared memory, not the link; db create makes the file again through the link', async () => {
@@ -142,7 +134,7 @@ describe('the databases of a store whose path is a symlink', () => {
     const id = created.json().stores[0].backup.id as string;
     const restored = await sandbox.run(['backup', 'restore', id, '--to', 'lite', '--database', 'copy', '--json'], { env });
     expect(restored.exitCode, restored.stderr).toBe(0);
-    expect(rows(path.join(realDir, 'copy.db'))).toEqual(['base', 'wal only']);
+    expect(tableValues(path.join(realDir, 'copy.db'))).toEqual(['base', 'wal only']);
     linkIntact();
     const info = await sandbox.run(['db', 'info', 'lite', '--json']);
     expect(info.json().databases.map((db: { name: string }) => db.name)).toEqual(['app.db', 'copy.db']);
@@ -152,16 +144,7 @@ describe('the databases of a store whose path is a symlink', () => {
 describe('a SQLite tenant whose file is a symlink (moved to another volume, a relative link left in tenants/)', () => {
   /** Tenants acme and beta of store `lite`; acme's file moved to volume/ with a relative link in its place, a row in its WAL only. */
   async function linkedTenant() {
-    const sandbox = makeSandbox();
-    fs.mkdirSync(path.join(sandbox.dir, 'migrations'));
-    fs.writeFileSync(path.join(sandbox.dir, 'migrations', '001_t.sql'), 'create table t (v text);');
-    fs.mkdirSync(path.join(sandbox.dir, 'data'));
-    new Sqlite(path.join(sandbox.dir, 'data', 'app.db')).close();
-    sandbox.writeConfig({
-      stores: { lite: { engine: 'sqlite', path: 'data/app.db' } },
-      tenancy: { store: 'lite', migrations: 'migrations' },
-      backup: { repository: './repo' },
-    });
+    const sandbox = sqliteTenancySandbox('create table t (v text);');
     expect((await sandbox.run(['tenant', 'create', 'acme'], { env })).exitCode).toBe(0);
     expect((await sandbox.run(['tenant', 'create', 'beta'], { env })).exitCode).toBe(0);
     const volume = path.join(sandbox.dir, 'volume');
@@ -191,7 +174,7 @@ describe('a SQLite tenant whose file is a symlink (moved to another volume, a re
     expect(suspended.exitCode, suspended.stderr).toBe(64);
     expect(suspended.json().error.message).toContain(real);
     expect(fs.readlinkSync(link)).toBe('../../volume/t_acme.db');
-    expect(rows(link)).toEqual(['wal only']);
+    expect(tableValues(link)).toEqual(['wal only']);
     const shown = await sandbox.run(['tenant', 'show', 'acme', '--json'], { env });
     expect(shown.exitCode, shown.stderr).toBe(0);
     expect(shown.json().status).toBe('active');

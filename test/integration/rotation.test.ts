@@ -151,6 +151,16 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
       async (name) => vault.get(name),
     );
 
+  /** Rotates store app's password through the proxy and returns how it failed (the fleet closed after). */
+  const failedRotation = async () => {
+    const fleet = await faultFleet();
+    try {
+      return await refusal(rotatePassword(fleet, 'app', vault));
+    } finally {
+      await fleet.close();
+    }
+  };
+
   /** The pending rotation as a killed run would have left it (its pid no longer running), so the next command settles it. */
   const asIfKilled = () => {
     const data = JSON.parse(fs.readFileSync(vaultFile, 'utf8'));
@@ -162,18 +172,13 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
   it('the server applies the change and the connection drops before its reply: the new password stays pending (the old one no longer logs in), and the next command makes it current', async () => {
     // The ALTER ROLE is committed; its CommandComplete never reaches the client.
     proxy.onCommandComplete = (tag) => (tag === 'ALTER ROLE' ? 'drop' : undefined);
-    const fleet = await faultFleet();
-    try {
-      const error = await refusal(rotatePassword(fleet, 'app', vault));
-      expect(error.code).toBe('UNREACHABLE');
-      expect(error.message).toMatch(/Connection terminated unexpectedly.* The password change may have reached the server before the connection was lost\.$/);
-      // The operator is told where the new password is, not only that the server was unreachable.
-      expect(error.hint).toBe(
-        'The new password is kept in the vault as pending for secret "fault-pw"; the next command that connects to store "app" (e.g. storage db health app) tries both and keeps the one the server takes.',
-      );
-    } finally {
-      await fleet.close();
-    }
+    const error = await failedRotation();
+    expect(error.code).toBe('UNREACHABLE');
+    expect(error.message).toMatch(/Connection terminated unexpectedly.* The password change may have reached the server before the connection was lost\.$/);
+    // The operator is told where the new password is, not only that the server was unreachable.
+    expect(error.hint).toBe(
+      'The new password is kept in the vault as pending for secret "fault-pw"; the next command that connects to store "app" (e.g. storage db health app) tries both and keeps the one the server takes.',
+    );
     expect(vault.get('fault-pw')).toBe(FIRST);
     const pending = vault.pending('fault-pw');
     expect(pending, 'the new password the server took is not lost').toBeDefined();
@@ -195,15 +200,10 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
 
   it('the connection drops before the server gets the change: the pending password is dropped (the old one still logs in) and the plain connection error is reported, not "may have reached the server"', async () => {
     proxy.onClientData = (chunk) => (chunk.includes('alter role') ? 'drop' : undefined);
-    const fleet = await faultFleet();
-    try {
-      const error = await refusal(rotatePassword(fleet, 'app', vault));
-      expect(error.code).toBe('UNREACHABLE');
-      expect(error.message).not.toMatch(/may have reached the server/);
-      expect(error.hint).not.toMatch(/pending/);
-    } finally {
-      await fleet.close();
-    }
+    const error = await failedRotation();
+    expect(error.code).toBe('UNREACHABLE');
+    expect(error.message).not.toMatch(/may have reached the server/);
+    expect(error.hint).not.toMatch(/pending/);
     expect(vault.get('fault-pw')).toBe(FIRST);
     expect(vault.pending('fault-pw')).toBeUndefined();
     expect(await canLogin(port, role, FIRST)).toBe(true);
@@ -214,17 +214,12 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
       if (tag === 'ALTER ROLE') proxy.refuseNew = true;
       return undefined;
     };
-    const fleet = await faultFleet();
-    try {
-      const error = await refusal(rotatePassword(fleet, 'app', vault));
-      expect(error.code).toBe('FAILED');
-      expect(error.message).toBe(
-        `Rotation of "${role}" on store "app" failed after the server-side change: the server did not answer a fresh connection. The old password was put back; the new password stays pending in the vault until a command can check which one the server takes.`,
-      );
-      expect(error.hint).toBe('Fix the cause (vault writable? server reachable?) and run the rotation again.');
-    } finally {
-      await fleet.close();
-    }
+    const error = await failedRotation();
+    expect(error.code).toBe('FAILED');
+    expect(error.message).toBe(
+      `Rotation of "${role}" on store "app" failed after the server-side change: the server did not answer a fresh connection. The old password was put back; the new password stays pending in the vault until a command can check which one the server takes.`,
+    );
+    expect(error.hint).toBe('Fix the cause (vault writable? server reachable?) and run the rotation again.');
     expect(await canLogin(port, role, FIRST)).toBe(true);
     expect(vault.get('fault-pw')).toBe(FIRST);
     // The old password could not be tried either, so the new one stays pending for the next command to drop.
@@ -238,17 +233,12 @@ describe('rotation failures on the wire (PostgreSQL behind a fault-injecting pro
       if (tag === 'ALTER ROLE') proxy.down = true;
       return undefined;
     };
-    const fleet = await faultFleet();
-    try {
-      const error = await refusal(rotatePassword(fleet, 'app', vault));
-      expect(error.code).toBe('FAILED');
-      expect(error.message).toMatch(/^Rotation failed \(the server did not answer a fresh connection\) and putting the old password back failed too \(.+\)\.$/);
-      expect(error.hint).toBe(
-        'The new password is kept in the vault as pending for secret "fault-pw"; the next command that connects to store "app" (e.g. storage db health app) tries both and keeps the one the server takes.',
-      );
-    } finally {
-      await fleet.close();
-    }
+    const error = await failedRotation();
+    expect(error.code).toBe('FAILED');
+    expect(error.message).toMatch(/^Rotation failed \(the server did not answer a fresh connection\) and putting the old password back failed too \(.+\)\.$/);
+    expect(error.hint).toBe(
+      'The new password is kept in the vault as pending for secret "fault-pw"; the next command that connects to store "app" (e.g. storage db health app) tries both and keeps the one the server takes.',
+    );
     expect(vault.get('fault-pw')).toBe(FIRST);
     const pending = vault.pending('fault-pw');
     expect(pending).toBeDefined();

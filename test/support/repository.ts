@@ -17,6 +17,31 @@ export interface RepoSandbox extends Sandbox {
   configure(stores: string[], backup?: Record<string, unknown>): void;
 }
 
+/** The values of column `v` of table `t` in a SQLite file, in insertion order (opened read-only). */
+export function tableValues(file: string): string[] {
+  const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('select v from t order by rowid').all() as Array<{ v: string }>).map((row) => row.v);
+  } finally {
+    db.close();
+  }
+}
+
+/** A sandbox whose config has SQLite store `lite` (data/app.db) holding the tenants, one migration, and a repository. */
+export function sqliteTenancySandbox(migration: string): Sandbox {
+  const sandbox = makeSandbox();
+  fs.mkdirSync(path.join(sandbox.dir, 'migrations'));
+  fs.writeFileSync(path.join(sandbox.dir, 'migrations', '001_init.sql'), migration);
+  fs.mkdirSync(path.join(sandbox.dir, 'data'));
+  new Sqlite(path.join(sandbox.dir, 'data', 'app.db')).close();
+  sandbox.writeConfig({
+    stores: { lite: { engine: 'sqlite', path: 'data/app.db' } },
+    tenancy: { store: 'lite', migrations: 'migrations' },
+    backup: { repository: './repo' },
+  });
+  return sandbox;
+}
+
 /** A SQLite database file with `rows` rows of `bytes` random bytes each. */
 export function makeSqlite(file: string, rows = 20, bytes = 16): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
