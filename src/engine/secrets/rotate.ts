@@ -15,6 +15,7 @@ import type { LoginResult } from '../engines/spec.js';
 import { registerSecret } from '../redact.js';
 import type { PendingRotation } from './vault.js';
 import { shellQuote } from '../system/shell.js';
+import { processAlive } from '../system/processes.js';
 
 /** Where the rotated password is kept: the vault, or anything with its rotation protocol. */
 export interface SecretStore {
@@ -87,13 +88,7 @@ export async function tryLogin(store: ResolvedStore, password: string): Promise<
 }
 
 function holderAlive(pending: PendingRotation): boolean {
-  if (pending.host !== os.hostname()) return false;
-  try {
-    process.kill(pending.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pending.host === os.hostname() && processAlive(pending.pid);
 }
 
 /**
