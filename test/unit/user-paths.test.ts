@@ -8,13 +8,13 @@ import { userPaths } from '../../src/engine/config/paths.js';
 const home = os.homedir();
 
 describe('user paths', () => {
-  it('Linux: the XDG base directories when set, ~/.config and ~/.local/share when not (or empty)', () => {
+  it('Linux: the XDG base directories when set, ~/.config and ~/.local/share when not (or empty, or relative: the spec says to ignore those)', () => {
     expect(userPaths({ XDG_CONFIG_HOME: '/x/conf', XDG_DATA_HOME: '/x/data' }, 'linux')).toEqual({
       config: '/x/conf/storage',
       data: '/x/data/storage',
       state: '/x/data/storage/state',
     });
-    for (const env of [{}, { XDG_CONFIG_HOME: '', XDG_DATA_HOME: '' }])
+    for (const env of [{}, { XDG_CONFIG_HOME: '', XDG_DATA_HOME: '' }, { XDG_CONFIG_HOME: 'relative/conf', XDG_DATA_HOME: './data' }])
       expect(userPaths(env, 'linux')).toEqual({
         config: path.join(home, '.config', 'storage'),
         data: path.join(home, '.local', 'share', 'storage'),

@@ -25,9 +25,12 @@ function base(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = 
     const localAppData = env.LOCALAPPDATA || path.join(home, 'AppData', 'Local');
     return { config: path.join(appData, NAME, 'Config'), data: path.join(localAppData, NAME, 'Data') };
   }
+  // The XDG spec: a variable that is unset, empty or relative is ignored (a relative one would put
+  // the tool's keys and audit log under whatever directory a command happens to run in).
+  const xdg = (value: string | undefined, fallback: string) => (value && path.isAbsolute(value) ? value : fallback);
   return {
-    config: path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), NAME),
-    data: path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), NAME),
+    config: path.join(xdg(env.XDG_CONFIG_HOME, path.join(home, '.config')), NAME),
+    data: path.join(xdg(env.XDG_DATA_HOME, path.join(home, '.local', 'share')), NAME),
   };
 }
 
