@@ -2,7 +2,7 @@
 // take in the repository's locks directory, held while `work` runs (a second run is refused, 75).
 import { repositoryPath } from './backup/open.js';
 import type { Fleet } from './fleet.js';
-import { locksDirOf } from './repository/repository.js';
+import { locksDirOf } from './repository/layout.js';
 import { StoreLock } from './store-lock.js';
 
 /** The directory of the per-store locks: the backup repository's, also where no backup was taken yet. */

@@ -115,6 +115,21 @@ describe('SQLite backups', () => {
     expect(noKey.exitCode).toBe(78);
   });
 
+  it('backup create with a wrong passphrase fails with it (65) and keeps nothing of the dump it started meanwhile; the right one works', async () => {
+    const sandbox = liteSandbox(20_000, 256);
+    const first = (await sandbox.run(['backup', 'create', '--json'], { env })).json().stores[0].backup.id;
+    const wrong = await sandbox.run(['backup', 'create', '--json'], { env: { STORAGE_BACKUP_PASSPHRASE: 'not-the-passphrase' } });
+    expect(wrong.exitCode).toBe(65);
+    expect(wrong.json().error.message).toMatch(/wrong key or passphrase/);
+    expect(backupDirs(repoOf(sandbox)).map((dir) => path.basename(dir))).toEqual([first]);
+    expect(fs.readdirSync(path.join(repoOf(sandbox), 'tmp'))).toEqual([]);
+    // The lock was let go: the next run neither waits nor breaks it.
+    const right = await sandbox.run(['backup', 'create', '--json'], { env });
+    expect(right.exitCode, right.stderr).toBe(0);
+    expect(right.stderr).not.toMatch(/stale lock/i);
+    expect(backupDirs(repoOf(sandbox))).toHaveLength(2);
+  });
+
   it('restoring over a database that holds data needs --confirm without a TTY (77)', async () => {
     const sandbox = liteSandbox(10);
     const id = (await sandbox.run(['backup', 'create', '--json'], { env })).json().stores[0].backup.id;

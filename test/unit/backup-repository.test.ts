@@ -12,14 +12,13 @@ import type { BackupManifest } from '../../src/engine/repository/manifest.js';
 import {
   BackupRepository,
   isReadable,
-  locksDirOf,
   mergeVerification,
   passedAtLeast,
-  storeOfBackupId,
   strongerLevel,
   verificationSummary,
   type VerificationRecord,
 } from '../../src/engine/repository/repository.js';
+import { locksDirOf, storeOfBackupId } from '../../src/engine/repository/layout.js';
 import { StoreLock } from '../../src/engine/store-lock.js';
 import { refusal } from '../support/refusal.js';
 
@@ -37,7 +36,7 @@ const NONE: KeySource = { kind: 'none' };
 
 function manifestFor(repo: BackupRepository, store = 'lite', startedAt = new Date()): BackupManifest {
   const id = repo.newBackupId(store, startedAt);
-  const dataKey = repo.newDataKey(id);
+  const dataKey = repo.encrypted ? { wrapped: repo.wrapDataKey(id, randomBytes(32)) } : undefined;
   fs.mkdirSync(repo.backupDir(id), { recursive: true });
   fs.writeFileSync(path.join(repo.backupDir(id), 'payload.sqlite'), 'x');
   return {
@@ -139,7 +138,7 @@ describe('creating and opening a repository', () => {
     const repo = await BackupRepository.open(root, NONE, undefined, { create: true });
     expect(repo.encrypted).toBe(false);
     expect(repo.sealsAreKeyed).toBe(true);
-    expect(repo.newDataKey('x')).toBeUndefined();
+    expect(() => repo.wrapDataKey(repo.newBackupId('x'), randomBytes(32))).toThrow(/not encrypted/);
     const description = readJson(path.join(root, 'repo.json'));
     expect(description).toMatchObject({ format: 2, encryption: 'none', slots: [] });
     expect(Buffer.from(description.sealKey, 'base64').length).toBe(32);

@@ -4,7 +4,7 @@ import { StorageError } from '../../engine/errors.js';
 import { isEmptyPolicy } from '../../engine/repository/retention.js';
 import { strongerLevel, type BackupRepository } from '../../engine/repository/repository.js';
 import { backupsOutcome, checkParallelDump, createBackups, type StoreOutcome } from '../../engine/backup/create.js';
-import { openRepository } from '../../engine/backup/open.js';
+import { openRepository, startOpeningRepository } from '../../engine/backup/open.js';
 import { prepareStores } from '../../engine/backup/prepare.js';
 import { verifyBackup } from '../../engine/backup/verify.js';
 import type { Fleet } from '../../engine/fleet.js';
@@ -92,9 +92,15 @@ export default class BackupCreate extends StorageCommand {
       stores.map((store) => store.name),
       'dump',
     );
-    const repo = await openRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
-    this.interruptible = { repo, stores: stores.map((store) => store.name), since: Date.now() };
-    // The task list opens only once nothing can fail before the stores' tasks start.
+    // The dumps start while the repository's key is unlocked (scrypt, ~0.3 s): a key that does not
+    // unlock stops them, and is what this command then fails with.
+    const repository = await startOpeningRepository(fleet, flags.quiet || this.jsonEnabled() ? quietProgress : lineProgress(), { create: true });
+    const since = Date.now();
+    repository.unlocked.then(
+      (repo) => (this.interruptible = { repo, stores: stores.map((store) => store.name), since }),
+      () => undefined, // the run fails with it below
+    );
+    // The task list opens only once nothing but the key can fail before the stores' tasks start.
     const flow = await openFlow(
       stores.map((store) => store.name),
       (name) => `Back up ${name}`,
@@ -102,7 +108,7 @@ export default class BackupCreate extends StorageCommand {
     );
     const outcomes = await createBackups(
       fleet,
-      repo,
+      repository,
       stores,
       {
         tags: flags.tag,
@@ -116,6 +122,7 @@ export default class BackupCreate extends StorageCommand {
       (name) => flow.progressFor(name),
     );
     await flow.close('not backed up');
+    const repo = await repository.unlocked;
     // Retention applies to the stores this run backed up, and to nothing else in the repository.
     let prune: PrunePlan | undefined;
     const failedStores = outcomes.filter((o) => !o.ok).map((o) => o.store);

@@ -3,6 +3,7 @@
 import { forEachStore, runOutcome } from '../fanout.js';
 import { TOOL } from '../tool.js';
 import { verifyBackup } from './verify.js';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { onCleanup, runInterrupted } from '../cleanup.js';
 import { type ResolvedStore } from '../config/load.js';
@@ -13,16 +14,17 @@ import { describeFailure } from '../engines/failures.js';
 import { storeTarget } from '../engines/target.js';
 import { requireCapability } from '../engines/index.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
-import { DEFAULT_CHUNK_SIZE } from '../repository/crypto.js';
+import { DEFAULT_CHUNK_SIZE, KEY_BYTES } from '../repository/crypto.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { fsyncDir } from '../system/files.js';
 import { StoreLock } from '../store-lock.js';
 import type { BackedUpTenant, DumpContext, DumpResult } from '../engines/spec.js';
 import type { BackupManifest, SealedManifest } from '../repository/manifest.js';
-import { BackupRepository, type VerifyLevel } from '../repository/repository.js';
+import { BackupRepository, type OpeningRepository, type VerifyLevel } from '../repository/repository.js';
+import type { RepositoryLayout } from '../repository/layout.js';
 
 /** How a failed run is reported: a local file-system error as what it is (with the repository), anything else as the store's failure. */
-function runFailure(store: ResolvedStore, repo: BackupRepository, error: unknown): StorageError {
+function runFailure(store: ResolvedStore, repo: RepositoryLayout, error: unknown): StorageError {
   if (isFileSystemError(error)) return fileSystemFailure(error, `the backup repository ${repo.root}`);
   return describeFailure(store, error);
 }
@@ -39,28 +41,45 @@ export interface CreateOptions {
 }
 
 /** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
-function sweepIncomplete(repo: BackupRepository, store: string, progress: Progress): void {
-  for (const entry of repo.list(new Set())) {
-    if (entry.status === 'incomplete' && entry.store === store) {
-      fs.rmSync(repo.backupDir(entry.id), { recursive: true, force: true });
-      progress.warn(`Removed ${entry.id}: an interrupted earlier run left it incomplete.`);
-    }
+function sweepIncomplete(layout: RepositoryLayout, store: string, progress: Progress): void {
+  for (const id of layout.unfinished(store)) {
+    fs.rmSync(layout.backupDir(id), { recursive: true, force: true });
+    progress.warn(`Removed ${id}: an interrupted earlier run left it incomplete.`);
   }
 }
 
+/** An open repository, as one whose key is being unlocked. */
+function opening(repo: BackupRepository | OpeningRepository): OpeningRepository {
+  return repo instanceof BackupRepository ? { layout: repo, encrypted: repo.encrypted, unlocked: Promise.resolve(repo) } : repo;
+}
+
+/**
+ * Takes one backup. Given a repository whose key is still being unlocked, the dump starts at once,
+ * encrypted with the backup's own random data key; only the manifest needs the repository's key
+ * (to wrap that data key and seal it). If the key does not unlock, the dump is stopped and its
+ * directory removed, and the unlock's error is what fails the run.
+ */
 export async function createBackup(
   fleet: Fleet,
-  repo: BackupRepository,
+  target: BackupRepository | OpeningRepository,
   storeName: string,
   options: CreateOptions = {},
   progress: Progress = silentProgress,
 ): Promise<SealedManifest> {
   const store = fleet.store(storeName);
+  const { layout, encrypted, unlocked } = opening(target);
   const lock = options.locked
     ? undefined
-    : StoreLock.acquire(repo.locksDir, store.name, options.command ?? 'storage backup create', (message) => progress.warn(message));
-  const id = repo.newBackupId(store.name);
-  const dir = repo.backupDir(id);
+    : StoreLock.acquire(layout.locksDir, store.name, options.command ?? 'storage backup create', (message) => progress.warn(message));
+  const id = layout.newBackupId(store.name);
+  const dir = layout.backupDir(id);
+  const calledOff = new AbortController();
+  let unlockFailure: { error: unknown } | undefined;
+  const unlocking = unlocked.catch((error: unknown) => {
+    unlockFailure = { error };
+    calledOff.abort(error);
+    return undefined;
+  });
   let scratch: string | undefined;
   // An interrupted run removes the unfinished backup (it has no manifest, so it never looked complete).
   const unregister = onCleanup(`the unfinished backup ${id}`, () => {
@@ -68,12 +87,12 @@ export async function createBackup(
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   });
   try {
-    repo.sweepScratch();
-    sweepIncomplete(repo, store.name, progress);
+    layout.sweepScratch();
+    sweepIncomplete(layout, store.name, progress);
     ensurePrivateDir(dir);
-    scratch = repo.scratch(id);
+    scratch = layout.scratch(id);
     const started = new Date();
-    const dataKey = repo.newDataKey(id);
+    const dataKey = encrypted ? randomBytes(KEY_BYTES) : undefined;
     const { provider, impl: engine } = await fleet.capability(store.name, 'backup');
     const compression = fleet.config.file.backup?.compression ?? 'zstd';
     const compressionLevel = fleet.config.file.backup?.compressionLevel;
@@ -84,14 +103,17 @@ export async function createBackup(
       backupId: id,
       dir,
       scratch,
-      key: dataKey?.key,
+      key: dataKey,
       compression,
       compressionLevel,
       progress,
       ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
       ...(rowCounts ? { rowCounts } : {}),
+      signal: calledOff.signal,
     };
     const result = await (options.scope ? options.scope.dump(context) : engine.dump(context));
+    const repo = await unlocking;
+    if (!repo) throw unlockFailure!.error;
     const finished = new Date();
     const manifest: BackupManifest = {
       format: 1,
@@ -109,7 +131,7 @@ export async function createBackup(
       server: { version: result.serverVersion, ...(result.dumpTool ? { dumpTool: result.dumpTool } : {}) },
       source: storeTarget(store),
       cipher: dataKey ? 'aes-256-gcm-chunked' : 'none',
-      ...(dataKey ? { chunkSize: DEFAULT_CHUNK_SIZE, dataKey: dataKey.wrapped } : {}),
+      ...(dataKey ? { chunkSize: DEFAULT_CHUNK_SIZE, dataKey: repo.wrapDataKey(id, dataKey) } : {}),
       files: result.files,
       originalBytes: result.files.reduce((sum, file) => sum + file.plainBytes, 0),
       storedBytes: result.files.reduce((sum, file) => sum + file.bytes, 0),
@@ -128,7 +150,8 @@ export async function createBackup(
   } catch (error) {
     // Nothing partial may look finished: the directory has no manifest; remove it too.
     fs.rmSync(dir, { recursive: true, force: true });
-    throw runFailure(store, repo, error);
+    // A dump stopped because the key did not unlock fails with the unlock's reason, not the stop's.
+    throw unlockFailure ? unlockFailure.error : runFailure(store, layout, error);
   } finally {
     unregister();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
@@ -158,17 +181,18 @@ export async function checkParallelDump(fleet: Fleet, stores: ResolvedStore[], j
 
 export async function createBackups(
   fleet: Fleet,
-  repo: BackupRepository,
+  target: BackupRepository | OpeningRepository,
   stores: ResolvedStore[],
   options: CreateOptions & { parallel?: number; verify?: VerifyLevel; onOutcome?: (outcome: StoreOutcome) => void },
   progressFor: (store: string) => Progress,
 ): Promise<StoreOutcome[]> {
+  const { layout, unlocked } = opening(target);
   const backUp = async (store: ResolvedStore): Promise<StoreOutcome> => {
     const progress = progressFor(store.name);
     try {
-      const backup = await createBackup(fleet, repo, store.name, options, progress);
+      const backup = await createBackup(fleet, target, store.name, options, progress);
       if (options.verify) {
-        const check = await verifyBackup(fleet, repo, backup.id, { level: options.verify }, progress);
+        const check = await verifyBackup(fleet, await unlocked, backup.id, { level: options.verify }, progress);
         if (!check.ok)
           return {
             store: store.name,
@@ -183,7 +207,7 @@ export async function createBackups(
       }
       return { store: store.name, ok: true, backup };
     } catch (error) {
-      const failure = runFailure(store, repo, error);
+      const failure = runFailure(store, layout, error);
       return { store: store.name, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } };
     }
   };

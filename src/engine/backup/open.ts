@@ -9,7 +9,7 @@ import type { Fleet } from '../fleet.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { resolveKeySource } from '../repository/keys.js';
 import type { SealedManifest } from '../repository/manifest.js';
-import { BackupRepository, type BackupEntry } from '../repository/repository.js';
+import { BackupRepository, type BackupEntry, type OpeningRepository } from '../repository/repository.js';
 
 export function repositoryPath(fleet: Fleet): string {
   const configured = fleet.config.file.backup?.repository;
@@ -23,13 +23,22 @@ export async function openRepository(
   progress: Progress = silentProgress,
   options: { create?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BackupRepository> {
+  return (await startOpeningRepository(fleet, progress, options)).unlocked;
+}
+
+/** Opens the repository, its key unlocked meanwhile (see BackupRepository.start): `backup create` dumps while it is. */
+export async function startOpeningRepository(
+  fleet: Fleet,
+  progress: Progress = silentProgress,
+  options: { create?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<OpeningRepository> {
   const root = repositoryPath(fleet);
   if (!options.create && !repositoryExists(root)) {
     throw new StorageError('NOT_FOUND', `There is no backup repository at ${root} yet.`, {
       hint: 'Take a first backup with `storage backup create`, or point backup.repository in the config at an existing repository.',
     });
   }
-  return BackupRepository.open(root, await resolveKeySource(fleet.config, options.env ?? process.env, fleet.secrets), (message) => progress.warn(message), {
+  return BackupRepository.start(root, await resolveKeySource(fleet.config, options.env ?? process.env, fleet.secrets), (message) => progress.warn(message), {
     create: options.create,
   });
 }

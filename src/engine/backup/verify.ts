@@ -13,7 +13,8 @@ import { holdScratch } from '../system/scratch-registry.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { SealedManifest } from '../repository/manifest.js';
 import { discard, readPayload } from '../repository/payload.js';
-import { BackupRepository, storeOfBackupId, type VerificationRecord, type VerifyLevel } from '../repository/repository.js';
+import { storeOfBackupId } from '../repository/layout.js';
+import { BackupRepository, type VerificationRecord, type VerifyLevel } from '../repository/repository.js';
 
 export interface VerifyOptions {
   /** files: manifest seal and file sizes; read-data: also decrypt and re-hash every byte; restore-test: also restore and compare counts. */

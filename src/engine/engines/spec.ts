@@ -39,6 +39,8 @@ export interface DumpContext<P extends Provider = Provider> {
   /** backup.rowCounts: exact counts in the dump's snapshot, or the planner's estimates (PostgreSQL; default estimate). */
   rowCounts?: 'exact' | 'estimate';
   progress: Progress;
+  /** Aborted when the run is called off before it ends (the repository's key did not unlock): pass it to every payload write. */
+  signal?: AbortSignal;
 }
 
 export interface DumpResult {

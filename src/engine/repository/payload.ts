@@ -54,6 +54,8 @@ export interface WriteOptions {
   /** Bound into the encryption so a file cannot be moved to another backup or name. */
   context: string;
   onProgress?: (storedBytes: number) => void;
+  /** Stops the write (the file is left for the caller to remove) when the run is called off. */
+  signal?: AbortSignal;
 }
 
 const SUFFIX: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
@@ -89,7 +91,7 @@ export async function writePayload(source: Readable, dir: string, name: string, 
   }
   stages.push(fs.createWriteStream(file, { mode: 0o600 }));
   try {
-    await pipeline(stages as unknown as [Readable, Writable]);
+    await pipeline(stages as unknown as [Readable, Writable], { signal: options.signal });
   } catch (error) {
     // A write error of a stream names no file: say which one the disk refused.
     if (isFileSystemError(error) && !error.path) error.path = file;

@@ -18,7 +18,7 @@ import { ensurePrivateDir } from '../system/private-dir.js';
 import { writeFileAtomic, writeFileExclusive } from '../system/files.js';
 import { readKeyFile, type KeySource } from './keys.js';
 import { StoreLock } from '../store-lock.js';
-import { processAlive } from '../system/processes.js';
+import { RepositoryLayout, isBackupId, storeOfBackupId } from './layout.js';
 import { MAX_MANIFEST_BYTES, manifestIntact, manifestProblem, sealManifest, type BackupManifest, type SealedManifest } from './manifest.js';
 import { isFutureDated } from './retention.js';
 
@@ -126,20 +126,6 @@ export function isReadable(entry: BackupEntry): boolean {
   return entry.status === 'complete' || entry.status === 'future-dated';
 }
 
-/** Where a repository keeps its per-store locks (snapshots take the same locks without opening the repository). */
-export function locksDirOf(root: string): string {
-  return path.join(root, 'locks');
-}
-
-function isBackupId(id: string): boolean {
-  return /^[A-Za-z0-9_.-]+$/.test(id) && !id.includes('..') && !id.startsWith('.');
-}
-
-/** Backup ids are `<time>-<store>-<random>`; the store is the middle part. */
-export function storeOfBackupId(id: string): string {
-  return id.split('-').slice(1, -1).join('-');
-}
-
 function kekFromKeyFile(bytes: Buffer, salt: string): Buffer {
   return Buffer.from(hkdfSync('sha256', bytes, Buffer.from(salt, 'base64'), 'storage backup repository key slot', KEY_BYTES));
 }
@@ -154,6 +140,14 @@ function wrongKey(root: string, source: KeySource): StorageError {
   return new StorageError('BAD_DATA', `Cannot open the backup repository ${root} with ${what}: wrong key or passphrase.`, {
     hint: 'Use the passphrase or key file this repository was created with (STORAGE_BACKUP_PASSPHRASE, backup.encryption in the config). Nothing was written.',
   });
+}
+
+/** A repository whose key is being unlocked: its layout is usable meanwhile (see BackupRepository.start). */
+export interface OpeningRepository {
+  layout: RepositoryLayout;
+  /** Whether its backups are encrypted (what repo.json says; the key is in `unlocked`). */
+  encrypted: boolean;
+  unlocked: Promise<BackupRepository>;
 }
 
 export interface OpenOptions {
@@ -210,14 +204,16 @@ function backupDirectories(root: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => !name.startsWith('.')) : [];
 }
 
-export class BackupRepository {
+export class BackupRepository extends RepositoryLayout {
   private constructor(
-    readonly root: string,
+    root: string,
     readonly masterKey: Buffer | undefined,
     readonly repoId: string,
     /** The key manifests are sealed with; undefined only for format-1 unencrypted repositories (plain SHA-256 seals). */
     private readonly sealKey: Buffer | undefined,
-  ) {}
+  ) {
+    super(root);
+  }
 
   get encrypted(): boolean {
     return this.masterKey !== undefined;
@@ -228,18 +224,6 @@ export class BackupRepository {
     return this.sealKey !== undefined;
   }
 
-  get backupsDir(): string {
-    return path.join(this.root, 'backups');
-  }
-
-  get locksDir(): string {
-    return locksDirOf(this.root);
-  }
-
-  get tmpDir(): string {
-    return path.join(this.root, 'tmp');
-  }
-
   /** Opens the repository; with `create`, makes it on first use (never over backups already there). */
   static async open(
     root: string,
@@ -247,6 +231,20 @@ export class BackupRepository {
     onNotice: (message: string) => void = () => undefined,
     options: OpenOptions = {},
   ): Promise<BackupRepository> {
+    return (await BackupRepository.start(root, source, onNotice, options)).unlocked;
+  }
+
+  /**
+   * Starts opening the repository: what repo.json says is checked at once (a repository that
+   * cannot be opened with this key source fails here), and its key is unlocked meanwhile, in
+   * `unlocked` (a wrong passphrase rejects it). A new repository is made before this returns.
+   */
+  static async start(
+    root: string,
+    source: KeySource,
+    onNotice: (message: string) => void = () => undefined,
+    options: OpenOptions = {},
+  ): Promise<OpeningRepository> {
     const located = readRepoFile(root);
     if (!located) {
       const existing = backupDirectories(root);
@@ -266,9 +264,10 @@ export class BackupRepository {
           hint: 'Take a first backup with `storage backup create`, or point backup.repository in the config at an existing repository.',
         });
       }
-      return BackupRepository.init(root, source, onNotice);
+      const made = await BackupRepository.init(root, source, onNotice);
+      return { layout: made, encrypted: made.encrypted, unlocked: Promise.resolve(made) };
     }
-    const { repo, from } = located;
+    const { repo } = located;
     if (!READABLE_FORMATS.includes(repo.format)) {
       throw new StorageError(
         'BAD_DATA',
@@ -278,9 +277,24 @@ export class BackupRepository {
         },
       );
     }
-    const opened = await BackupRepository.unlock(root, repo, source, onNotice);
-    if (located.problem) {
-      onNotice(`The backup repository's ${located.problem}: opened it from its copy ${from}.`);
+    const unlocked = BackupRepository.unlock(root, repo, source, onNotice).then((opened) => {
+      BackupRepository.mendRepoFile(root, located, onNotice, options);
+      return opened;
+    });
+    // Awaited by whoever uses the repository; this only keeps a rejection nobody waits for yet from counting as unhandled.
+    unlocked.catch(() => undefined);
+    return { layout: new RepositoryLayout(root), encrypted: repo.encryption !== 'none', unlocked };
+  }
+
+  /** After a successful unlock: repo.json put back from its copy, or the copy kept (only `backup create` writes). */
+  private static mendRepoFile(
+    root: string,
+    { repo, from, problem }: NonNullable<ReturnType<typeof readRepoFile>>,
+    onNotice: (message: string) => void,
+    options: OpenOptions,
+  ): void {
+    if (problem) {
+      onNotice(`The backup repository's ${problem}: opened it from its copy ${from}.`);
       if (options.create) {
         writeFileAtomic(path.join(root, 'repo.json'), `${JSON.stringify(repo, null, 2)}\n`);
         onNotice(`Restored ${path.join(root, 'repo.json')} from ${from}.`);
@@ -293,7 +307,6 @@ export class BackupRepository {
         onNotice(`Could not keep a copy of repo.json in ${path.join(root, 'keys')}: ${(error as Error).message}`);
       }
     }
-    return opened;
   }
 
   /** Writes keys/<id>.json (a copy of repo.json) unless an identical one is there. */
@@ -305,7 +318,8 @@ export class BackupRepository {
     writeFileAtomic(copy, text);
   }
 
-  private static async unlock(root: string, repo: RepoFile, source: KeySource, onNotice: (message: string) => void): Promise<BackupRepository> {
+  /** What repo.json and the key source say is checked here, at once (throwing); the key itself is unlocked in the promise. */
+  private static unlock(root: string, repo: RepoFile, source: KeySource, onNotice: (message: string) => void): Promise<BackupRepository> {
     if (repo.encryption === 'none') {
       if (source.kind !== 'none') {
         // Encryption is never dropped silently: a repo.json that says "none" while the config asks
@@ -324,7 +338,7 @@ export class BackupRepository {
           hint: 'Put back the original repo.json (keys/ holds a copy). Nothing was written.',
         });
       }
-      return new BackupRepository(root, undefined, repo.id, sealKey && manifestSealKey(sealKey));
+      return Promise.resolve(new BackupRepository(root, undefined, repo.id, sealKey && manifestSealKey(sealKey)));
     }
     if (source.kind === 'none') {
       throw new StorageError('CONFIG_INVALID', `The backup repository ${root} is encrypted, but the config turns encryption off.`, {
@@ -340,6 +354,10 @@ export class BackupRepository {
             : 'Set backup.encryption.keyFile to the key file this repository was created with. Nothing was written.',
       });
     }
+    return BackupRepository.unlockSlots(root, repo, source, onNotice);
+  }
+
+  private static async unlockSlots(root: string, repo: RepoFile, source: KeySource, onNotice: (message: string) => void): Promise<BackupRepository> {
     for (const slot of repo.slots) {
       let kek: Buffer | undefined;
       if (slot.kind === 'passphrase' && source.kind === 'passphrase' && slot.kdf) kek = await deriveKey(source.passphrase, slot.kdf);
@@ -389,24 +407,10 @@ export class BackupRepository {
     return new BackupRepository(root, master, id, manifestSealKey(master ?? sealKey!));
   }
 
-  newBackupId(store: string, now = new Date()): string {
-    const stamp = now
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
-    return `${stamp}-${store}-${randomBytes(3).toString('hex')}`;
-  }
-
-  backupDir(id: string): string {
-    if (!isBackupId(id)) throw new StorageError('USAGE', `"${id}" is not a backup id.`, { hint: 'See `storage backup list`.' });
-    return path.join(this.backupsDir, id);
-  }
-
-  /** A fresh data key for one backup, and its wrapped form for the manifest. */
-  newDataKey(id: string): { key: Buffer; wrapped: WrappedKey } | undefined {
-    if (!this.masterKey) return undefined;
-    const key = randomBytes(KEY_BYTES);
-    return { key, wrapped: wrapKey(this.masterKey, key, `storage backup ${id}`) };
+  /** A backup's data key (random, made before the repository's key was unlocked) wrapped for its manifest. */
+  wrapDataKey(id: string, key: Buffer): WrappedKey {
+    if (!this.masterKey) throw new StorageError('BAD_DATA', `The backup repository ${this.root} is not encrypted: backup ${id} has no data key to wrap.`);
+    return wrapKey(this.masterKey, key, `storage backup ${id}`);
   }
 
   dataKey(manifest: BackupManifest): Buffer | undefined {
@@ -506,25 +510,5 @@ export class BackupRepository {
       .filter((entry) => entry.endsWith('.lock'))
       .map((entry) => entry.slice(0, -'.lock'.length));
     return new Set(stores.filter((store) => StoreLock.liveHolder(this.locksDir, store)));
-  }
-
-  /** A scratch directory for work in progress (0700), removed by the caller or by a later sweep. */
-  scratch(label: string): string {
-    ensurePrivateDir(this.tmpDir);
-    return fs.mkdtempSync(path.join(this.tmpDir, `${label}-${process.pid}-`));
-  }
-
-  /** Removes scratch directories of runs that are no longer alive. */
-  sweepScratch(): number {
-    if (!fs.existsSync(this.tmpDir)) return 0;
-    let swept = 0;
-    for (const name of fs.readdirSync(this.tmpDir)) {
-      const pid = Number(name.split('-').at(-2));
-      if (!(pid > 0 && processAlive(pid))) {
-        fs.rmSync(path.join(this.tmpDir, name), { recursive: true, force: true });
-        swept++;
-      }
-    }
-    return swept;
   }
 }

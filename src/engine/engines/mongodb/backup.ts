@@ -106,7 +106,7 @@ export const mongoBackup: BackupCapability<MongoProvider> = {
   // The mongodump layout: mongorestore reads it.
   exportName: (_manifest, fileName) => mongodumpPath(fileName),
 
-  async dump({ provider, backupId, dir, key, compression, compressionLevel, progress }) {
+  async dump({ provider, backupId, dir, key, compression, compressionLevel, progress, signal }) {
     const store = provider;
     const client = await store.getClient();
     const database = store.defaultDatabase;
@@ -140,13 +140,19 @@ export const mongoBackup: BackupCapability<MongoProvider> = {
         { objectMode: false, highWaterMark: 1024 * 1024 },
       );
       const bson = fileName(database, name, '.bson', { compression, encrypted: key !== undefined });
-      files.push(await writePayload(source, dir, bson, { compression, level: compressionLevel, key, context: `${backupId}/${bson}` }));
+      files.push(await writePayload(source, dir, bson, { compression, level: compressionLevel, key, context: `${backupId}/${bson}`, signal }));
       counts[name] = documents;
       const indexes = await collection.listIndexes().toArray();
       const metadata = JSON.stringify({ collectionName: name, type: 'collection', options: info.options ?? {}, indexes }, null, 2);
       const meta = fileName(database, name, '.metadata.json', { compression, encrypted: key !== undefined });
       files.push(
-        await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, { compression, level: compressionLevel, key, context: `${backupId}/${meta}` }),
+        await writePayload(Readable.from([Buffer.from(metadata)]), dir, meta, {
+          compression,
+          level: compressionLevel,
+          key,
+          context: `${backupId}/${meta}`,
+          signal,
+        }),
       );
       done(`${documents} documents, ${indexes.length} indexes`);
     }

@@ -91,7 +91,11 @@ export async function dumpPostgres(
   const rowCounts = context.rowCounts ?? (schema === undefined ? 'estimate' : 'exact');
   let done = progress.step('connect and check pg_dump');
   return postgres.withClient(async (client) => {
-    const meta = (await client.query<{ db: string; version: string }>("select current_database() as db, current_setting('server_version') as version")).rows[0];
+    const meta = (
+      await client.query<{ db: string; version: string; pid: number }>(
+        "select current_database() as db, current_setting('server_version') as version, pg_backend_pid() as pid",
+      )
+    ).rows[0];
     const serverMajor = await postgres.serverMajor();
     const tool = pgTool('pg_dump', serverMajor);
     const { major, version: toolVersion } = await toolMajor(tool);
@@ -135,10 +139,17 @@ export async function dumpPostgres(
       // The first failure of any part (dump, write, counts, a server that stops answering) stops
       // the others and is the one reported; every part's failure is handled, none can crash the process.
       const failures: unknown[] = [];
+      let counted = false;
       const stop = (error: unknown) => {
         failures.push(error);
         void child.stop();
+        // The counts' query can wait on a table's lock as long as pg_dump would: it is cancelled on the server too.
+        if (!counted) void postgres.withClient((other) => other.query('select pg_cancel_backend($1)', [meta.pid])).catch(() => undefined);
       };
+      // A run called off (the repository's key did not unlock) stops like a failure of its own.
+      const calledOff = () => stop(context.signal?.reason);
+      if (context.signal?.aborted) calledOff();
+      context.signal?.addEventListener('abort', calledOff, { once: true });
       const stopWatching = watchServer(
         () => postgres.ping(),
         { intervalMs: SERVER_PROBE_MS, misses: 2 },
@@ -148,7 +159,7 @@ export async function dumpPostgres(
         },
       );
       const ours = zstd ? ('zstd' as const) : ('none' as const);
-      const options = (name: string) => ({ compression: ours, level: compressionLevel, key, context: `${backupId}/${name}` });
+      const options = (name: string) => ({ compression: ours, level: compressionLevel, key, context: `${backupId}/${name}`, signal: context.signal });
       const stored: Promise<PayloadFile[] | void> = parallel
         ? storeWhileDumping({
             dumpDir,
@@ -167,8 +178,13 @@ export async function dumpPostgres(
       const [files, result, counts] = await Promise.all([
         stored,
         child.done,
-        counting((sql) => queryWithoutTimeout(client, sql), schema).catch((error) => void stop(error)),
-      ]).finally(stopWatching);
+        counting((sql) => queryWithoutTimeout(client, sql), schema)
+          .catch((error) => void stop(error))
+          .finally(() => (counted = true)),
+      ]).finally(() => {
+        stopWatching();
+        context.signal?.removeEventListener('abort', calledOff);
+      });
       if (failures.length > 0) throw failures[0];
       if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
       if (!files || files.length === 0 || files.every((file) => file.plainBytes === 0))

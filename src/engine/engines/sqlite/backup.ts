@@ -40,9 +40,9 @@ export function countRows(file: string): Record<string, number> {
  * backup API copies the snapshot into the scratch directory first, as before.
  */
 export async function dumpSqlite(db: Database, context: DumpContext, held: HeldFiles): Promise<Omit<DumpResult, 'database'>> {
-  const { backupId, dir, key, compression, compressionLevel, progress } = context;
+  const { backupId, dir, key, compression, compressionLevel, progress, signal } = context;
   const name = payloadName('sqlite', { compression, encrypted: key !== undefined });
-  const options = { compression, level: compressionLevel, key, context: `${backupId}/${name}` };
+  const options = { compression, level: compressionLevel, key, context: `${backupId}/${name}`, signal };
   const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
   const snapshot = openSnapshot(db, held);
   if (!snapshot) return { ...(await dumpThroughCopy(db, context, name, options)), serverVersion: version };
