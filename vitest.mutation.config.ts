@@ -31,6 +31,7 @@ export const MUTATION_TESTS = [
   'test/integration/backup-restore-checks.test.ts',
   'test/integration/backup-create-checks.test.ts',
   'test/integration/backup-interrupted.test.ts',
+  'test/integration/backup-key-unlock.test.ts',
   'test/integration/rotation.test.ts',
   'test/integration/rotation-mongodb.test.ts',
   'test/integration/rotation-settle.test.ts',
