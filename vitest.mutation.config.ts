@@ -24,6 +24,7 @@ export const MUTATION_TESTS = [
   'test/unit/payload.test.ts',
   'test/unit/manifest-seal.test.ts',
   'test/unit/backup-repository.test.ts',
+  'test/unit/repository-layout.test.ts',
   'test/unit/lock-holders.test.ts',
   'test/unit/lock-wait.test.ts',
   'test/unit/restore-journal.test.ts',

@@ -75,10 +75,9 @@ export async function createBackup(
   const dir = layout.backupDir(id);
   const calledOff = new AbortController();
   let unlockFailure: { error: unknown } | undefined;
-  const unlocking = unlocked.catch((error: unknown) => {
+  unlocked.catch((error: unknown) => {
     unlockFailure = { error };
     calledOff.abort(error);
-    return undefined;
   });
   let scratch: string | undefined;
   // An interrupted run removes the unfinished backup (it has no manifest, so it never looked complete).
@@ -112,8 +111,7 @@ export async function createBackup(
       signal: calledOff.signal,
     };
     const result = await (options.scope ? options.scope.dump(context) : engine.dump(context));
-    const repo = await unlocking;
-    if (!repo) throw unlockFailure!.error;
+    const repo = await unlocked;
     const finished = new Date();
     const manifest: BackupManifest = {
       format: 1,

@@ -225,13 +225,8 @@ export class BackupRepository extends RepositoryLayout {
   }
 
   /** Opens the repository; with `create`, makes it on first use (never over backups already there). */
-  static async open(
-    root: string,
-    source: KeySource,
-    onNotice: (message: string) => void = () => undefined,
-    options: OpenOptions = {},
-  ): Promise<BackupRepository> {
-    return (await BackupRepository.start(root, source, onNotice, options)).unlocked;
+  static async open(...args: Parameters<typeof BackupRepository.start>): Promise<BackupRepository> {
+    return (await BackupRepository.start(...args)).unlocked;
   }
 
   /**
