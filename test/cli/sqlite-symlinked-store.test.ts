@@ -180,3 +180,24 @@ describe('a SQLite tenant whose file is a symlink (moved to another volume, a re
     expect(shown.json().status).toBe('active');
   });
 });
+
+describe('a SQLite store whose path is a loop of symbolic links', () => {
+  it('db health and backup create say it is a loop (not "no such file"), and nothing is made beside the links', async () => {
+    const sandbox = makeSandbox();
+    const dir = path.join(sandbox.dir, 'data');
+    fs.mkdirSync(dir);
+    fs.symlinkSync('b.db', path.join(dir, 'a.db'));
+    fs.symlinkSync('a.db', path.join(dir, 'b.db'));
+    sandbox.writeConfig({ stores: { lite: { engine: 'sqlite', path: 'data/a.db' } }, backup: { repository: './repo' } });
+    const health = await sandbox.run(['db', 'health', '--json']);
+    const store = health.json().stores.find((entry: { store: string }) => entry.store === 'lite');
+    expect(store.error.code).toBe('NOT_FOUND');
+    expect(store.error.message).toMatch(/loop of symbolic links/);
+    expect(store.error.message).not.toMatch(/no such file/);
+    const backup = await sandbox.run(['backup', 'create', '--json'], { env });
+    expect(backup.exitCode).not.toBe(0);
+    expect(backup.json().stores[0].error).toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/loop of symbolic links/) });
+    expect(backup.json().stores[0].error.hint).toMatch(/ls -l/);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.db', 'b.db']);
+  });
+});

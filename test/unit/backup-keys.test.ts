@@ -100,6 +100,27 @@ describe('readKeyFile', () => {
     expect(error.message).toContain(file);
     expect(error.hint).toContain('Nothing was written.');
     expect(fs.existsSync(path.dirname(file))).toBe(false);
+    expect(error.message).toContain('which does not exist');
+  });
+
+  it('a key file whose path is a loop of symbolic links, or a link to a missing file, says so (78), even where a missing key file would be made', async () => {
+    const loop = path.join(dir, 'loop-a.key');
+    fs.symlinkSync('loop-b.key', loop);
+    fs.symlinkSync('loop-a.key', path.join(dir, 'loop-b.key'));
+    for (const create of [false, true]) {
+      const error = await refusal(() => readKeyFile({ kind: 'keyfile', file: loop, create }, () => undefined));
+      expect(error.code, `create: ${create}`).toBe('CONFIG_INVALID');
+      expect(error.message).toBe(`Backup encryption is configured with key file ${loop}, which is a loop of symbolic links.`);
+    }
+    expect(fs.readlinkSync(loop)).toBe('loop-b.key');
+    // A link to a key on a volume that is not mounted: no new key is made through it.
+    const dangling = path.join(dir, 'on-volume.key');
+    fs.symlinkSync(path.join(dir, 'unmounted', 'backup.key'), dangling);
+    const error = await refusal(() => readKeyFile({ kind: 'keyfile', file: dangling, create: true }, () => undefined));
+    expect(error.message).toBe(
+      `Backup encryption is configured with key file ${dangling}, which is a symbolic link to ${path.join(dir, 'unmounted', 'backup.key')}, which does not exist.`,
+    );
+    expect(fs.existsSync(path.join(dir, 'unmounted'))).toBe(false);
   });
 
   it('a key file holding fewer than 32 bytes is refused; exactly 32 is taken', async () => {

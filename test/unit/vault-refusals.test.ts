@@ -49,6 +49,26 @@ describe('vault refusals', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  it('a vault path that is a link to a missing file (a volume not mounted) or a loop: refused, no new vault in its place, the link kept', async () => {
+    const key = keyFile();
+    const mounted = path.join(home, `volume${++n}`);
+    const dangling = vaultFile();
+    fs.symlinkSync(path.join(mounted, 'vault.json'), dangling);
+    const loop = vaultFile();
+    fs.symlinkSync(path.basename(loop), loop);
+    for (const [file, what] of [
+      [dangling, `a symbolic link to ${path.join(mounted, 'vault.json')}, which does not exist`],
+      [loop, 'a loop of symbolic links'],
+    ]) {
+      const refused = await refusal(Vault.open(file, key, { create: true }));
+      expect(refused.code).toBe('CONFIG_INVALID');
+      expect(refused.message).toBe(`The secrets vault ${file} is ${what}: refusing to make a new vault in its place.`);
+      expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
+    }
+    expect(fs.existsSync(mounted)).toBe(false);
+    expect(fs.readdirSync(home).filter((name) => name.endsWith('.lock'))).toEqual([]);
+  });
+
   it('no vault yet, a wrong key, a file that is not JSON or of another format', async () => {
     const key = keyFile();
     const file = vaultFile();

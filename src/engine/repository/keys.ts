@@ -12,6 +12,7 @@ import { StorageError } from '../errors.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { registerSecret } from '../redact.js';
 import { writeFileExclusive } from '../system/files.js';
+import { brokenLink, whyMissing } from '../system/missing-file.js';
 
 export type KeySource = { kind: 'passphrase'; passphrase: string; origin: string } | { kind: 'keyfile'; file: string; create: boolean } | { kind: 'none' };
 
@@ -51,8 +52,9 @@ export async function resolveKeySource(config: LoadedConfig, env: NodeJS.Process
 /** The key file's bytes; creates a random one (mode 0600) only where the source allows it. */
 export function readKeyFile(source: Extract<KeySource, { kind: 'keyfile' }>, onNotice: (message: string) => void): Buffer {
   if (!fs.existsSync(source.file)) {
-    if (!source.create) {
-      throw new StorageError('CONFIG_INVALID', `Backup encryption is configured with key file ${source.file}, which does not exist.`, {
+    // A link that leads nowhere (a loop, a volume not mounted) is never "created" through: it is a path to mend.
+    if (!source.create || brokenLink(source.file)) {
+      throw new StorageError('CONFIG_INVALID', `Backup encryption is configured with key file ${source.file}, ${whyMissing(source.file)}.`, {
         hint: 'Restore the key file from where you keep it; without it the backups cannot be read. Nothing was written.',
       });
     }

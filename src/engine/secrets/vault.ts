@@ -16,6 +16,7 @@ import { withFileLock } from '../system/file-lock.js';
 import { registerSecret } from '../redact.js';
 import { KEY_BYTES, deriveKey, newScryptParams, unwrapKey, wrapKey, type ScryptParams } from '../repository/crypto.js';
 import { writeFileAtomic } from '../system/files.js';
+import { brokenLink } from '../system/missing-file.js';
 
 const FORMAT = 1;
 const CHECK_NAME = '\u0000vault-check';
@@ -181,6 +182,11 @@ export class Vault {
   /** Opens the vault, or creates an empty one when `create` is set and there is none. Wrong key: BAD_DATA (65). */
   static async open(file: string, source: VaultKeySource, options: { create?: boolean } = {}): Promise<Vault> {
     if (!fs.existsSync(file)) {
+      const broken = brokenLink(file);
+      if (broken)
+        throw new StorageError('CONFIG_INVALID', `The secrets vault ${file} is ${broken}: refusing to make a new vault in its place.`, {
+          hint: 'Mount or restore what the link points to (or mend the link), then run again. Nothing was written.',
+        });
       if (!options.create)
         throw new StorageError('NOT_FOUND', `There is no secrets vault at ${file} yet.`, {
           hint: 'Create it by storing a first secret: `storage secrets set NAME`.',

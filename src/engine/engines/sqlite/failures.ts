@@ -8,6 +8,11 @@ export const sqliteFailures: FailureRules = {
   isAuthFailure: () => false,
   describe(store, error, { message, address }) {
     const code = String((error as { code?: unknown })?.code ?? '');
+    if (code === 'ELOOP')
+      return new StorageError('NOT_FOUND', `Cannot open the SQLite file of store "${store.name}": ${address} (${message}).`, {
+        hint: "Point the store's path at the database file, or mend the links (`ls -l` shows where each one points).",
+        details: { store: store.name, path: address },
+      });
     if (code === 'SQLITE_CANTOPEN' || code === 'ENOENT')
       return new StorageError('NOT_FOUND', `Cannot open the SQLite file of store "${store.name}": ${address} (${message}).`, {
         hint: "Check the store's path; the file must exist and its directory must be readable.",

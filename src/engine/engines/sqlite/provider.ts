@@ -6,6 +6,7 @@
 // siblings, side files and every copy, rename and removal are beside the real file, and the link
 // is left as it is.
 import fs from 'node:fs';
+import { brokenLink } from '../../system/missing-file.js';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ResolvedStore } from '../../config/load.js';
@@ -185,6 +186,14 @@ function objectCounts(db: Database, schema = 'main'): Record<string, number> {
   return counts;
 }
 
+/** Why a store's file that is not there cannot be opened: no such file, or a loop of symbolic links (ELOOP). */
+function missingFile(file: string): NodeJS.ErrnoException {
+  const loop = brokenLink(file) === 'a loop of symbolic links';
+  const error = new Error(loop ? `a loop of symbolic links: ${file}` : `no such file: ${file}`) as NodeJS.ErrnoException;
+  error.code = loop ? 'ELOOP' : 'ENOENT';
+  return error;
+}
+
 export class SqliteProvider implements Provider {
   private db?: Database;
   private readonly config: SqliteStoreConfig;
@@ -224,11 +233,7 @@ export class SqliteProvider implements Provider {
   }
 
   private async openFile(file: string, options: { create: boolean; readonly?: boolean }): Promise<Database> {
-    if (!options.create && !fs.existsSync(file)) {
-      const error = new Error(`no such file: ${file}`) as NodeJS.ErrnoException;
-      error.code = 'ENOENT';
-      throw error;
-    }
+    if (!options.create && !fs.existsSync(file)) throw missingFile(file);
     // Only the embedded store's file is ever created in a missing directory: the tool's own data dir.
     if (options.create && !fs.existsSync(path.dirname(file))) ensurePrivateDir(path.dirname(file));
     const db = openDatabase(file, { readonly: options.readonly ?? false, fileMustExist: !options.create, timeout: this.store.statementTimeoutMs });
