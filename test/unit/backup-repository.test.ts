@@ -74,6 +74,21 @@ describe('creating and opening a repository', () => {
     expect(fs.existsSync(root)).toBe(false);
   });
 
+  it('a repository reached through a link to a volume that is not mounted (or a loop): NOT_FOUND saying so, even for create; nothing made', async () => {
+    const volume = fresh();
+    const root = fresh();
+    fs.symlinkSync(path.join(volume, 'repo'), root);
+    const error = await refusal(() => BackupRepository.open(root, keyFile(), undefined, { create: true }));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toBe(`The backup repository ${root} is a symbolic link to ${path.join(volume, 'repo')}, which does not exist.`);
+    expect(error.hint).toContain('Nothing was written.');
+    expect(fs.existsSync(volume)).toBe(false);
+    const loop = fresh();
+    fs.symlinkSync(loop, loop);
+    const looped = await refusal(() => BackupRepository.open(loop, keyFile(), undefined, { create: true }));
+    expect(looped.message).toBe(`The backup repository ${loop} is a loop of symbolic links.`);
+  });
+
   it('create: repo.json of format 2, its copy in keys/, private dirs, a notice; opening again gives the same master key', async () => {
     const root = fresh();
     const source = keyFile();

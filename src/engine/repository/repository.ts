@@ -19,6 +19,7 @@ import { writeFileAtomic, writeFileExclusive } from '../system/files.js';
 import { readKeyFile, type KeySource } from './keys.js';
 import { StoreLock } from '../store-lock.js';
 import { RepositoryLayout, isBackupId, storeOfBackupId } from './layout.js';
+import { brokenLink } from '../system/missing-file.js';
 import { MAX_MANIFEST_BYTES, manifestIntact, manifestProblem, sealManifest, type BackupManifest, type SealedManifest } from './manifest.js';
 import { isFutureDated } from './retention.js';
 
@@ -240,6 +241,12 @@ export class BackupRepository extends RepositoryLayout {
     onNotice: (message: string) => void = () => undefined,
     options: OpenOptions = {},
   ): Promise<OpeningRepository> {
+    // A repository on a volume that is not mounted, reached through a link: never made afresh in its place.
+    const broken = brokenLink(root);
+    if (broken)
+      throw new StorageError('NOT_FOUND', `The backup repository ${root} is ${broken}.`, {
+        hint: 'Mount or restore what the link points to (or mend the link, or point backup.repository elsewhere), then run again. Nothing was written.',
+      });
     const located = readRepoFile(root);
     if (!located) {
       const existing = backupDirectories(root);
