@@ -144,16 +144,29 @@ describe('PostgreSQL backups with --jobs (parallel directory-format dump)', () =
   it('a pg_dump that fails after some files were stored seals nothing and leaves no files behind', async () => {
     const run = startCli(sandbox, ['backup', 'create', 'big', '--jobs', '2', '--json'], env);
     const repo = path.join(sandbox.dir, 'repo');
-    // Wait until at least one archive file has been stored, then end the dump's sessions.
-    await waitFor(() => backupDirs(repo).some((dir) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.startsWith('payload.pgdir.'))), 60_000);
+    // Wait until at least one archive file of this backup (not the earlier tests') is being stored, then end the dump's sessions.
+    const ofBig = () => backupDirs(repo).filter((dir) => path.basename(dir).includes('-big-'));
+    await waitFor(() => ofBig().some((dir) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.startsWith('payload.pgdir.'))), 60_000);
+    // pg_dump is frozen (SIGSTOP) while its sessions are ended: the large table's COPY is then still
+    // under way, whatever the load on this machine (a dump that had finished would rightly succeed).
+    const dumpers = (await execa('pgrep', ['-f', `dbname.*${big}`], { reject: false })).stdout.split('\n').filter(Boolean).map(Number);
+    expect(dumpers.length).toBeGreaterThan(0);
+    for (const pid of dumpers) process.kill(pid, 'SIGSTOP');
     let killed = 0;
-    const deadline = Date.now() + 30_000;
-    while (killed === 0 && Date.now() < deadline) {
-      killed = await pgAdmin(
-        async (client) =>
+    try {
+      killed = await pgAdmin(async (client) => {
+        const copying = await client.query(
+          "select 1 from pg_stat_activity where application_name = 'pg_dump' and datname = $1 and query ilike 'COPY public.large %'",
+          [big],
+        );
+        expect(copying.rowCount, 'the large table is still being dumped').toBe(1);
+        return (
           (await client.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pg_dump' and datname = $1", [big])).rowCount ??
-          0,
-      );
+          0
+        );
+      });
+    } finally {
+      for (const pid of dumpers) process.kill(pid, 'SIGCONT');
     }
     const result = await run;
     expect(killed).toBeGreaterThan(0);
@@ -163,7 +176,7 @@ describe('PostgreSQL backups with --jobs (parallel directory-format dump)', () =
       .json()
       .backups.filter((b: { store: string; status: string }) => b.store === 'big' && b.status === 'complete');
     expect(complete).toEqual([]);
-    expect(backupDirs(repo).filter((dir) => path.basename(dir).includes('-big-'))).toEqual([]);
+    expect(ofBig()).toEqual([]);
     const scratch = path.join(repo, 'scratch');
     expect(fs.existsSync(scratch) ? fs.readdirSync(scratch) : []).toEqual([]);
   }, 120_000);
