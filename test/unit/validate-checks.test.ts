@@ -14,7 +14,7 @@ import { backupsEncryption } from '../../src/engine/validate/checks/backups-encr
 import { backupsRetention } from '../../src/engine/validate/checks/backups-retention.js';
 import { judgeRpo } from '../../src/engine/validate/checks/backups-rpo.js';
 import { judgeVerified } from '../../src/engine/validate/checks/backups-verified.js';
-import { judgeRepositoryEntries } from '../../src/engine/validate/checks/backups-integrity.js';
+import { backupsIntegrity, judgeRepositoryEntries } from '../../src/engine/validate/checks/backups-integrity.js';
 import { judgeSnapshot } from '../../src/engine/validate/checks/snapshots-state.js';
 import type { SnapshotStatus } from '../../src/engine/snapshot/service.js';
 import { judgeConnections } from '../../src/engine/validate/checks/capacity-connections.js';
@@ -302,6 +302,24 @@ describe('repository and snapshot checks', () => {
     expect(judgeSnapshot(status('restoring', 'A restore is under way'))?.status).toBe('warn');
     expect(judgeSnapshot(status('missing'))).toMatchObject({ status: 'warn', reason: expect.stringContaining('app__snap_k1') });
     expect(judgeSnapshot(status('unknown'))?.status).toBe('warn');
+  });
+});
+
+describe('a repository that cannot be had', () => {
+  it('backups.integrity: none yet fails with a first backup to take; one behind a link to a volume not mounted fails saying so', async () => {
+    const dir = tempDir();
+    const none = await runCheck(backupsIntegrity, { backup: { repository: path.join(dir, 'repo') } });
+    expect(none).toEqual([{ status: 'fail', reason: `no backup repository at ${path.join(dir, 'repo')}`, hint: 'Take a backup: storage backup create --all' }]);
+    const link = path.join(dir, 'linked');
+    fs.symlinkSync(path.join(dir, 'volume', 'repo'), link);
+    const broken = await runCheck(backupsIntegrity, { backup: { repository: link } });
+    expect(broken).toEqual([
+      {
+        status: 'fail',
+        reason: `the backup repository ${link} is a symbolic link to ${path.join(dir, 'volume', 'repo')}, which does not exist`,
+        hint: 'Mount or restore what the link points to, or mend the link.',
+      },
+    ]);
   });
 });
 

@@ -3,6 +3,7 @@ import { openRepository, repositoryExists, repositoryPath } from '../../backup/o
 import type { BackupRepository } from '../../repository/repository.js';
 import type { Fleet } from '../../fleet.js';
 import type { CheckOutcome } from '../registry.js';
+import { brokenLink } from '../../system/missing-file.js';
 
 const repositories = new WeakMap<Fleet, Promise<BackupRepository | undefined>>();
 
@@ -17,5 +18,10 @@ export function repositoryOf(fleet: Fleet): Promise<BackupRepository | undefined
 }
 
 export function noRepository(fleet: Fleet): CheckOutcome {
-  return { status: 'fail', reason: `no backup repository at ${repositoryPath(fleet)}`, hint: 'Take a backup: storage backup create --all' };
+  const root = repositoryPath(fleet);
+  // A repository on a volume that is not mounted is not "none yet": backups would fail, not start one.
+  const broken = brokenLink(root);
+  if (broken)
+    return { status: 'fail', reason: `the backup repository ${root} is ${broken}`, hint: 'Mount or restore what the link points to, or mend the link.' };
+  return { status: 'fail', reason: `no backup repository at ${root}`, hint: 'Take a backup: storage backup create --all' };
 }
