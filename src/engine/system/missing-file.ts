@@ -5,6 +5,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Why `file` cannot be followed to a file: ENOENT (nothing, or a link to nothing), ELOOP, ...; undefined when it can. */
+function followFailure(file: string): string | undefined {
+  try {
+    fs.statSync(file);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+  }
+}
+
+/** True when `file`'s path is a loop of symbolic links. */
+export function isLinkLoop(file: string): boolean {
+  return followFailure(file) === 'ELOOP';
+}
+
 /** What a symbolic link at `file` that cannot be followed is ("a loop of symbolic links", "a symbolic link to X, which does not exist"); undefined otherwise. */
 export function brokenLink(file: string): string | undefined {
   let target: string;
@@ -13,13 +28,9 @@ export function brokenLink(file: string): string | undefined {
   } catch {
     return undefined; // not a link (or nothing at all)
   }
-  try {
-    fs.statSync(file);
-    return undefined;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return 'a loop of symbolic links';
-    return `a symbolic link to ${path.resolve(path.dirname(file), target)}, which does not exist`;
-  }
+  const failure = followFailure(file);
+  if (failure === undefined) return undefined;
+  return failure === 'ELOOP' ? 'a loop of symbolic links' : `a symbolic link to ${path.resolve(path.dirname(file), target)}, which does not exist`;
 }
 
 /** "which does not exist", or "which is <what brokenLink says>", to follow the file's name in a message. */

@@ -6,7 +6,7 @@
 // siblings, side files and every copy, rename and removal are beside the real file, and the link
 // is left as it is.
 import fs from 'node:fs';
-import { brokenLink } from '../../system/missing-file.js';
+import { isLinkLoop } from '../../system/missing-file.js';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ResolvedStore } from '../../config/load.js';
@@ -188,7 +188,7 @@ function objectCounts(db: Database, schema = 'main'): Record<string, number> {
 
 /** Why a store's file that is not there cannot be opened: no such file, or a loop of symbolic links (ELOOP). */
 function missingFile(file: string): NodeJS.ErrnoException {
-  const loop = brokenLink(file) === 'a loop of symbolic links';
+  const loop = isLinkLoop(file);
   const error = new Error(loop ? `a loop of symbolic links: ${file}` : `no such file: ${file}`) as NodeJS.ErrnoException;
   error.code = loop ? 'ELOOP' : 'ENOENT';
   return error;
