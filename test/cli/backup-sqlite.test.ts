@@ -130,6 +130,28 @@ describe('SQLite backups', () => {
     expect(backupDirs(repoOf(sandbox))).toHaveLength(2);
   });
 
+  it('a run with a wrong passphrase removes nothing: a dead run’s leftover stays until a run with the key sweeps it', async () => {
+    const sandbox = liteSandbox(100);
+    const first = (await sandbox.run(['backup', 'create', '--json'], { env })).json().stores[0].backup.id;
+    // What a kill -9 leaves: a backup directory of the store with a payload and no manifest.
+    const leftover = `${first.split('-')[0]}-lite-dead00`;
+    fs.mkdirSync(path.join(repoOf(sandbox), 'backups', leftover));
+    fs.writeFileSync(path.join(repoOf(sandbox), 'backups', leftover, 'payload.sqlite.zst.enc'), 'partial');
+    const wrong = await sandbox.run(['backup', 'create'], { env: { STORAGE_BACKUP_PASSPHRASE: 'not-the-passphrase' } });
+    expect(wrong.exitCode).toBe(65);
+    expect(wrong.stderr).not.toContain(`Removed ${leftover}`);
+    expect(
+      backupDirs(repoOf(sandbox))
+        .map((dir) => path.basename(dir))
+        .sort(),
+    ).toEqual([first, leftover].sort());
+    const right = await sandbox.run(['backup', 'create', '--json'], { env });
+    expect(right.exitCode, right.stderr).toBe(0);
+    expect(right.stderr).toContain(`Removed ${leftover}`);
+    expect(backupDirs(repoOf(sandbox)).map((dir) => path.basename(dir))).not.toContain(leftover);
+    expect(backupDirs(repoOf(sandbox))).toHaveLength(2);
+  });
+
   it('restoring over a database that holds data needs --confirm without a TTY (77)', async () => {
     const sandbox = liteSandbox(10);
     const id = (await sandbox.run(['backup', 'create', '--json'], { env })).json().stores[0].backup.id;

@@ -41,8 +41,8 @@ export interface CreateOptions {
 }
 
 /** Removes directories of this store's earlier runs that never got a manifest (we hold the lock, so their runs are dead). */
-function sweepIncomplete(layout: RepositoryLayout, store: string, progress: Progress): void {
-  for (const id of layout.unfinished(store)) {
+function sweepIncomplete(layout: RepositoryLayout, store: string, progress: Progress, ours: string): void {
+  for (const id of layout.unfinished(store).filter((unfinished) => unfinished !== ours)) {
     fs.rmSync(layout.backupDir(id), { recursive: true, force: true });
     progress.warn(`Removed ${id}: an interrupted earlier run left it incomplete.`);
   }
@@ -86,8 +86,6 @@ export async function createBackup(
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   });
   try {
-    layout.sweepScratch();
-    sweepIncomplete(layout, store.name, progress);
     ensurePrivateDir(dir);
     scratch = layout.scratch(id);
     const started = new Date();
@@ -112,6 +110,9 @@ export async function createBackup(
     };
     const result = await (options.scope ? options.scope.dump(context) : engine.dump(context));
     const repo = await unlocked;
+    // Housekeeping only once the key has proved itself: a run with a wrong passphrase removes nothing.
+    repo.sweepScratch();
+    sweepIncomplete(repo, store.name, progress, id);
     const finished = new Date();
     const manifest: BackupManifest = {
       format: 1,

@@ -14,6 +14,7 @@ const FILE_SYSTEM_CODES = new Set([
   'ENFILE',
   'ENOTDIR',
   'EISDIR',
+  'EEXIST',
   'ENOENT',
   'EFBIG',
   'ENAMETOOLONG',
@@ -64,6 +65,7 @@ const DESCRIPTIONS: Record<string, string> = {
   EPERM: 'operation not permitted',
   EIO: 'an I/O error',
   EFBIG: 'the file is too large for the file system',
+  EEXIST: 'a file is already there',
 };
 
 /** What went wrong, in words, with the errno code: "the file system is read-only (EROFS)". */
